@@ -1,0 +1,1 @@
+"""The pure clinical core: records in, frozen results out. No I/O, no clock, no pandas."""

@@ -1,0 +1,424 @@
+"""The patient record (input contract v1): baseline at diagnosis, therapy, observations, events.
+
+Records are frozen pydantic models. They validate what can be checked from the record alone:
+types, units (a number may be given as ``{"value": 120, "unit": "g/L"}`` and is converted to the
+field's standard unit), physiologically impossible values, and consistency within the record.
+Checks that need the outside world (a date in the future) take ``today`` from the validation
+context, so the domain never reads a clock.
+
+Error types raised inside validators are cmltrack error codes (see ``cmltrack.errors``); the
+readers turn them into :class:`~cmltrack.errors.InputError` naming file, row or JSON path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from cmltrack.units import UnitError, to_standard
+
+Pct = Annotated[float, Field(ge=0, le=100)]
+NonNeg = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
+
+TYPICAL_TRANSCRIPTS = frozenset({"e13a2", "e14a2", "e13a2/e14a2"})
+TRANSCRIPTS = TYPICAL_TRANSCRIPTS | {"e1a2", "e19a2", "e13a3", "e14a3", "atypical", "unknown"}
+REASONS_END = frozenset(
+    {"resistance", "failure", "intolerance", "toxicity", "progression", "tfr", "transplant",
+     "death", "dose_change", "patient_choice", "completed", "other"}
+)
+_MUTATION = re.compile(r"^[A-Z]\d{2,3}[A-Z](/[A-Z])*$|^(none|compound:.+)$")
+
+
+def _err(code: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(code, message)
+
+
+def _convert_units(data: Any) -> Any:
+    """Turn ``{"value": v, "unit": u}`` fields into numbers in the standard unit."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for key, val in data.items():
+        if isinstance(val, dict) and set(val) <= {"value", "unit"} and "value" in val:
+            v = val["value"]
+            if v is None:
+                out[key] = None
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise _err("bad_type", f"{v!r} is not a number")
+            try:
+                out[key] = to_standard(key, float(v), val.get("unit"))
+            except UnitError as exc:
+                raise _err("bad_unit", str(exc)) from None
+    return out
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _units(cls, data: Any) -> Any:
+        return _convert_units(data)
+
+
+def _check_not_future(d: dt.date | None, info: ValidationInfo) -> dt.date | None:
+    today = (info.context or {}).get("today") if info.context else None
+    if d is not None and today is not None and d > today:
+        raise _err("impossible_value", f"date {d.isoformat()} is in the future")
+    return d
+
+
+class Diagnosis(_Model):
+    """Values at diagnosis, before treatment: what the risk scores use."""
+
+    date: dt.date | None = None
+    disease: str = "CML"
+    phase: Literal["chronic", "accelerated", "blast"] | None = None
+    transcript: str | None = None
+    age: Annotated[float, Field(ge=0, le=120)] | None = None
+    spleen_cm: Annotated[float, Field(ge=0, le=40)] | None = None
+    wbc: Annotated[float, Field(ge=0, le=2000)] | None = None
+    platelets: Annotated[float, Field(ge=0, le=10000)] | None = None
+    hemoglobin: Annotated[float, Field(ge=0, le=25)] | None = None
+    blasts_pb: Pct | None = None
+    basophils_pb: Pct | None = None
+    eosinophils_pb: Pct | None = None
+    aca: tuple[str, ...] = ()
+
+    _future = field_validator("date")(_check_not_future)
+
+    @field_validator("transcript")
+    @classmethod
+    def _transcript(cls, v: str | None) -> str | None:
+        if v is not None and v not in TRANSCRIPTS:
+            raise _err("unknown_value", f"transcript {v!r} is not one of {sorted(TRANSCRIPTS)}")
+        return v
+
+    @field_validator("aca")
+    @classmethod
+    def _aca(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(a.strip() for a in v if a.strip())
+
+
+class TherapyLine(_Model):
+    """One drug at one daily dose from ``start`` to ``end`` (open if null)."""
+
+    drug: str
+    dose_mg_per_day: Annotated[float, Field(ge=0, le=2000)] | None = None
+    start: dt.date
+    end: dt.date | None = None
+    reason_end: str | None = None
+
+    _future = field_validator("start")(_check_not_future)
+
+    @field_validator("drug")
+    @classmethod
+    def _drug(cls, v: str) -> str:
+        v = v.strip().lower()
+        if not v:
+            raise _err("missing_field", "drug name is empty")
+        return v
+
+    @field_validator("reason_end")
+    @classmethod
+    def _reason(cls, v: str | None) -> str | None:
+        if v is not None and v not in REASONS_END:
+            raise _err("unknown_value", f"reason_end {v!r} is not one of {sorted(REASONS_END)}")
+        return v
+
+    @model_validator(mode="after")
+    def _order(self) -> TherapyLine:
+        if self.end is not None and self.end < self.start:
+            raise _err("inconsistent", f"end {self.end} is before start {self.start}")
+        return self
+
+
+class _Obs(_Model):
+    date: dt.date
+
+    _future = field_validator("date")(_check_not_future)
+
+
+class BloodCount(_Obs):
+    """Peripheral blood count, differential (% of leukocytes) and spleen size at that visit."""
+
+    kind: Literal["blood"] = "blood"
+    wbc: Annotated[float, Field(ge=0, le=2000)] | None = None
+    anc: Annotated[float, Field(ge=0, le=2000)] | None = None
+    platelets: Annotated[float, Field(ge=0, le=10000)] | None = None
+    hemoglobin: Annotated[float, Field(ge=0, le=25)] | None = None
+    lymphocytes: Annotated[float, Field(ge=0, le=2000)] | None = None
+    blasts_pb: Pct | None = None
+    promyelocytes_pb: Pct | None = None
+    myelocytes_pb: Pct | None = None
+    metamyelocytes_pb: Pct | None = None
+    basophils_pb: Pct | None = None
+    eosinophils_pb: Pct | None = None
+    spleen_cm: Annotated[float, Field(ge=0, le=40)] | None = None
+    extramedullary_blasts: bool | None = None
+    wbc_lln: NonNeg | None = None
+    wbc_uln: NonNeg | None = None
+    anc_lln: NonNeg | None = None
+    anc_uln: NonNeg | None = None
+    platelets_lln: NonNeg | None = None
+    platelets_uln: NonNeg | None = None
+    hemoglobin_lln: NonNeg | None = None
+    hemoglobin_uln: NonNeg | None = None
+    lymphocytes_lln: NonNeg | None = None
+    lymphocytes_uln: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _differential(self) -> BloodCount:
+        parts = [
+            self.blasts_pb, self.promyelocytes_pb, self.myelocytes_pb, self.metamyelocytes_pb,
+            self.basophils_pb, self.eosinophils_pb,
+        ]
+        total = sum(p for p in parts if p is not None)
+        if total > 100.0 + 1e-9:
+            raise _err("inconsistent", f"differential percentages add up to {total:g}% (> 100%)")
+        if self.anc is not None and self.wbc is not None and self.anc > self.wbc + 1e-9:
+            raise _err("inconsistent", f"anc {self.anc:g} exceeds wbc {self.wbc:g}")
+        return self
+
+
+class Marrow(_Obs):
+    """Bone marrow aspirate morphology (% of nucleated cells)."""
+
+    kind: Literal["marrow"] = "marrow"
+    blasts_bm: Pct | None = None
+    promyelocytes_bm: Pct | None = None
+    basophils_bm: Pct | None = None
+
+
+class Cytogenetics(_Obs):
+    """Marrow chromosome banding: Ph+ metaphases of those analysed, and ACA in Ph+/Ph- cells."""
+
+    kind: Literal["cytogenetics"] = "cytogenetics"
+    ph_pos: Count | None = None
+    metaphases: Count | None = None
+    ph_pct: Pct | None = None
+    aca: tuple[str, ...] = ()
+    aca_ph_neg: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _counts(self) -> Cytogenetics:
+        if (self.ph_pos is None) != (self.metaphases is None):
+            missing = "metaphases" if self.metaphases is None else "ph_pos"
+            raise _err("missing_field", f"ph_pos and metaphases go together; {missing} is missing")
+        if self.ph_pos is not None and self.metaphases is not None:
+            if self.metaphases == 0:
+                raise _err("impossible_value", "metaphases is 0")
+            if self.ph_pos > self.metaphases:
+                raise _err(
+                    "inconsistent",
+                    f"ph_pos {self.ph_pos} exceeds metaphases {self.metaphases}",
+                )
+            if self.ph_pct is not None:
+                pct = 100.0 * self.ph_pos / self.metaphases
+                if abs(pct - self.ph_pct) > 0.5:
+                    raise _err(
+                        "inconsistent",
+                        f"ph_pct {self.ph_pct:g} disagrees with {self.ph_pos}/{self.metaphases}",
+                    )
+        elif self.ph_pct is None:
+            raise _err("missing_field", "cytogenetics needs ph_pct or ph_pos and metaphases")
+        return self
+
+    @property
+    def ph_percent(self) -> float:
+        """Ph+ % of metaphases, from the counts where given (unrounded)."""
+        if self.ph_pos is not None and self.metaphases:
+            return 100.0 * self.ph_pos / self.metaphases
+        assert self.ph_pct is not None
+        return self.ph_pct
+
+
+class Fish(_Obs):
+    """Interphase FISH for BCR::ABL1: positive nuclei of those scored."""
+
+    kind: Literal["fish"] = "fish"
+    pos_nuclei: Count | None = None
+    nuclei: Count | None = None
+    fish_pct: Pct | None = None
+
+    @model_validator(mode="after")
+    def _counts(self) -> Fish:
+        if (self.pos_nuclei is None) != (self.nuclei is None):
+            missing = "nuclei" if self.nuclei is None else "pos_nuclei"
+            raise _err("missing_field", f"pos_nuclei and nuclei go together; {missing} is missing")
+        if self.pos_nuclei is not None and self.nuclei is not None:
+            if self.nuclei == 0:
+                raise _err("impossible_value", "nuclei is 0")
+            if self.pos_nuclei > self.nuclei:
+                raise _err("inconsistent", f"pos_nuclei {self.pos_nuclei} exceeds {self.nuclei}")
+        elif self.fish_pct is None:
+            raise _err("missing_field", "fish needs fish_pct or pos_nuclei and nuclei")
+        return self
+
+    @property
+    def positive_percent(self) -> float:
+        if self.pos_nuclei is not None and self.nuclei:
+            return 100.0 * self.pos_nuclei / self.nuclei
+        assert self.fish_pct is not None
+        return self.fish_pct
+
+
+class Pcr(_Obs):
+    """BCR::ABL1 quantitative PCR on the International Scale (percent)."""
+
+    kind: Literal["pcr"] = "pcr"
+    bcr_abl1_is: Annotated[float, Field(ge=0, le=1000)] | None = None
+    detected: bool | None = None
+    control_gene: Literal["ABL1", "GUSB"] | None = None
+    control_copies: Annotated[float, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _detection(self) -> Pcr:
+        if self.detected is False and self.bcr_abl1_is is not None and self.bcr_abl1_is > 0:
+            raise _err(
+                "inconsistent",
+                f"detected is false but bcr_abl1_is is {self.bcr_abl1_is:g}",
+            )
+        if self.detected is not False and self.bcr_abl1_is is None:
+            raise _err(
+                "missing_field", "bcr_abl1_is is missing (give detected: false if undetected)"
+            )
+        if self.control_copies is not None and self.control_gene is None:
+            raise _err("missing_field", "control_copies needs control_gene (ABL1 or GUSB)")
+        return self
+
+    @property
+    def is_detected(self) -> bool:
+        return self.detected is not False
+
+
+class Mutation(_Obs):
+    """BCR::ABL1 kinase-domain mutation analysis; an empty list means none found."""
+
+    kind: Literal["mutation"] = "mutation"
+    mutations: tuple[str, ...] = ()
+
+    @field_validator("mutations")
+    @classmethod
+    def _names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        out = tuple(m.strip() for m in v if m.strip())
+        for m in out:
+            if not _MUTATION.match(m):
+                raise _err("unknown_value", f"mutation {m!r} is not in the form T315I")
+        return tuple(m for m in out if m != "none")
+
+
+class Chemistry(_Obs):
+    """Liver and kidney chemistry with upper limits of normal."""
+
+    kind: Literal["chemistry"] = "chemistry"
+    alt: NonNeg | None = None
+    alt_uln: NonNeg | None = None
+    ast: NonNeg | None = None
+    ast_uln: NonNeg | None = None
+    bilirubin: NonNeg | None = None
+    bilirubin_uln: NonNeg | None = None
+    creatinine: NonNeg | None = None
+    creatinine_uln: NonNeg | None = None
+
+
+Observation = Annotated[
+    BloodCount | Marrow | Cytogenetics | Fish | Pcr | Mutation | Chemistry,
+    Field(discriminator="kind"),
+]
+
+OBSERVATION_MODELS: dict[str, type[_Obs]] = {
+    "blood": BloodCount,
+    "marrow": Marrow,
+    "cytogenetics": Cytogenetics,
+    "fish": Fish,
+    "pcr": Pcr,
+    "mutation": Mutation,
+    "chemistry": Chemistry,
+}
+
+#: Which observation kind each lab field belongs to (each field belongs to exactly one).
+FIELD_KIND: dict[str, str] = {
+    name: kind
+    for kind, model in OBSERVATION_MODELS.items()
+    for name in model.model_fields
+    if name not in ("date", "kind")
+}
+
+EVENT_KINDS = ("progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study")
+
+
+class Event(_Model):
+    """A dated clinical event reported by the clinic (not derived)."""
+
+    date: dt.date
+    kind: Literal[
+        "progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study"
+    ]
+    phase: Literal["accelerated", "blast"] | None = None
+    cause: str | None = None
+    note: str | None = None
+
+    _future = field_validator("date")(_check_not_future)
+
+    @model_validator(mode="after")
+    def _phase(self) -> Event:
+        if self.kind == "progression" and self.phase is None:
+            raise _err("missing_field", "a progression event needs phase (accelerated or blast)")
+        if self.kind != "progression" and self.phase is not None:
+            raise _err("inconsistent", f"phase is only for progression events, not {self.kind}")
+        return self
+
+
+class PatientRecord(_Model):
+    """What a clinic or trial knows about one patient (patient-record contract v1)."""
+
+    id: Annotated[str, Field(min_length=1)]
+    sex: Literal["F", "M"] | None = None
+    birth_date: dt.date | None = None
+    diagnosis: Diagnosis | None = None
+    therapy: tuple[TherapyLine, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    _future = field_validator("birth_date")(_check_not_future)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PatientRecord:
+        birth = self.birth_date
+        dx = self.diagnosis
+        if birth is not None:
+            dated: list[tuple[str, dt.date | None]] = [("diagnosis.date", dx.date if dx else None)]
+            dated += [(f"therapy[{i}].start", t.start) for i, t in enumerate(self.therapy)]
+            dated += [(f"observations[{i}].date", o.date) for i, o in enumerate(self.observations)]
+            dated += [(f"events[{i}].date", e.date) for i, e in enumerate(self.events)]
+            for where, d in dated:
+                if d is not None and d < birth:
+                    raise _err("impossible_value", f"{where} {d} is before birth_date {birth}")
+            if dx is not None and dx.age is not None and dx.date is not None:
+                computed = (dx.date - birth).days / 365.25
+                if abs(computed - dx.age) > 1.0:
+                    raise _err(
+                        "inconsistent",
+                        f"diagnosis.age {dx.age:g} disagrees with birth_date {birth} "
+                        f"(age {computed:.1f} at diagnosis)",
+                    )
+        return self
+
+    @property
+    def age_at_diagnosis(self) -> float | None:
+        """Age in years at diagnosis: the recorded age, else from birth and diagnosis dates."""
+        dx = self.diagnosis
+        if dx is None:
+            return None
+        if dx.age is not None:
+            return dx.age
+        if self.birth_date is not None and dx.date is not None:
+            return (dx.date - self.birth_date).days / 365.25
+        return None

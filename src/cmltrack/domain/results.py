@@ -1,0 +1,154 @@
+"""Frozen results of the patient-level core. Every judgement carries its rule id and basis.
+
+These are the types the guideline engine, the CLI, reports and statistics read. ``to_dict``
+methods give the JSON of the assessment contract (``cmltrack.assessment/1``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from cmltrack.domain.enums import (
+    Action,
+    CytogeneticResponse,
+    EventKind,
+    HematologicResponse,
+    MilestoneStatus,
+    MolecularResponse,
+    Phase,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Classified(Generic[T]):
+    """A classification with the rule that made it and the values it used.
+
+    ``value`` is None when the result cannot be classified (the reason is in ``basis``).
+    """
+
+    value: T | None
+    rule: str
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskScore:
+    """A baseline risk score: the published formula's value and group, or what is missing."""
+
+    score: float | None
+    group: str | None
+    missing: tuple[str, ...] = ()
+    rule: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "group": self.group, "missing": list(self.missing)}
+
+
+@dataclass(frozen=True, slots=True)
+class Timepoint:
+    """Everything classified on one date of the record."""
+
+    date: dt.date
+    months: float | None
+    hematologic: HematologicResponse | None = None
+    cytogenetic: CytogeneticResponse | None = None
+    molecular: MolecularResponse | None = None
+    phase: Phase | None = None
+    toxicity: Mapping[str, int] = field(default_factory=dict)
+    #: BCR::ABL1 % IS measured that day (None if no PCR or undetected), for milestone rules.
+    bcr_abl1_is: float | None = None
+    #: Ph+ % (banding, or FISH where only FISH was done) that day.
+    ph_pct: float | None = None
+    #: True when the cytogenetic category comes from FISH alone.
+    fish_based: bool = False
+    evidence: tuple[Classified[Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.date.isoformat(),
+            "months": self.months,
+            "hematologic": _s(self.hematologic),
+            "cytogenetic": _s(self.cytogenetic),
+            "molecular": _s(self.molecular),
+            "phase": _s(self.phase),
+            "toxicity": dict(self.toxicity),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    month: int
+    status: MilestoneStatus
+    date: dt.date | None
+    basis: str
+    rule: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "status": str(self.status),
+            "date": self.date.isoformat() if self.date else None,
+            "basis": self.basis,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalEvent:
+    kind: EventKind
+    date: dt.date
+    basis: str
+    rule: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": str(self.kind), "date": self.date.isoformat(), "basis": self.basis}
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    action: Action
+    rule: str
+    source: str
+    because: str
+    drug: str | None = None
+    dose_mg_per_day: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": str(self.action),
+            "drug": self.drug,
+            "dose_mg_per_day": self.dose_mg_per_day,
+            "rule": self.rule,
+            "source": self.source,
+            "because": self.because,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    status: MilestoneStatus | None
+    phase: Phase | None
+    drug: str | None
+    dose_mg_per_day: float | None
+    best_hematologic: HematologicResponse | None
+    best_cytogenetic: CytogeneticResponse | None
+    best_molecular: MolecularResponse | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": _s(self.status),
+            "phase": _s(self.phase),
+            "drug": self.drug,
+            "dose_mg_per_day": self.dose_mg_per_day,
+            "best_hematologic": _s(self.best_hematologic),
+            "best_cytogenetic": _s(self.best_cytogenetic),
+            "best_molecular": _s(self.best_molecular),
+        }
+
+
+def _s(v: object) -> str | None:
+    return None if v is None else str(v)

@@ -1,0 +1,35 @@
+"""The layering promise: the domain core imports none of the edges, no I/O and no pandas."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from cmltrack import errors
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "cmltrack"
+
+
+def test_domain_imports_no_edges() -> None:
+    code = (
+        "import sys, cmltrack.domain.records, cmltrack.domain.results, cmltrack.domain.enums\n"
+        "import pkgutil, importlib, cmltrack.domain as d\n"
+        "for m in pkgutil.walk_packages(d.__path__, 'cmltrack.domain.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('pandas', 'matplotlib', 'lifelines', 'statsmodels', 'typer', 'rich') "
+        "or m.startswith(('cmltrack.cli', 'cmltrack.io', 'cmltrack.stats'))]\n"
+        "print(','.join(sorted(bad)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_error_codes_in_step_with_source() -> None:
+    used: set[str] = set()
+    pattern = re.compile(r"""(?:code=|_err\(|PydanticCustomError\()\s*["']([a-z_]+)["']""")
+    for path in SRC.rglob("*.py"):
+        used |= set(pattern.findall(path.read_text()))
+    assert used <= set(errors.ERROR_CODES), used - set(errors.ERROR_CODES)
