@@ -1,0 +1,450 @@
+"""Patient records as a folder of CSV tables: patients.csv (required), therapy.csv, labs.csv and
+events.csv (optional), the shape trial data comes in (compare CDISC SDTM DM, EX, LB and DS).
+
+Row numbers in error messages count like a spreadsheet: the header is row 1, the first data row
+is row 2. ``labs.csv`` is long: one value per row (``patient_id,date,test,value,unit``); the rows
+of one patient, date and observation kind form one observation. A value in a non-standard unit
+is converted here, with the row at hand. Records come out in patients.csv order.
+
+Unlike JSON Lines, the tables are read whole before the first record is built (a patient's rows
+may be anywhere in the child tables); use JSON Lines for very large cohorts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from cmltrack.domain.records import FIELD_KIND, OBSERVATION_MODELS, PatientRecord
+from cmltrack.errors import InputError
+from cmltrack.io._atomic import atomic_files
+from cmltrack.io.validate import Loc, validate_record
+from cmltrack.units import UnitError, to_standard
+
+OnError = Callable[[InputError], None]
+
+PATIENT_COLUMNS = (
+    "patient_id", "sex", "birth_date", "diagnosis_date", "disease", "phase", "transcript", "age",
+    "spleen_cm", "wbc", "platelets", "hemoglobin", "blasts_pb", "basophils_pb",
+    "eosinophils_pb", "aca",
+)
+THERAPY_COLUMNS = ("patient_id", "drug", "dose_mg_per_day", "start", "end", "reason_end")
+LAB_COLUMNS = ("patient_id", "date", "test", "value", "unit")
+EVENT_COLUMNS = ("patient_id", "date", "event", "detail")
+_REQUIRED = {
+    "patients.csv": ("patient_id",),
+    "therapy.csv": ("patient_id", "drug", "start"),
+    "labs.csv": ("patient_id", "date", "test", "value"),
+    "events.csv": ("patient_id", "date", "event"),
+}
+
+# patients.csv column -> where it goes in the record.
+_PATIENT_TOP = {"patient_id": "id", "sex": "sex", "birth_date": "birth_date"}
+_DIAGNOSIS_TEXT = {"diagnosis_date": "date", "disease": "disease", "phase": "phase",
+                   "transcript": "transcript"}
+_DIAGNOSIS_NUMBERS = ("age", "spleen_cm", "wbc", "platelets", "hemoglobin", "blasts_pb",
+                      "basophils_pb", "eosinophils_pb")
+
+# labs.csv test -> record field; the contract names the mutation test in the singular.
+LAB_TESTS: dict[str, str] = {
+    **{name: name for name in FIELD_KIND if name != "mutations"}, "mutation": "mutations"
+}
+_BOOL_TESTS = frozenset({"detected", "extramedullary_blasts"})
+_TEXT_TESTS = frozenset({"control_gene"})
+_LIST_TESTS = frozenset({"aca", "aca_ph_neg", "mutation"})
+_INTEGER = re.compile(r"^[+-]?\d+$")
+# Which event field the `detail` column holds for each event kind.
+_EVENT_DETAIL = {"progression": "phase", "death": "cause"}
+_UNDETECTED = "undetected"
+
+Row = tuple[int, dict[str, str]]
+
+
+# ----------------------------------------------------------------------------------- reading
+
+
+def split_list(text: str) -> list[str]:
+    """Split ``;``-separated shorthand, leaving ``;`` inside brackets alone (``t(9;22)``)."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(depth - 1, 0)
+        elif ch == ";" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _read_table(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
+    """Rows of one table as (spreadsheet row number, {column: stripped cell})."""
+    name = path.name
+    try:
+        fh = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(
+            f"cannot be opened: {exc.strerror}", code="not_found", file=str(path)
+        ) from None
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            header = [h.strip() for h in next(reader, [])]
+        except csv.Error as exc:
+            raise InputError(
+                f"not valid CSV: {exc}", code="bad_format", file=str(path), row=1
+            ) from None
+        if not header:
+            raise InputError("the header row is missing", code="bad_format", file=str(path))
+        for col in header:
+            if col not in columns:
+                raise InputError(
+                    f"unknown column {col!r} (expected some of {', '.join(columns)})",
+                    code="unknown_field", file=str(path), row=1, field=col,
+                )
+            if header.count(col) > 1:
+                raise InputError(f"column {col!r} appears twice", code="duplicate",
+                                 file=str(path), row=1, field=col)
+        for col in _REQUIRED[name]:
+            if col not in header:
+                raise InputError(f"required column {col!r} is missing", code="missing_field",
+                                 file=str(path), row=1, field=col)
+        rownum = 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise InputError(f"not valid CSV: {exc}", code="bad_format", file=str(path),
+                                 row=rownum + 1) from None
+            rownum += 1
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                raise InputError(
+                    f"has {len(cells)} cells, the header has {len(header)}",
+                    code="bad_format", file=str(path), row=rownum,
+                )
+            yield rownum, {col: c.strip() for col, c in zip(header, cells, strict=True)}
+
+
+def _number(text: str, *, file: str, row: int, field: str, patient: str) -> int | float:
+    try:
+        value: int | float = int(text) if _INTEGER.match(text) else float(text)
+    except ValueError:
+        value = math.nan
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"{text!r} is not a number", code="bad_type", file=file, row=row,
+                         field=field, patient=patient)
+    return value
+
+
+def _bool(text: str, *, file: str, row: int, field: str, patient: str) -> bool:
+    low = text.lower()
+    if low in ("true", "yes", "1"):
+        return True
+    if low in ("false", "no", "0"):
+        return False
+    raise InputError(f"{text!r} is not true or false", code="bad_type", file=file, row=row,
+                     field=field, patient=patient)
+
+
+@dataclass
+class _Patient:
+    """One patient's raw data and where each piece came from."""
+
+    row: int
+    data: dict[str, Any]
+    where: dict[Loc, tuple[str, int]] = field(default_factory=dict)
+
+
+def _patient_from_row(row: int, cells: dict[str, str], file: str) -> _Patient:
+    pid = cells["patient_id"]
+    if not pid:
+        raise InputError("patient_id is empty", code="missing_field", file=file, row=row,
+                         field="patient_id")
+    data: dict[str, Any] = {}
+    diagnosis: dict[str, Any] = {}
+    for col, text in cells.items():
+        if not text:
+            continue
+        if col in _PATIENT_TOP:
+            data[_PATIENT_TOP[col]] = text
+        elif col in _DIAGNOSIS_TEXT:
+            diagnosis[_DIAGNOSIS_TEXT[col]] = text
+        elif col == "aca":
+            diagnosis["aca"] = split_list(text)
+        else:
+            diagnosis[col] = _number(text, file=file, row=row, field=col, patient=pid)
+    if diagnosis:
+        data["diagnosis"] = diagnosis
+    return _Patient(row=row, data=data, where={(): (file, row)})
+
+
+def _check_orphan(pid: str, patients: dict[str, _Patient], file: str, row: int) -> _Patient:
+    patient = patients.get(pid)
+    if patient is None:
+        raise InputError(f"patient_id {pid!r} is not in patients.csv", code="inconsistent",
+                         file=file, row=row, field="patient_id", patient=pid or None)
+    return patient
+
+
+def _add_therapy(patients: dict[str, _Patient], path: Path) -> None:
+    file = str(path)
+    for row, cells in _read_table(path, THERAPY_COLUMNS):
+        pid = cells["patient_id"]
+        patient = _check_orphan(pid, patients, file, row)
+        line: dict[str, Any] = {}
+        for col, text in cells.items():
+            if col == "patient_id" or not text:
+                continue
+            if col == "dose_mg_per_day":
+                line[col] = _number(text, file=file, row=row, field=col, patient=pid)
+            else:
+                line[col] = text
+        lines = patient.data.setdefault("therapy", [])
+        patient.where[("therapy", len(lines))] = (file, row)
+        lines.append(line)
+
+
+def _add_events(patients: dict[str, _Patient], path: Path) -> None:
+    file = str(path)
+    for row, cells in _read_table(path, EVENT_COLUMNS):
+        pid = cells["patient_id"]
+        patient = _check_orphan(pid, patients, file, row)
+        event: dict[str, Any] = {"date": cells["date"], "kind": cells["event"]}
+        detail = cells.get("detail", "")
+        if detail:
+            event[_EVENT_DETAIL.get(cells["event"], "note")] = detail
+        events = patient.data.setdefault("events", [])
+        patient.where[("events", len(events))] = (file, row)
+        events.append(event)
+
+
+def _lab_value(cells: dict[str, str], test: str, *, file: str, row: int, pid: str) -> Any:
+    text, unit = cells["value"], cells.get("unit", "")
+    if not text:
+        raise InputError("value is empty", code="missing_field", file=file, row=row,
+                         field=test, patient=pid)
+    if test in _BOOL_TESTS | _TEXT_TESTS | _LIST_TESTS and unit:
+        raise InputError(f"unit {unit!r} given for a value without unit", code="bad_unit",
+                         file=file, row=row, field=test, patient=pid)
+    if test in _BOOL_TESTS:
+        return _bool(text, file=file, row=row, field=test, patient=pid)
+    if test in _TEXT_TESTS:
+        return text
+    if test in _LIST_TESTS:
+        return split_list(text)
+    value = _number(text, file=file, row=row, field=test, patient=pid)
+    if unit:
+        try:
+            return to_standard(test, float(value), unit)
+        except UnitError as exc:
+            raise InputError(str(exc), code="bad_unit", file=file, row=row, field=test,
+                             patient=pid) from None
+    return value
+
+
+def _add_labs(patients: dict[str, _Patient], path: Path) -> None:
+    file = str(path)
+    # (patient, date, kind) -> index of that observation in the patient's list
+    index: dict[tuple[str, str, str], int] = {}
+    first_row: dict[tuple[str, str, str, str], int] = {}
+    for row, cells in _read_table(path, LAB_COLUMNS):
+        pid = cells["patient_id"]
+        patient = _check_orphan(pid, patients, file, row)
+        test = cells["test"]
+        if test not in LAB_TESTS:
+            raise InputError(f"unknown test {test!r}", code="unknown_value", file=file,
+                             row=row, field="test", patient=pid)
+        name = LAB_TESTS[test]
+        kind = FIELD_KIND[name]
+        date = cells["date"]
+        key = (pid, date, kind)
+        observations = patient.data.setdefault("observations", [])
+        if key not in index:
+            index[key] = len(observations)
+            observations.append({"date": date, "kind": kind})
+            patient.where[("observations", index[key])] = (file, row)
+        obs = observations[index[key]]
+        value: Any
+        if test == "bcr_abl1_is" and cells["value"].lower() == _UNDETECTED:
+            name, value = "detected", False
+            if cells.get("unit"):
+                raise InputError("unit given for 'undetected'", code="bad_unit", file=file,
+                                 row=row, field=test, patient=pid)
+        else:
+            value = _lab_value(cells, test, file=file, row=row, pid=pid)
+        seen = first_row.get((pid, date, kind, name))
+        if seen is not None and test not in _LIST_TESTS:
+            raise InputError(
+                f"{test} for {date} is given twice (rows {seen} and {row})",
+                code="duplicate", file=file, row=row, field=test, patient=pid,
+            )
+        if seen is None:
+            first_row[(pid, date, kind, name)] = row
+            patient.where[("observations", index[key], name)] = (file, row)
+        if test in _LIST_TESTS:
+            obs[name] = [*obs.get(name, []), *value]
+        else:
+            obs[name] = value
+
+
+def read_csv_tables(
+    folder: Path, *, today: dt.date, on_error: OnError | None = None
+) -> Iterator[PatientRecord]:
+    """Records from a folder of CSV tables, in patients.csv order."""
+    patients_csv = folder / "patients.csv"
+    if not patients_csv.is_file():
+        raise InputError("patients.csv is required in a folder of CSV tables",
+                         code="not_found", file=str(patients_csv))
+    patients: dict[str, _Patient] = {}
+    for row, cells in _read_table(patients_csv, PATIENT_COLUMNS):
+        patient = _patient_from_row(row, cells, str(patients_csv))
+        pid = cells["patient_id"]
+        if pid in patients:
+            raise InputError(
+                f"patient_id {pid!r} is also in row {patients[pid].row}",
+                code="duplicate", file=str(patients_csv), row=row, field="patient_id",
+                patient=pid,
+            )
+        patients[pid] = patient
+    for name, add in (("therapy.csv", _add_therapy), ("labs.csv", _add_labs),
+                      ("events.csv", _add_events)):
+        if (folder / name).is_file():
+            add(patients, folder / name)
+    for pid in list(patients):
+        patient = patients.pop(pid)  # let go of each patient's raw rows once built
+        try:
+            record = validate_record(patient.data, today=today, file=str(patients_csv),
+                                     provenance=patient.where)
+        except InputError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+            continue
+        yield record
+
+
+# ----------------------------------------------------------------------------------- writing
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # Whole numbers without ".0" (a dose of 400, not 400.0); others exactly, as repr does.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return ";".join(value)
+    return str(value)
+
+
+def _unwritable(record: PatientRecord, what: str) -> InputError:
+    return InputError(f"cannot be written as CSV tables: {what}", code="inconsistent",
+                      patient=record.id)
+
+
+def _lab_rows(record: PatientRecord) -> Iterator[tuple[str, str, str, str, str]]:
+    pid = record.id
+    seen: set[tuple[dt.date, str]] = set()
+    for obs in record.observations:
+        key = (obs.date, obs.kind)
+        if key in seen:
+            raise _unwritable(record, f"two {obs.kind} observations on {obs.date}")
+        seen.add(key)
+        date = obs.date.isoformat()
+        values = obs.__dict__
+        wrote = False
+        undetected = obs.kind == "pcr" and values["detected"] is False and (
+            values["bcr_abl1_is"] is None
+        )
+        for name in OBSERVATION_MODELS[obs.kind].model_fields:
+            if name in ("date", "kind"):
+                continue
+            value = values[name]
+            if undetected and name == "detected":
+                continue
+            if undetected and name == "bcr_abl1_is":
+                yield pid, date, "bcr_abl1_is", _UNDETECTED, ""
+                wrote = True
+                continue
+            if name == "mutations":
+                # One row, "none" when the analysis found no mutation.
+                yield pid, date, "mutation", ";".join(value) or "none", ""
+                wrote = True
+                continue
+            if value is None or value == ():
+                continue
+            yield pid, date, name, _fmt(value), ""
+            wrote = True
+        if not wrote:
+            raise _unwritable(record, f"the {obs.kind} observation on {obs.date} has no values")
+
+
+def _event_row(record: PatientRecord, event: Any) -> tuple[str, str, str, str]:
+    detail_field = _EVENT_DETAIL.get(event.kind, "note")
+    others = [f for f in ("phase", "cause", "note") if f != detail_field and getattr(event, f)]
+    if others:
+        raise _unwritable(record, f"a {event.kind} event with {others[0]} has no CSV column")
+    return record.id, event.date.isoformat(), event.kind, _fmt(getattr(event, detail_field))
+
+
+def _patient_row(record: PatientRecord) -> list[str]:
+    dx = record.diagnosis
+    row = [record.id, _fmt(record.sex), _fmt(record.birth_date)]
+    if dx is None:
+        return row + [""] * (len(PATIENT_COLUMNS) - len(row))
+    row += [_fmt(dx.date), dx.disease, _fmt(dx.phase), _fmt(dx.transcript)]
+    row += [_fmt(getattr(dx, name)) for name in _DIAGNOSIS_NUMBERS]
+    row.append(_fmt(dx.aca))
+    return row
+
+
+def write_csv_tables(records: Iterable[PatientRecord], folder: str | Path) -> int:
+    """Write patients.csv, therapy.csv, labs.csv and events.csv into ``folder``; returns the count.
+
+    Streams (the four files grow together, one record at a time) and is atomic: on any error
+    the folder's existing tables are left untouched. Values are written in standard units.
+    A record the tables cannot hold (two observations of one kind on one date, an observation
+    without values, an event note beside its detail) is refused with an InputError.
+    """
+    folder = Path(folder)
+    names = ("patients.csv", "therapy.csv", "labs.csv", "events.csv")
+    n = 0
+    with atomic_files([folder / name for name in names], newline="") as files:
+        w_patients, w_therapy, w_labs, w_events = (_writer(fh) for fh in files)
+        w_patients.writerow(PATIENT_COLUMNS)
+        w_therapy.writerow(THERAPY_COLUMNS)
+        w_labs.writerow(LAB_COLUMNS)
+        w_events.writerow(EVENT_COLUMNS)
+        for record in records:
+            labs = list(_lab_rows(record))
+            events = [_event_row(record, e) for e in record.events]
+            w_patients.writerow(_patient_row(record))
+            w_therapy.writerows(
+                (record.id, t.drug, _fmt(t.dose_mg_per_day), _fmt(t.start), _fmt(t.end),
+                 _fmt(t.reason_end))
+                for t in record.therapy
+            )
+            w_labs.writerows(labs)
+            w_events.writerows(events)
+            n += 1
+    return n
+
+
+def _writer(fh: TextIO) -> Any:
+    return csv.writer(fh, lineterminator="\n")

@@ -1,0 +1,151 @@
+"""Patient records as JSON (one object or an array) and JSON Lines (one object per line).
+
+Readers validate each record whole (see :mod:`cmltrack.io.validate`), so a refused record is
+never half-loaded; the JSON Lines reader is a lazy generator that holds one line at a time.
+Writers are atomic: they write a temp file beside the target and rename it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cmltrack.domain.records import PatientRecord
+from cmltrack.errors import InputError
+from cmltrack.io._atomic import atomic_files
+from cmltrack.io._shape import record_to_dict, record_to_json
+from cmltrack.io.validate import validate_record
+
+OnError = Callable[[InputError], None]
+
+
+def _refuse_constant(name: str) -> float:
+    # Python's json accepts NaN and Infinity, which are not JSON and not a measurement.
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _bad_json(exc: ValueError, file: str, path: str | None = None) -> InputError:
+    if isinstance(exc, json.JSONDecodeError):
+        msg = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    else:
+        msg = f"not valid JSON: {exc}"
+    return InputError(msg, code="bad_format", file=file, path=path)
+
+
+def read_json(
+    path: Path, *, today: dt.date, on_error: OnError | None = None
+) -> Iterator[PatientRecord]:
+    """Records from a ``.json`` file holding one patient object or an array of them."""
+    file = str(path)
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            data = _loads(fh.read())
+    except ValueError as exc:
+        raise _bad_json(exc, file) from None
+    if isinstance(data, dict):
+        items, prefixes = [data], ["$"]
+    elif isinstance(data, list):
+        items, prefixes = data, [f"$[{i}]" for i in range(len(data))]
+    else:
+        raise InputError(
+            f"expected a patient object or an array of them, got {type(data).__name__}",
+            code="bad_format", file=file, path="$",
+        )
+    return _validated(zip(items, prefixes, strict=True), file=file, today=today,
+                      on_error=on_error)
+
+
+def read_jsonl(
+    path: Path, *, today: dt.date, on_error: OnError | None = None
+) -> Iterator[PatientRecord]:
+    """Records from a JSON Lines file, one line at a time (blank lines are skipped).
+
+    Lazy: a broken line 3 raises only after the records of lines 1 and 2 have been yielded.
+    """
+    file = str(path)
+
+    def lines() -> Iterator[tuple[Any, str]]:
+        with path.open("rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    # Decoded line by line so that a bad byte is reported on its own line.
+                    item = _loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
+                except ValueError as exc:
+                    item = _bad_json(exc, file, f"line {lineno}")
+                yield item, f"line {lineno}, $"
+
+    return _validated(lines(), file=file, today=today, on_error=on_error)
+
+
+def _validated(
+    entries: Iterable[tuple[Any, str]], *, file: str, today: dt.date, on_error: OnError | None
+) -> Iterator[PatientRecord]:
+    """Records from (raw data or a parse error, JSON path prefix) pairs, checking unique ids."""
+    seen: set[str] = set()
+    for item, prefix in entries:
+        try:
+            if isinstance(item, InputError):
+                raise item
+            record = validate_record(item, today=today, file=file, prefix=prefix)
+            _check_unique(record, seen, file=file, path=prefix)
+        except InputError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+            continue
+        yield record
+
+
+def _check_unique(record: PatientRecord, seen: set[str], *, file: str, path: str) -> None:
+    if record.id in seen:
+        raise InputError(
+            f"patient id {record.id!r} appears more than once",
+            code="duplicate", file=file, path=path, field="id",
+        )
+    seen.add(record.id)
+
+
+def write_jsonl(records: Iterable[PatientRecord], path: str | Path) -> int:
+    """Write one compact JSON object per line, atomically; returns the number of records.
+
+    Streams: records are serialised one at a time, so the iterable may be a generator of a
+    million patients.
+    """
+    n = 0
+    with atomic_files([Path(path)], newline="\n") as (fh,):
+        for record in records:
+            fh.write(record_to_json(record))
+            fh.write("\n")
+            n += 1
+    return n
+
+
+def write_json(
+    records: Iterable[PatientRecord], path: str | Path, *, indent: int | None = None
+) -> int:
+    """Write a JSON array of records in the compact shape, atomically; returns the count.
+
+    ``indent`` pretty-prints (slower); without it each record is one line of the array.
+    """
+    n = 0
+    with atomic_files([Path(path)], newline="\n") as (fh,):
+        fh.write("[")
+        for record in records:
+            fh.write(",\n" if n else "\n")
+            if indent is None:
+                fh.write(record_to_json(record))
+            else:
+                text = json.dumps(record_to_dict(record), indent=indent, ensure_ascii=False)
+                fh.write(text)
+            n += 1
+        fh.write("\n]\n" if n else "]\n")
+    return n

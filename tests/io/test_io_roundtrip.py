@@ -1,0 +1,122 @@
+"""Writers: every form round-trips exactly, streams, and never leaves a half-written file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from io_strategies import patient_records
+
+from cmltrack.domain.records import PatientRecord
+from cmltrack.errors import InputError
+from cmltrack.io import (
+    load_records,
+    read_records,
+    record_to_dict,
+    record_to_json,
+    write_csv_tables,
+    write_json,
+    write_jsonl,
+)
+
+TODAY = dt.date(2026, 1, 1)
+_SETTINGS = settings(max_examples=40, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _cohort() -> st.SearchStrategy[list[PatientRecord]]:
+    return st.lists(st.integers(0, 10**6), max_size=4, unique=True).flatmap(
+        lambda ids: st.tuples(*(patient_records(pid=f"P{i}") for i in ids)).map(list)
+    )
+
+
+@_SETTINGS
+@given(records=_cohort())
+def test_every_form_round_trips_exactly(tmp_path: Path, records: list[PatientRecord]) -> None:
+    write_json(records, tmp_path / "a.json")
+    write_json(records, tmp_path / "b.json", indent=2)
+    write_jsonl(records, tmp_path / "c.jsonl")
+    write_csv_tables(records, tmp_path / "csv")
+    for name in ("a.json", "b.json", "c.jsonl", "csv"):
+        assert load_records(tmp_path / name, today=TODAY) == records, name
+
+
+@_SETTINGS
+@given(record=patient_records())
+def test_compact_json_text_and_dict_agree(record: PatientRecord) -> None:
+    as_dict = record_to_dict(record)
+    assert json.loads(record_to_json(record)) == as_dict
+    assert PatientRecord.model_validate(as_dict) == record
+    # Compact: nothing None, no empty list left anywhere.
+    text = json.dumps(as_dict)
+    assert "null" not in text and "[]" not in text
+
+
+def test_compact_shape_omits_empty_and_none() -> None:
+    record = PatientRecord.model_validate(
+        {"id": "X", "observations": [{"date": "2020-01-01", "kind": "mutation", "mutations": []},
+                                     {"date": "2020-01-01", "kind": "pcr", "detected": False}]}
+    )
+    assert record_to_dict(record) == {
+        "id": "X",
+        "observations": [{"date": "2020-01-01", "kind": "mutation"},
+                         {"date": "2020-01-01", "kind": "pcr", "detected": False}],
+    }
+
+
+def _records_then_failure(records: list[PatientRecord]) -> Iterator[PatientRecord]:
+    yield from records
+    raise RuntimeError("the source broke mid-way")
+
+
+@pytest.mark.parametrize("form", ["json", "jsonl", "csv"])
+def test_writers_are_atomic(tmp_path: Path, form: str) -> None:
+    old = [PatientRecord(id="OLD")]
+    new = [PatientRecord(id="N1"), PatientRecord(id="N2")]
+    target = tmp_path / {"json": "x.json", "jsonl": "x.jsonl", "csv": "tables"}[form]
+    write = {"json": write_json, "jsonl": write_jsonl, "csv": write_csv_tables}[form]
+    assert write(old, target) == 1
+    with pytest.raises(RuntimeError):
+        write(_records_then_failure(new), target)
+    # The old content is intact and no temp file is left behind.
+    assert load_records(target, today=TODAY) == old
+    folder = target if form == "csv" else tmp_path
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_writers_stream_a_generator(tmp_path: Path) -> None:
+    gen = (PatientRecord(id=f"P{i}") for i in range(1000))
+    assert write_jsonl(gen, tmp_path / "x.jsonl") == 1000
+    assert [r.id for r in read_records(tmp_path / "x.jsonl", today=TODAY)][-1] == "P999"
+
+
+def test_empty_cohort(tmp_path: Path) -> None:
+    for name, write in (("e.json", write_json), ("e.jsonl", write_jsonl),
+                        ("e", write_csv_tables)):
+        assert write([], tmp_path / name) == 0
+        assert load_records(tmp_path / name, today=TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"observations": [{"date": "2020-01-01", "kind": "blood", "wbc": 5},
+                           {"date": "2020-01-01", "kind": "blood", "wbc": 6}]},
+         "two blood observations on 2020-01-01"),
+        ({"observations": [{"date": "2020-01-01", "kind": "marrow"}]}, "has no values"),
+        ({"events": [{"date": "2020-01-01", "kind": "death", "cause": "CML", "note": "x"}]},
+         "death event with note"),
+    ],
+)
+def test_records_the_tables_cannot_hold_are_refused(
+    tmp_path: Path, data: dict[str, object], message: str
+) -> None:
+    record = PatientRecord.model_validate({"id": "X", **data})
+    with pytest.raises(InputError, match=message):
+        write_csv_tables([record], tmp_path / "t")
+    assert not (tmp_path / "t" / "patients.csv").exists()
