@@ -299,6 +299,19 @@ def _add_labs(patients: dict[str, _Patient], path: Path) -> None:
             obs[name] = value
 
 
+def _column(loc: Loc, field: str | None) -> str | None:
+    """The table column that holds a record field (labs name the test, e.g. 'wbc')."""
+    if loc[:1] == ("events",) and field == "kind":
+        return "event"
+    if loc[:1] == ("events",) and field in ("phase", "cause", "note"):
+        return "detail"
+    if loc == ("diagnosis", "date"):
+        return "diagnosis_date"
+    if loc == ("id",):
+        return "patient_id"
+    return field
+
+
 def read_csv_tables(
     folder: Path, *, today: dt.date, on_error: OnError | None = None
 ) -> Iterator[PatientRecord]:
@@ -326,7 +339,7 @@ def read_csv_tables(
         patient = patients.pop(pid)  # let go of each patient's raw rows once built
         try:
             record = validate_record(patient.data, today=today, file=str(patients_csv),
-                                     provenance=patient.where)
+                                     provenance=patient.where, column=_column)
         except InputError as exc:
             if on_error is None:
                 raise

@@ -109,7 +109,7 @@ def _check_unique(record: PatientRecord, seen: set[str], *, file: str, path: str
     if record.id in seen:
         raise InputError(
             f"patient id {record.id!r} appears more than once",
-            code="duplicate", file=file, path=path, field="id",
+            code="duplicate", file=file, path=path, field="id", patient=record.id,
         )
     seen.add(record.id)
 

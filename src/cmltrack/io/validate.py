@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -22,6 +22,8 @@ from cmltrack.units import UnitError, to_standard
 Loc = tuple[str | int, ...]
 #: Where a piece of a record came from in a table: (file, row), keyed by its path in the record.
 Provenance = Mapping[Loc, tuple[str, int]]
+#: The name a table gives a record field at a location (``events.kind`` is column ``event``).
+ColumnName = Callable[[Loc, str | None], str | None]
 
 _MODELS: tuple[type[BaseModel], ...] = (
     rec.PatientRecord, rec.Diagnosis, rec.TherapyLine, rec.Event, *rec.OBSERVATION_MODELS.values()
@@ -131,23 +133,35 @@ def _field_from_message(message: str) -> tuple[Loc, str | None]:
     return (), None
 
 
+_LIMITS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+
+
 def _message(err: ErrorDetails, code: str) -> str:
-    ctx = err.get("ctx") or {}
-    value = err.get("input")
-    if code == "impossible_value" and ctx:
-        for key, word in (("ge", "below"), ("gt", "at or below"), ("le", "above"),
-                          ("lt", "at or above")):
+    """A short "what is wrong" in our words for pydantic's own errors; ours pass through."""
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind in ERROR_CODES:
+        return err["msg"]
+    if code == "impossible_value":
+        for key, op in _LIMITS:
             if key in ctx:
-                return f"{value!r} is {word} the possible range (limit {ctx[key]})"
-    if err["type"] == "union_tag_invalid":
+                return f"{value!r} is impossible here (must be {op} {ctx[key]:g})"
+    if kind == "literal_error":
+        return f"{value!r} is not one of {ctx.get('expected')}"
+    if kind == "union_tag_invalid":
         return f"kind {ctx.get('tag')!r} is not one of {ctx.get('expected_tags')}"
-    if err["type"] == "extra_forbidden":
+    if kind == "union_tag_not_found":
+        return "kind is missing (blood, marrow, cytogenetics, fish, pcr, mutation, chemistry)"
+    if kind == "extra_forbidden":
         return "unknown field (not in the patient-record contract)"
-    if err["type"] == "missing":
+    if kind == "missing":
         return "required field is missing"
-    if code in ("bad_type", "bad_date", "unknown_value") and err["type"] not in ERROR_CODES:
-        return f"{value!r}: {err['msg']}"
-    return err["msg"]
+    if kind == "int_from_float":
+        return f"{value!r} is not a whole number"
+    if kind.startswith(("float_", "int_")):
+        return f"{value!r} is not a number"
+    if kind.startswith("bool_"):
+        return f"{value!r} is not true or false"
+    return f"{value!r}: {err['msg']}"
 
 
 def to_input_error(
@@ -157,6 +171,7 @@ def to_input_error(
     file: str,
     prefix: str = "$",
     provenance: Provenance | None = None,
+    column: ColumnName | None = None,
 ) -> InputError:
     """The first complaint of ``exc`` as an InputError located in ``file``."""
     err = exc.errors()[0]
@@ -178,6 +193,7 @@ def to_input_error(
     patient = patient if isinstance(patient, str) and patient else None
     message = _message(err, code)
     if provenance is not None:
+        field = column(loc, field) if column is not None else field
         for n in range(len(loc), -1, -1):
             if loc[:n] in provenance:
                 src, row = provenance[loc[:n]]
@@ -198,11 +214,13 @@ def validate_record(
     file: str,
     prefix: str = "$",
     provenance: Provenance | None = None,
+    column: ColumnName | None = None,
 ) -> rec.PatientRecord:
     """Build one record from its raw data, whole or not at all.
 
     ``prefix`` is the JSON path of the record in its file; with ``provenance`` (CSV tables) the
-    error names the file and row the offending value came from instead.
+    error names the file and row the offending value came from instead, and ``column`` the
+    table's name for the field.
     """
     if not isinstance(data, dict):
         raise InputError(
@@ -213,5 +231,5 @@ def validate_record(
         return rec.PatientRecord.model_validate(data, context={"today": today})
     except ValidationError as exc:
         raise to_input_error(
-            exc, data, file=file, prefix=prefix, provenance=provenance
+            exc, data, file=file, prefix=prefix, provenance=provenance, column=column
         ) from None

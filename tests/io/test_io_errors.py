@@ -1,0 +1,324 @@
+"""Bad input is refused with an InputError naming file, JSON path or CSV row, and field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cmltrack.errors import InputError
+from cmltrack.io import load_records, read_records
+
+TODAY = dt.date(2026, 1, 1)
+GOOD = {"id": "P0", "birth_date": "1960-01-01"}
+
+
+def _obs(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "P7",
+        "birth_date": "1960-01-01",
+        "observations": [
+            {"date": "2020-01-01", "kind": "blood", "wbc": 5},
+            {"date": "2020-03-01", **fields},
+        ],
+    }
+
+
+def _refused(path: Path) -> InputError:
+    with pytest.raises(InputError) as exc:
+        load_records(path, today=TODAY)
+    return exc.value
+
+
+# (record, code, where in the message) for the second record of a JSON array.
+JSON_CASES = [
+    (
+        {**GOOD, "id": "P7", "weight": 70},
+        "unknown_field",
+        "$[1].weight, patient 'P7', field 'weight'",
+    ),
+    (_obs(kind="blood", wbcc=5), "unknown_field", "$[1].observations[1].wbcc"),
+    (_obs(kind="serology", wbc=5), "unknown_value", "$[1].observations[1].kind"),
+    (_obs(wbc=5), "missing_field", "$[1].observations[1].kind"),
+    (
+        _obs(kind="blood", wbc={"value": 5, "unit": "mg/dL"}),
+        "bad_unit",
+        "$[1].observations[1].wbc, patient 'P7', field 'wbc'",
+    ),
+    (
+        _obs(kind="blood", platelets=-1),
+        "impossible_value",
+        "$[1].observations[1].platelets, patient 'P7', field 'platelets'",
+    ),
+    (_obs(kind="cytogenetics", ph_pct=100.5), "impossible_value", "$[1].observations[1].ph_pct"),
+    (
+        _obs(kind="cytogenetics", ph_pos=21, metaphases=20),
+        "inconsistent",
+        "$[1].observations[1].ph_pos, patient 'P7', field 'ph_pos'",
+    ),
+    (_obs(kind="blood", wbc="high"), "bad_type", "$[1].observations[1].wbc"),
+    (
+        _obs(kind="blood", wbc={"value": "high", "unit": "/uL"}),
+        "bad_type",
+        "$[1].observations[1].wbc",
+    ),
+    (_obs(kind="pcr", bcr_abl1_is="<0.01"), "bad_type", "$[1].observations[1].bcr_abl1_is"),
+    (_obs(kind="mutation", mutations=["T315"]), "unknown_value", "$[1].observations[1].mutations"),
+    (
+        {**_obs(kind="blood", wbc=5), "birth_date": "2020-02-01"},
+        "impossible_value",
+        "$[1].observations[0].date, patient 'P7', field 'date'",
+    ),
+    (
+        {**GOOD, "id": "P7", "events": [{"date": "2026-01-02", "kind": "death"}]},
+        "impossible_value",
+        "$[1].events[0].date",
+    ),
+    (
+        {**GOOD, "id": "P7", "events": [{"date": "2020-01-02", "kind": "relapse"}]},
+        "unknown_value",
+        "$[1].events[0].kind",
+    ),
+    (
+        {**GOOD, "id": "P7", "events": [{"date": "2020-02-30", "kind": "death"}]},
+        "bad_date",
+        "$[1].events[0].date",
+    ),
+    (
+        {**GOOD, "id": "P7", "diagnosis": {"date": "2020-01-01", "age": 58.9}},
+        "inconsistent",
+        "$[1].diagnosis.age",
+    ),
+    ({"sex": "F"}, "missing_field", "$[1].id, field 'id'"),
+]
+
+
+@pytest.mark.parametrize(("record", "code", "where"), JSON_CASES)
+def test_json_refusals_name_path_and_field(
+    tmp_path: Path, record: dict[str, Any], code: str, where: str
+) -> None:
+    path = tmp_path / "patients.json"
+    path.write_text(json.dumps([GOOD, record]))
+    err = _refused(path)
+    assert err.code == code
+    assert str(err).startswith(f"{path}, {where}"), str(err)
+
+
+def test_future_date_is_judged_against_today(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({**GOOD, "events": [{"date": "2026-01-01", "kind": "death"}]}))
+    assert len(load_records(path, today=dt.date(2026, 1, 1))) == 1
+    assert _refusal_at(path, dt.date(2025, 12, 31)).path == "$.events[0].date"
+
+
+def _refusal_at(path: Path, today: dt.date) -> InputError:
+    with pytest.raises(InputError) as exc:
+        load_records(path, today=today)
+    return exc.value
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("[{]", "not valid JSON"),
+        ('{"id": "x", "birth_date": NaN}', "NaN"),
+        ("[1, 2]", "$[0]: expected a patient object"),
+        ('"P1"', "$: expected a patient object"),
+    ],
+)
+def test_malformed_json(tmp_path: Path, text: str, where: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    err = _refused(path)
+    assert err.code == "bad_format" and where in str(err) and str(path) in str(err)
+
+
+def _jsonl(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "cohort.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_jsonl_is_lazy_and_names_the_line(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"P{i}"}) for i in range(1, 3)] + ['{"id": "P3",', "{}"]
+    records = read_records(_jsonl(tmp_path, lines), today=TODAY)
+    assert [next(records).id, next(records).id] == ["P1", "P2"]
+    with pytest.raises(InputError, match=r"cohort.jsonl, line 3: not valid JSON"):
+        next(records)
+
+
+def test_jsonl_record_error_names_line_and_path(tmp_path: Path) -> None:
+    bad = _obs(kind="blood", platelets=-5)
+    path = _jsonl(tmp_path, [json.dumps(GOOD), "", json.dumps(bad)])
+    err = _refused(path)
+    assert str(err) == (
+        f"{path}, line 3, $.observations[1].platelets, patient 'P7', field 'platelets': "
+        "-5 is impossible here (must be >= 0)"
+    )
+
+
+def test_jsonl_duplicate_id_and_bad_bytes(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path, [json.dumps(GOOD), json.dumps(GOOD)])
+    assert _refused(path).code == "duplicate"
+    path.write_bytes(json.dumps(GOOD).encode() + b'\n{"id": "\xff"}\n')
+    assert "line 2: not valid JSON" in str(_refused(path))
+
+
+def test_on_error_skips_refused_records(tmp_path: Path) -> None:
+    path = _jsonl(
+        tmp_path,
+        [
+            json.dumps(GOOD),
+            "{bad",
+            json.dumps(_obs(kind="blood", wbc=-1)),
+            json.dumps({"id": "P9"}),
+        ],
+    )
+    errors: list[InputError] = []
+    ids = [r.id for r in read_records(path, today=TODAY, on_error=errors.append)]
+    assert ids == ["P0", "P9"]
+    assert [e.code for e in errors] == ["bad_format", "impossible_value"]
+
+
+def test_missing_path_and_unknown_form(tmp_path: Path) -> None:
+    assert _refused(tmp_path / "nope.json").code == "not_found"
+    (tmp_path / "x.txt").write_text("")
+    assert _refused(tmp_path / "x.txt").code == "bad_format"
+
+
+# ----------------------------------------------------------------------------- CSV tables
+
+PATIENTS = (
+    "patient_id,sex,birth_date,diagnosis_date,hemoglobin\nP1,F,1960-01-01,2020-01-01,11\n"
+    "P2,M,1970-01-01,2020-02-01,12\n"
+)
+LABS = "patient_id,date,test,value,unit\nP1,2020-03-01,wbc,5,\nP1,2020-03-01,platelets,210,\n"
+
+
+def _tables(tmp_path: Path, **tables: str | None) -> Path:
+    folder = tmp_path / "clinic"
+    folder.mkdir()
+    texts = {"patients": PATIENTS, "labs": LABS, **tables}
+    for name, text in texts.items():
+        if text is not None:
+            (folder / f"{name}.csv").write_text(text)
+    return folder
+
+
+# Row numbers count the header as row 1 (as a spreadsheet does): the appended row is row 4.
+CSV_CASES = [
+    ("P2,2020-03-01,wbcc,5,", "unknown_value", "labs.csv, row 4, patient 'P2', field 'test'"),
+    ("P2,2020-03-01,wbc,abc,", "bad_type", "labs.csv, row 4, patient 'P2', field 'wbc'"),
+    ("P2,2020-03-01,wbc,nan,", "bad_type", "labs.csv, row 4, patient 'P2', field 'wbc'"),
+    ("P2,2020-03-01,wbc,-0.1,", "impossible_value", "labs.csv, row 4, patient 'P2', field 'wbc'"),
+    (
+        "P2,2020-03-01,ph_pct,101,",
+        "impossible_value",
+        "labs.csv, row 4, patient 'P2', field 'ph_pct'",
+    ),
+    (
+        "P2,2020-03-01,hemoglobin,120,mg",
+        "bad_unit",
+        "labs.csv, row 4, patient 'P2', field 'hemoglobin'",
+    ),
+    ("P2,2020-03-01,control_gene,ABL1,%", "bad_unit", "labs.csv, row 4"),
+    ("P3,2020-03-01,wbc,5,", "inconsistent", "labs.csv, row 4, patient 'P3', field 'patient_id'"),
+    ("P1,2020-03-01,wbc,6,", "duplicate", "labs.csv, row 4, patient 'P1', field 'wbc'"),
+    ("P2,1969-12-31,wbc,6,", "impossible_value", "labs.csv, row 4, patient 'P2', field 'date'"),
+    ("P2,2026-01-02,wbc,6,", "impossible_value", "labs.csv, row 4, patient 'P2', field 'date'"),
+    ("P2,2026-13-02,wbc,6,", "bad_date", "labs.csv, row 4, patient 'P2', field 'date'"),
+    ("P2,2020-03-01,wbc,6,,x", "bad_format", "labs.csv, row 4"),
+    (
+        "P2,2020-03-01,detected,maybe,",
+        "bad_type",
+        "labs.csv, row 4, patient 'P2', field 'detected'",
+    ),
+    ("P2,2020-03-01,wbc,,", "missing_field", "labs.csv, row 4, patient 'P2', field 'wbc'"),
+]
+
+
+@pytest.mark.parametrize(("row", "code", "where"), CSV_CASES)
+def test_csv_lab_refusals_name_row_and_field(
+    tmp_path: Path, row: str, code: str, where: str
+) -> None:
+    folder = _tables(tmp_path, labs=LABS + row + "\n")
+    err = _refused(folder)
+    assert err.code == code
+    assert str(err).startswith(f"{folder}/{where}"), str(err)
+
+
+def test_csv_ph_pos_above_metaphases_names_the_ph_pos_row(tmp_path: Path) -> None:
+    labs = LABS + "P2,2020-06-01,metaphases,20,\nP2,2020-06-01,ph_pos,25,\n"
+    err = _refused(_tables(tmp_path, labs=labs))
+    assert (err.code, err.row, err.field) == ("inconsistent", 5, "ph_pos")
+    assert "ph_pos 25 exceeds metaphases 20" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("tables", "code", "where"),
+    [
+        ({"patients": None}, "not_found", "patients.csv: patients.csv is required"),
+        (
+            {"patients": "patient_id,sex,weight\n"},
+            "unknown_field",
+            "patients.csv, row 1, field 'weight'",
+        ),
+        ({"patients": "sex\nF\n"}, "missing_field", "patients.csv, row 1, field 'patient_id'"),
+        ({"patients": PATIENTS + "P1,F,,,\n"}, "duplicate", "patients.csv, row 4, patient 'P1'"),
+        (
+            {"patients": PATIENTS + "P3,X,,,\n"},
+            "unknown_value",
+            "patients.csv, row 4, patient 'P3', field 'sex'",
+        ),
+        (
+            {"patients": PATIENTS + "P3,F,,,eleven\n"},
+            "bad_type",
+            "patients.csv, row 4, patient 'P3', field 'hemoglobin'",
+        ),
+        (
+            {"patients": PATIENTS + "P3,F,1990-01-01,1989-06-01,\n"},
+            "impossible_value",
+            "patients.csv, row 4, patient 'P3', field 'diagnosis_date'",
+        ),
+        (
+            {"therapy": "patient_id,drug,dose_mg_per_day,start\nP2,imatinib,-400,2020-02-10\n"},
+            "impossible_value",
+            "therapy.csv, row 2, patient 'P2', field 'dose_mg_per_day'",
+        ),
+        (
+            {"therapy": "patient_id,drug,start\nP9,imatinib,2020-02-10\n"},
+            "inconsistent",
+            "therapy.csv, row 2, patient 'P9', field 'patient_id'",
+        ),
+        (
+            {"events": "patient_id,date,event,detail\nP2,2021-01-01,relapse,\n"},
+            "unknown_value",
+            "events.csv, row 2, patient 'P2', field 'event'",
+        ),
+        (
+            {"events": "patient_id,date,event,detail\nP2,2021-01-01,progression,chronic\n"},
+            "unknown_value",
+            "events.csv, row 2, patient 'P2', field 'detail'",
+        ),
+    ],
+)
+def test_csv_table_refusals(
+    tmp_path: Path, tables: dict[str, str | None], code: str, where: str
+) -> None:
+    folder = _tables(tmp_path, **tables)
+    err = _refused(folder)
+    assert err.code == code
+    assert str(err).startswith(f"{folder}/{where}"), str(err)
+
+
+def test_csv_refusal_loads_nothing_of_that_record(tmp_path: Path) -> None:
+    # P1 is fine, P2 is refused: the generator yields P1 whole, then raises for P2.
+    labs = LABS + "P2,2020-03-01,wbc,5,\nP2,2020-03-01,anc,6,\n"
+    records = read_records(_tables(tmp_path, labs=labs), today=TODAY)
+    first = next(records)
+    assert first.id == "P1" and len(first.observations) == 1
+    with pytest.raises(InputError, match="row 5, patient 'P2', field 'anc': anc 6 exceeds wbc 5"):
+        next(records)
