@@ -209,7 +209,7 @@ def _tables(tmp_path: Path, **tables: str | None) -> Path:
 
 
 # Row numbers count the header as row 1 (as a spreadsheet does): the appended row is row 4.
-CSV_CASES = [
+CSV_LAB_CASES = [
     ("P2,2020-03-01,wbcc,5,", "unknown_value", "labs.csv, row 4, patient 'P2', field 'test'"),
     ("P2,2020-03-01,wbc,abc,", "bad_type", "labs.csv, row 4, patient 'P2', field 'wbc'"),
     ("P2,2020-03-01,wbc,nan,", "bad_type", "labs.csv, row 4, patient 'P2', field 'wbc'"),
@@ -238,16 +238,6 @@ CSV_CASES = [
     ),
     ("P2,2020-03-01,wbc,,", "missing_field", "labs.csv, row 4, patient 'P2', field 'wbc'"),
 ]
-
-
-@pytest.mark.parametrize(("row", "code", "where"), CSV_CASES)
-def test_csv_lab_refusals_name_row_and_field(
-    tmp_path: Path, row: str, code: str, where: str
-) -> None:
-    folder = _tables(tmp_path, labs=LABS + row + "\n")
-    err = _refused(folder)
-    assert err.code == code
-    assert str(err).startswith(f"{folder}/{where}"), str(err)
 
 
 def test_csv_ph_pos_above_metaphases_names_the_ph_pos_row(tmp_path: Path) -> None:
@@ -303,9 +293,10 @@ def test_csv_ph_pos_above_metaphases_names_the_ph_pos_row(tmp_path: Path) -> Non
             "unknown_value",
             "events.csv, row 2, patient 'P2', field 'detail'",
         ),
+        *(({"labs": LABS + row + "\n"}, code, where) for row, code, where in CSV_LAB_CASES),
     ],
 )
-def test_csv_table_refusals(
+def test_csv_refusals_name_row_and_field(
     tmp_path: Path, tables: dict[str, str | None], code: str, where: str
 ) -> None:
     folder = _tables(tmp_path, **tables)
