@@ -1,0 +1,1 @@
+"""Guideline, label and protocol rules: milestones, events and recommendations."""
