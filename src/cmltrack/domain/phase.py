@@ -1,0 +1,238 @@
+"""Disease phase (chronic, accelerated, blast) from one day's blood, marrow and karyotype.
+
+Four criteria sets (clinical rules reference section 4), each a :class:`PhaseRules` row of
+:data:`PHASE_RULES` with its citation:
+
+``ELN2013.phase`` (ELN 2013, kept in ELN 2020; MDACC-based)
+    BP: blasts >= 30% in blood or marrow, or extramedullary blast proliferation. AP: blasts
+    15-29% (15 <= blasts < 30) in blood or marrow; blasts + promyelocytes >= 30% with blasts
+    < 30%; blood basophils >= 20%; platelets < 100 unrelated to therapy; "major route" ACA in
+    Ph+ cells (+8, second Ph, i(17q), +19) on treatment.
+``MDACC.phase`` (modified M.D. Anderson, as used by NCCN)
+    BP: blasts >= 30% in blood or marrow, or extramedullary infiltrates. AP: blood blasts
+    >= 15% and < 30%; blood blasts + promyelocytes >= 30%; blood basophils >= 20%; platelets
+    <= 100 unrelated to therapy; clonal evolution (any ACA in Ph+ cells).
+``WHO2016.phase`` (Arber 2016, Table 2)
+    BP: blasts >= 20% in blood or marrow, or extramedullary blast proliferation. AP: blasts
+    10-19% (10 <= blasts < 20) in blood and/or marrow; blood basophils >= 20%; platelets < 100
+    unrelated to therapy; platelets > 1000 unresponsive to therapy; ACA in Ph+ cells at
+    diagnosis that are "major route", a complex karyotype or 3q26.2; any ACA in Ph+ cells
+    during therapy.
+``ICC2022.phase`` (Arber 2022; the whole row is UNVERIFIED, a recollection matched by one
+    unattributed note): BP: blasts >= 20%, or extramedullary blast proliferation. AP: blasts
+    10-19% in blood or marrow; blood basophils >= 20%; any ACA in Ph+ cells. The lymphoblast
+    criterion (> 5%) has no field in the record and is not applied.
+
+Readings where a criterion cannot be judged from one day's laboratory values:
+
+- "Unrelated to therapy" (low platelets) is taken to hold only when the patient is off therapy
+  that day (``on_therapy=False``); on a TKI a low count is counted as drug-related.
+- "Unresponsive to therapy" (WHO platelets > 1000) counts only on therapy.
+- "On treatment" / "during therapy" ACA: any listed ACA in Ph+ cells on therapy counts; whether
+  it is *new* needs the history, which the caller judges. Off therapy the diagnosis rule applies.
+- "Persistent" counts and the WHO 2016 WBC/spleen and response-to-TKI ("provisional") criteria
+  need a series of results and are not applied here.
+- ACA strings are matched in ISCN shorthand, case- and space-insensitive: "+8", "+Ph" or
+  "+der(22)t(9;22)", "i(17q)" or "i(17)(q10)", "+19", "complex", and anything naming 3q26
+  ("3q26.2", "inv(3)(q21q26.2)", "t(3;3)(q21;q26.2)").
+
+The phase is ``chronic`` when some result that day bears on the criteria and none is met, and
+None when nothing that day bears on them (the basis then says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from cmltrack.domain.enums import Phase, PhaseCriteria
+from cmltrack.domain.records import BloodCount, Cytogenetics, Marrow
+from cmltrack.domain.results import Classified
+
+#: Which ACA in Ph+ cells make AP: any ACA, one of a named set, or none at all (not a criterion).
+AcaCriterion = Literal["any", "major_route", "who2016_diagnosis"] | None
+
+MAJOR_ROUTE_ACA: frozenset[str] = frozenset(
+    {"+8", "+ph", "+der(22)t(9;22)", "+der(22)", "i(17q)", "i(17)(q10)", "+19"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRules:
+    """One phase-criteria set; blasts thresholds are ``>=``, blasts below BP counted as AP."""
+
+    rule: str
+    source: str
+    bp_blasts_min: float
+    ap_blasts_min: float
+    ap_marrow_counts: bool  # marrow blasts (and blasts + promyelocytes) count for AP
+    ap_blasts_promyelocytes_min: float | None
+    ap_basophils_min: float | None
+    ap_platelets_low: float | None  # off therapy only
+    ap_platelets_low_inclusive: bool  # True: <= (MDACC); False: <
+    ap_platelets_high: float | None  # on therapy only, strict >
+    aca_off_therapy: AcaCriterion
+    aca_on_therapy: AcaCriterion
+
+
+ELN2013_RULES = PhaseRules(
+    rule="ELN2013.phase",
+    source="Baccarani M et al. Blood 2013;122(6):872-884 (kept in Hochhaus A et al. Leukemia "
+    "2020;34:966-984); reproduced in PMC6823861 Table 1, PMC7917817 Table 3",
+    bp_blasts_min=30.0,
+    ap_blasts_min=15.0,
+    ap_marrow_counts=True,
+    ap_blasts_promyelocytes_min=30.0,
+    ap_basophils_min=20.0,
+    ap_platelets_low=100.0,
+    ap_platelets_low_inclusive=False,
+    ap_platelets_high=None,
+    aca_off_therapy=None,
+    aca_on_therapy="major_route",
+)
+MDACC_RULES = PhaseRules(
+    rule="MDACC.phase",
+    source="Kantarjian HM et al. Cancer 1988;61:1441-6, modified M.D. Anderson criteria as used "
+    "by NCCN (Medscape 2006731, PMC6823861 Table 1)",
+    bp_blasts_min=30.0,
+    ap_blasts_min=15.0,
+    ap_marrow_counts=False,
+    ap_blasts_promyelocytes_min=30.0,
+    ap_basophils_min=20.0,
+    ap_platelets_low=100.0,
+    ap_platelets_low_inclusive=True,
+    ap_platelets_high=None,
+    aca_off_therapy="any",
+    aca_on_therapy="any",
+)
+WHO2016_RULES = PhaseRules(
+    rule="WHO2016.phase",
+    source="Arber DA et al. Blood 2016;127(20):2391-2405, Table 2",
+    bp_blasts_min=20.0,
+    ap_blasts_min=10.0,
+    ap_marrow_counts=True,
+    ap_blasts_promyelocytes_min=None,
+    ap_basophils_min=20.0,
+    ap_platelets_low=100.0,
+    ap_platelets_low_inclusive=False,
+    ap_platelets_high=1000.0,
+    aca_off_therapy="who2016_diagnosis",
+    aca_on_therapy="any",
+)
+ICC2022_RULES = PhaseRules(
+    rule="ICC2022.phase",
+    source="Arber DA et al. Blood 2022;140(11):1200-28 (UNVERIFIED reading)",
+    bp_blasts_min=20.0,
+    ap_blasts_min=10.0,
+    ap_marrow_counts=True,
+    ap_blasts_promyelocytes_min=None,
+    ap_basophils_min=20.0,
+    ap_platelets_low=None,
+    ap_platelets_low_inclusive=False,
+    ap_platelets_high=None,
+    aca_off_therapy="any",
+    aca_on_therapy="any",
+)
+PHASE_RULES: dict[PhaseCriteria, PhaseRules] = {
+    PhaseCriteria.ELN: ELN2013_RULES,
+    PhaseCriteria.MDACC: MDACC_RULES,
+    PhaseCriteria.WHO2016: WHO2016_RULES,
+    PhaseCriteria.ICC2022: ICC2022_RULES,
+}
+
+
+def _aca_matches(aca: str, criterion: AcaCriterion) -> bool:
+    a = aca.replace(" ", "").lower()
+    if criterion == "any":
+        return True
+    if criterion is None:
+        return False
+    if a in MAJOR_ROUTE_ACA:
+        return True
+    if criterion == "who2016_diagnosis":
+        return a.startswith("complex") or "3q26" in a or a.startswith(("inv(3)", "t(3;3)"))
+    return False
+
+
+def _g(x: float) -> str:
+    return f"{x:g}"
+
+
+def classify_phase(
+    *,
+    blood: BloodCount | None,
+    marrow: Marrow | None,
+    cyto: Cytogenetics | None,
+    criteria: PhaseCriteria,
+    on_therapy: bool,
+) -> Classified[Phase]:
+    """Phase by the chosen criteria from the results of one day (any of them may be None)."""
+    r = PHASE_RULES[PhaseCriteria(criteria)]
+    blast: list[str] = []
+    accelerated: list[str] = []
+    seen: list[str] = []
+    sites = (
+        ("PB", blood.blasts_pb if blood else None, blood.promyelocytes_pb if blood else None),
+        ("BM", marrow.blasts_bm if marrow else None, marrow.promyelocytes_bm if marrow else None),
+    )
+    for site, blasts, promyelocytes in sites:
+        if blasts is None:
+            continue
+        seen.append(f"{site} blasts {_g(blasts)}%")
+        ap_site = site == "PB" or r.ap_marrow_counts
+        if blasts >= r.bp_blasts_min:
+            blast.append(f"{site} blasts {_g(blasts)}% >= {_g(r.bp_blasts_min)}%")
+            continue
+        if ap_site and blasts >= r.ap_blasts_min:
+            accelerated.append(
+                f"{site} blasts {_g(blasts)}% >= {_g(r.ap_blasts_min)}% and "
+                f"< {_g(r.bp_blasts_min)}%"
+            )
+        bp_min = r.ap_blasts_promyelocytes_min
+        if ap_site and bp_min is not None and promyelocytes is not None:
+            total = blasts + promyelocytes
+            seen.append(f"{site} promyelocytes {_g(promyelocytes)}%")
+            if total >= bp_min:
+                accelerated.append(
+                    f"{site} blasts + promyelocytes {_g(total)}% >= {_g(bp_min)}% "
+                    f"(blasts < {_g(r.bp_blasts_min)}%)"
+                )
+    if blood is not None and blood.extramedullary_blasts is not None:
+        if blood.extramedullary_blasts:
+            blast.append("extramedullary blast proliferation")
+        else:
+            seen.append("no extramedullary blasts")
+    if blood is not None and r.ap_basophils_min is not None and blood.basophils_pb is not None:
+        baso = blood.basophils_pb
+        seen.append(f"PB basophils {_g(baso)}%")
+        if baso >= r.ap_basophils_min:
+            accelerated.append(f"PB basophils {_g(baso)}% >= {_g(r.ap_basophils_min)}%")
+    plt = blood.platelets if blood is not None else None
+    if plt is not None:
+        low, high = r.ap_platelets_low, r.ap_platelets_high
+        if not on_therapy and low is not None:
+            seen.append(f"platelets {_g(plt)} off therapy")
+            inclusive = r.ap_platelets_low_inclusive
+            if plt < low or (inclusive and plt == low):
+                accelerated.append(
+                    f"platelets {_g(plt)} {'<=' if inclusive else '<'} {_g(low)} off therapy"
+                )
+        if on_therapy and high is not None:
+            seen.append(f"platelets {_g(plt)} on therapy")
+            if plt > high:
+                accelerated.append(f"platelets {_g(plt)} > {_g(high)} on therapy")
+    criterion = r.aca_on_therapy if on_therapy else r.aca_off_therapy
+    if cyto is not None and criterion is not None:
+        hits = [a for a in cyto.aca if _aca_matches(a, criterion)]
+        when = "on therapy" if on_therapy else "off therapy"
+        if hits:
+            accelerated.append(f"ACA in Ph+ cells {when}: {', '.join(hits)}")
+        else:
+            seen.append(f"no qualifying ACA in Ph+ cells {when}")
+    if blast:
+        return Classified(Phase.BLAST, r.rule, "; ".join(blast))
+    if accelerated:
+        return Classified(Phase.ACCELERATED, r.rule, "; ".join(accelerated))
+    if seen:
+        return Classified(Phase.CHRONIC, r.rule, "no AP or BP criterion met: " + ", ".join(seen))
+    return Classified(None, r.rule, f"nothing that day bears on phase by {r.rule}")
