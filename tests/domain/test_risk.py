@@ -137,7 +137,7 @@ def _sokal_at(target: float) -> float:
 )
 def test_sokal_cut_offs(target: float, group: str) -> None:
     assert sokal_group(target) == group
-    # Built from inputs the score carries float noise (0.8 may come out 0.8000000000000002).
+    # And built from inputs: age carries ln(target), every other bracket is 0.
     assert sokal_group(_sokal_at(target)) == group
 
 
@@ -157,6 +157,18 @@ def test_hasford_cut_offs() -> None:
         age=50, spleen_cm=2.71, platelets=300, blasts_pb=0, eosinophils_pb=0, basophils_pb=0
     )
     assert hasford_group(above) == "intermediate"
+    # 780.1 by hand: 203.9 (basophils >= 3) + 42.0 x 4.8 + 58.4 x 5 + 41.3 x 2
+    # = 203.9 + 201.6 + 292 + 82.6.
+    just_above = compute_hasford_score(
+        age=40, spleen_cm=4.8, platelets=300, blasts_pb=5, eosinophils_pb=2, basophils_pb=3
+    )
+    assert just_above == pytest.approx(780.1) and hasford_group(just_above) == "intermediate"
+    # 1480 by hand: 203.9 + 42.0 x 11.8 + 58.4 x 7 + 41.3 x 9 = 203.9 + 495.6 + 408.8 + 371.7;
+    # in binary floating point the sum is 1480.0000000000002, which must not make it high.
+    on_upper = compute_hasford_score(
+        age=40, spleen_cm=11.8, platelets=300, blasts_pb=7, eosinophils_pb=9, basophils_pb=3
+    )
+    assert on_upper == pytest.approx(1480.0) and hasford_group(on_upper) == "intermediate"
     assert [hasford_group(x) for x in (780, 780.1, 1480, 1480.1)] == [
         "low", "intermediate", "intermediate", "high",
     ]
@@ -183,12 +195,14 @@ def test_elts_cut_offs() -> None:
     assert [elts_group(x) for x in (1.5680, 1.5681, 2.2185, 2.2186)] == [
         "low", "intermediate", "intermediate", "high",
     ]
-    # Age 0, no spleen, no blasts: 0.4104 / sqrt(plt/1000); platelets for a score of 1.5680.
-    plt = 1000 * (0.4104 / 1.5680) ** 2
-    assert elts_group(compute_elts_score(age=0, spleen_cm=0, platelets=plt, blasts_pb=0)) == "low"
-    assert elts_group(
-        compute_elts_score(age=0, spleen_cm=0, platelets=plt, blasts_pb=0.001)
-    ) == "intermediate"
+    # Age 0, no spleen, no blasts: the score is 0.4104 / sqrt(plt/1000), so the platelets for
+    # a score on a cut-off are 1000 x (0.4104 / cut-off)^2; 0.001% blasts add 0.0001052.
+    for cut, on, above in ((1.5680, "low", "intermediate"), (2.2185, "intermediate", "high")):
+        plt = 1000 * (0.4104 / cut) ** 2
+        score = compute_elts_score(age=0, spleen_cm=0, platelets=plt, blasts_pb=0)
+        assert score == pytest.approx(cut) and elts_group(score) == on
+        score = compute_elts_score(age=0, spleen_cm=0, platelets=plt, blasts_pb=0.001)
+        assert elts_group(score) == above
 
 
 def test_elts_refuses_zero_platelets() -> None:

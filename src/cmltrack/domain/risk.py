@@ -7,8 +7,8 @@ reference, section 7 (Hasford indicators with >= and the x1000 scale, section 13
 with the unrounded constants 43.4, 7.51 and 2.10, item 10).
 
 A score is placed in its group after rounding it to 10 decimal places, so that floating-point
-noise of the formula (0.8000000000000002 from ``exp``) does not carry a score computed by hand
-to lie exactly on a cut-off across it. The reported score itself is unrounded.
+noise (a Hasford sum of exactly 1480 by hand comes out 1480.0000000000002) does not carry a
+score that lies exactly on a cut-off across it. The reported score itself is unrounded.
 """
 
 from __future__ import annotations
