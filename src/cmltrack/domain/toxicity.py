@@ -30,7 +30,8 @@ import datetime as dt
 import functools
 import itertools
 import math
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -121,16 +122,16 @@ class CtcaeTable:
     terms: Mapping[str, CtcaeTerm]
 
 
+#: The only operators a table may name, looked up here (nothing in a table is evaluated).
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+
+
 def _compare(x: float, op: str, bound: float) -> bool:
     if math.isclose(x, bound, rel_tol=1e-12, abs_tol=1e-12):
-        return op in ("<=", ">=")
-    if op == "<":
-        return x < bound
-    if op == "<=":
-        return x <= bound
-    if op == ">":
-        return x > bound
-    return x >= bound
+        x = bound  # on the cut-off to 12 significant digits
+    return _OPS[op](x, bound)
 
 
 # --- Loading and validating the tables ---------------------------------------------------------
