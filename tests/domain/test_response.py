@@ -353,6 +353,8 @@ def test_detected_basis() -> None:
     assert c.basis == "BCR::ABL1 0.1% IS: 0.1 <= 0.1, MMR"
     c = classify_molecular(Pcr(date=DAY, bcr_abl1_is=12))
     assert c.basis == "BCR::ABL1 12% IS: 12 > 10, none"
+    c = classify_molecular(Pcr(date=DAY, bcr_abl1_is=0.00001))
+    assert c.basis == "BCR::ABL1 0.00001% IS: 0.00001 <= 0.001, MR5"
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,10 @@ def _n(x: float) -> str:
     """A number as a clinician writes it: no trailing zeros, thousands grouped."""
     if float(x).is_integer() and abs(x) >= 10_000:
         return f"{int(x):,}"
-    return f"{x:g}"
+    text = f"{x:.6g}"
+    if "e" in text:  # 1e-05 -> 0.00001: IS values are read positionally
+        text = f"{x:.12f}".rstrip("0").rstrip(".")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
