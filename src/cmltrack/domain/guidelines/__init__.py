@@ -1,1 +1,5 @@
-"""Guideline, label and protocol rules: milestones, events and recommendations."""
+"""Guideline engines: ELN milestones, events and status (``assess_eln``), protocols, labels, TFR."""
+
+from cmltrack.domain.guidelines.eln import GuidelineResult, assess_eln
+
+__all__ = ["GuidelineResult", "assess_eln"]

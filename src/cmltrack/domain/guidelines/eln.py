@@ -1,0 +1,662 @@
+"""ELN milestones, any-time judgements, standing status and guideline recommendations.
+
+``assess_eln`` judges a history against one ELN edition's table (``rules/data/eln20xx.yaml``,
+validated on load). The conventions are those of clinical-rules section 14:
+
+- Landmarks count from the start of the current line of TKI therapy (a switch to another TKI
+  restarts them; a dose change does not). A landmark uses, per measure, the result nearest to
+  it within its window (ties: the later result). The status is the worst cell met; ``optimal``
+  needs every measure its cell names; a missing measure gives ``not_evaluable`` (``pending``
+  while the window is still open at ``as_of``).
+- "Any time" cells: BCR::ABL1 levels (and loss of MMR, rise of transcripts) apply to PCR results
+  after the result used for the last landmark; mutations, ACA, loss of CHR/CCyR and progression
+  apply at any time.
+- Standing status: the worst of the most recent landmark, the any-time judgements of the most
+  recent result of each kind since the last change of therapy, and every failure established
+  since that change. A failure's recommendations stand until therapy changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cmltrack.domain.enums import (
+    SECOND_GENERATION_TKIS,
+    STATUS_SEVERITY,
+    TKIS,
+    Action,
+    EventKind,
+    Guideline,
+    MilestoneStatus,
+    Phase,
+)
+from cmltrack.domain.guidelines.events import (
+    MMR_PCT,
+    LossRule,
+    bcr_value,
+    derive_events,
+    describe_bcr,
+    fmt_pct,
+    months_between,
+    norm_aca,
+    ph_value,
+    select_nearest,
+)
+from cmltrack.domain.options import AssessOptions
+from cmltrack.domain.records import Cytogenetics, Mutation, PatientRecord, TherapyLine
+from cmltrack.domain.results import ClinicalEvent, Milestone, Recommendation, Timepoint
+from cmltrack.domain.risk import assess_risk
+from cmltrack.rules.guideline_tables import (
+    MEASURE_LABEL,
+    NUMERIC_MEASURES,
+    PCR_FACTS,
+    Condition,
+    GuidelineTable,
+    Landmark,
+    Row,
+    load_guideline_table,
+)
+
+S = MilestoneStatus
+_FAILED_REASONS = frozenset({"resistance", "failure", "progression"})
+
+
+@dataclass(frozen=True, slots=True)
+class GuidelineResult:
+    milestones: tuple[Milestone, ...]
+    events: tuple[ClinicalEvent, ...]
+    recommendations: tuple[Recommendation, ...]
+    #: ``current.status``: the standing status (clinical-rules section 14).
+    status: MilestoneStatus | None
+    #: Plain-language explanation lines in date order (for ``cmltrack explain``).
+    trail: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One status met on one date, by one row (or a landmark), with its basis."""
+
+    date: dt.date
+    kind: str  # landmark | pcr | cytogenetics | blood | mutation | phase
+    status: MilestoneStatus
+    rule: str
+    basis: str
+    row: Row | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A line of TKI therapy: one drug from its first start (dose changes stay in the line)."""
+
+    drug: str
+    start: dt.date
+    rows: tuple[TherapyLine, ...]
+
+    @property
+    def reason_end(self) -> str | None:
+        return self.rows[-1].reason_end
+
+
+# --------------------------------------------------------------------------- therapy
+
+
+def tki_lines(record: PatientRecord, as_of: dt.date) -> list[Line]:
+    """Lines of TKI therapy started by ``as_of``: a new line at each switch to another TKI."""
+    rows = sorted((t for t in record.therapy if t.drug in TKIS and t.start <= as_of),
+                  key=lambda t: t.start)
+    lines: list[Line] = []
+    for row in rows:
+        if lines and lines[-1].drug == row.drug:
+            last = lines[-1]
+            lines[-1] = Line(last.drug, last.start, (*last.rows, row))
+        else:
+            lines.append(Line(row.drug, row.start, (row,)))
+    return lines
+
+
+def last_therapy_change(lines: Sequence[Line]) -> dt.date | None:
+    """Start of the latest new drug or new dose (section 14: what ends a standing failure)."""
+    change: dt.date | None = None
+    prev: TherapyLine | None = None
+    for line in lines:
+        for row in line.rows:
+            if prev is None or row.drug != prev.drug or row.dose_mg_per_day != prev.dose_mg_per_day:
+                change = row.start
+            prev = row
+    return change
+
+
+def _current_row(lines: Sequence[Line], as_of: dt.date) -> TherapyLine | None:
+    rows = [r for line in lines for r in line.rows]
+    active = [r for r in rows if r.end is None or r.end > as_of]
+    pool = active or rows
+    return max(pool, key=lambda r: r.start) if pool else None
+
+
+# --------------------------------------------------------------------------- conditions
+
+Value = float | str
+
+
+def _measure(tp: Timepoint, measure: str) -> Value | None:
+    if measure == "bcr_abl1_is":
+        return bcr_value(tp)
+    if measure == "ph_pct":
+        return ph_value(tp)
+    return None if tp.hematologic is None else str(tp.hematologic)
+
+
+def _has(measure: str) -> Callable[[Timepoint], bool]:
+    return lambda tp: _measure(tp, measure) is not None
+
+
+def _atom(cond: Condition, value: Value | None) -> tuple[bool | None, str]:
+    """Whether a measure condition holds for ``value`` (None: not measured), and why."""
+    if value is None:
+        return None, f"no {MEASURE_LABEL[cond.measure or '']} result"
+    if cond.interval is not None and isinstance(value, float):
+        scale_hi = NUMERIC_MEASURES[cond.measure or ""][1]
+        bounds = cond.interval.describe("%", scale_hi)
+        shown = describe_bcr(value) if cond.measure == "bcr_abl1_is" else f"Ph+ {value:g}%"
+        return cond.interval.contains(value), f"{shown} {bounds}"
+    held = cond.categories is not None and str(value) in cond.categories
+    return held, ("CHR" if value == "CHR" else f"hematologic response {value} (no CHR)")
+
+
+def _row_holds(
+    row: Row, used: Mapping[str, tuple[Value, Timepoint] | None]
+) -> tuple[bool | None, list[str], list[dt.date]]:
+    """Tri-state: True, False, or None when a needed measure is missing."""
+    results: list[tuple[bool | None, str, dt.date | None, bool]] = []
+    for cond in row.conditions:
+        got = used.get(cond.measure or "")
+        held, text = _atom(cond, got[0] if got else None)
+        results.append((held, text, got[1].date if got else None, cond.required))
+    if row.combine == "any":
+        hits = [r for r in results if r[0] is True]
+        if hits:
+            return True, [r[1] for r in hits], [r[2] for r in hits if r[2]]
+        if any(r[0] is None for r in results):
+            return None, [r[1] for r in results if r[0] is None], []
+        return False, [], []
+    if any(r[0] is False for r in results):
+        return False, [], []
+    if any(r[0] is None and r[3] for r in results):
+        return None, [r[1] for r in results if r[0] is None and r[3]], []
+    present = [r for r in results if r[0] is True]
+    return True, [r[1] for r in present], [r[2] for r in present if r[2]]
+
+
+# --------------------------------------------------------------------------- landmarks
+
+
+def _judge_landmark(
+    table: GuidelineTable,
+    lm: Landmark,
+    tps: Sequence[Timepoint],
+    start: dt.date,
+    as_of_months: float,
+) -> tuple[Milestone, Timepoint | None]:
+    """One landmark of the current line, and the PCR result it used (for 'any time')."""
+    rows = table.rows_at(lm.month)
+    measures = {c.measure for r in rows for c in r.conditions if c.measure}
+    used: dict[str, tuple[Value, Timepoint] | None] = {}
+    for m in measures:
+        tp = select_nearest(tps, start, lm.month, lm.start, lm.end, _has(m))
+        value = _measure(tp, m) if tp else None
+        used[m] = None if tp is None or value is None else (value, tp)
+    pcr = used.get("bcr_abl1_is")
+    pcr_tp = pcr[1] if pcr else None
+    window_open = as_of_months <= lm.end
+    window = f"{lm.start:g}-{lm.end:g} months"
+    if not any(used.values()):
+        if window_open:
+            return Milestone(lm.month, S.PENDING, None,
+                             f"no result yet in the {window} window", f"{table.edition.value}."
+                             f"{lm.month}mo.pending"), None
+        return Milestone(lm.month, S.NOT_EVALUABLE, None, f"no result in the {window} window",
+                         f"{table.edition.value}.{lm.month}mo.not_evaluable"), None
+
+    met: list[tuple[Row, list[str], list[dt.date]]] = []
+    missing: list[str] = []
+    for row in rows:
+        if row.confirm_within_months is not None:
+            continue
+        held, texts, dates = _row_holds(row, used)
+        if held:
+            met.append((row, texts, dates))
+        elif held is None and row.status is S.OPTIMAL:
+            missing += texts
+    worst = max((m for m in met if m[0].status is not S.OPTIMAL),
+                key=lambda m: STATUS_SEVERITY[m[0].status], default=None)
+    choice = worst or next((m for m in met if m[0].status is S.OPTIMAL), None)
+    if choice is None:
+        status = S.PENDING if window_open else S.NOT_EVALUABLE
+        needed = "; ".join(dict.fromkeys(missing)) or "no cell met"
+        return Milestone(lm.month, status, None,
+                         f"cannot judge: {needed} in the {window} window",
+                         f"{table.edition.value}.{lm.month}mo.{status}"), pcr_tp
+    row, texts, dates = choice
+    basis = "; ".join(texts) + f" ({row.wording})"
+    day = max(dates) if dates else None
+    confirm = next((r for r in rows if r.confirm_within_months is not None), None)
+    if confirm is not None and row.status is S.WARNING and pcr is not None:
+        confirmed = _confirmation(confirm, pcr, tps)
+        if confirmed is not None:
+            return Milestone(lm.month, confirm.status, confirmed.date,
+                             f"{basis}, confirmed by {describe_bcr(bcr_value(confirmed) or 0.0)} "
+                             f"on {confirmed.date} ({confirm.wording})", confirm.id), pcr_tp
+    return Milestone(lm.month, row.status, day, basis, row.id), pcr_tp
+
+
+def _confirmation(
+    row: Row, first: tuple[Value, Timepoint], tps: Sequence[Timepoint]
+) -> Timepoint | None:
+    """A later PCR within the row's time limit that meets the row's conditions too."""
+    held, _, _ = _row_holds(row, {"bcr_abl1_is": first})
+    if not held or row.confirm_within_months is None:
+        return None
+    limit = row.confirm_within_months
+    for tp in tps:
+        value = bcr_value(tp)
+        if tp.date <= first[1].date or value is None:
+            continue
+        if months_between(first[1].date, tp.date) > limit:
+            break
+        if _row_holds(row, {"bcr_abl1_is": (value, tp)})[0]:
+            return tp
+    return None
+
+
+# --------------------------------------------------------------------------- any time
+
+_FACT_KIND = {
+    EventKind.LOSS_OF_CHR: ("loss_of_chr", "blood"),
+    EventKind.LOSS_OF_CCYR: ("loss_of_ccyr", "cytogenetics"),
+    EventKind.LOSS_OF_MMR: ("loss_of_mmr", "pcr"),
+    EventKind.PROGRESSION: ("progression", "phase"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Fact:
+    date: dt.date
+    fact: str
+    kind: str
+    items: tuple[str, ...]
+    basis: str
+
+
+def _facts(
+    record: PatientRecord,
+    events: Sequence[ClinicalEvent],
+    pcrs: Sequence[Timepoint],
+    any_time_from: dt.date | None,
+    as_of: dt.date,
+) -> list[_Fact]:
+    out: list[_Fact] = []
+    for ev in events:
+        if ev.kind in _FACT_KIND:
+            fact, kind = _FACT_KIND[ev.kind]
+            out.append(_Fact(ev.date, fact, kind, (), f"{ev.kind}: {ev.basis}"))
+    dx_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
+    for obs in record.observations:
+        if obs.date > as_of:
+            continue
+        if isinstance(obs, Mutation) and obs.mutations:
+            out.append(_Fact(obs.date, "mutation", "mutation", obs.mutations,
+                             f"BCR::ABL1 mutation {', '.join(obs.mutations)}"))
+        elif isinstance(obs, Cytogenetics):
+            new = tuple(a for a in obs.aca if norm_aca(a) not in dx_aca)
+            if new:
+                out.append(_Fact(obs.date, "new_aca_ph_pos", "cytogenetics", new,
+                                 f"ACA in Ph+ cells not present at diagnosis: {', '.join(new)}"))
+            if obs.aca_ph_neg:
+                out.append(_Fact(obs.date, "aca_ph_neg", "cytogenetics", obs.aca_ph_neg,
+                                 f"ACA in Ph- cells: {', '.join(obs.aca_ph_neg)}"))
+    previous: float | None = None
+    for tp in pcrs:
+        value = bcr_value(tp)
+        assert value is not None
+        if any_time_from is not None and tp.date > any_time_from:
+            if previous is not None and value > previous:
+                out.append(_Fact(tp.date, "transcript_rise", "pcr", (),
+                                 f"{describe_bcr(value)}, up from {fmt_pct(previous)}%"))
+            elif value <= MMR_PCT:
+                out.append(_Fact(tp.date, "mmr_stable", "pcr", (),
+                                 f"{describe_bcr(value)}, MMR stable or improving"))
+        previous = value
+    return out
+
+
+def _fact_matches(
+    cond: Condition, fact: _Fact, lists: Mapping[str, tuple[str, ...]]
+) -> tuple[str, ...] | None:
+    """The items of a fact that meet a condition's lists (empty tuple: met without items)."""
+    items = fact.items
+    params = cond.params or {}
+    if "list" in params:
+        wanted = {norm_aca(x) for x in lists[params["list"][0]]}
+        items = tuple(i for i in items if norm_aca(i) in wanted)
+        return items or None
+    if "exclude_list" in params:
+        unwanted = {norm_aca(x) for x in lists[params["exclude_list"][0]]}
+        items = tuple(i for i in items if norm_aca(i) not in unwanted)
+        return items or None
+    return items
+
+
+def _any_time_judgements(
+    table: GuidelineTable,
+    lists: Mapping[str, tuple[str, ...]],
+    facts: Sequence[_Fact],
+    pcrs: Sequence[Timepoint],
+    any_time_from: dt.date | None,
+) -> list[Judgement]:
+    rows = table.rows_at("any")
+    out: list[Judgement] = []
+    for row in rows:
+        cond = row.conditions[0]
+        if row.is_fact:
+            for fact in facts:
+                if fact.fact != cond.fact:
+                    continue
+                if cond.fact in PCR_FACTS and (any_time_from is None or fact.date <= any_time_from):
+                    continue
+                if _fact_matches(cond, fact, lists) is None:
+                    continue
+                out.append(Judgement(fact.date, fact.kind, row.status, row.id,
+                                     f"{fact.basis} ({row.wording})", row))
+            continue
+        if any_time_from is None:
+            continue
+        for tp in pcrs:
+            value = bcr_value(tp)
+            if tp.date <= any_time_from or value is None:
+                continue
+            held, texts, _ = _row_holds(row, {"bcr_abl1_is": (value, tp)})
+            if held:
+                out.append(Judgement(tp.date, "pcr", row.status, row.id,
+                                     "; ".join(texts) + f" ({row.wording})", row))
+    return out
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+def _risk_groups(record: PatientRecord) -> dict[str, str | None]:
+    """Risk group by score name (``sokal``, ``elts``, ...); None where not evaluable."""
+    return {name: score.group for name, score in assess_risk(record).items()}
+
+
+def _baseline(
+    table: GuidelineTable,
+    lists: Mapping[str, tuple[str, ...]],
+    record: PatientRecord,
+    trail: list[str],
+) -> Milestone | None:
+    """Month 0: the baseline warnings met (none met, or none evaluable: no milestone)."""
+    groups = _risk_groups(record)
+    dx = record.diagnosis
+    texts: list[tuple[Row, str]] = []
+    for row in table.rows_at(0):
+        cond = row.conditions[0]
+        params = cond.params or {}
+        if cond.fact == "high_risk_score":
+            for name in params.get("scores", ()):
+                group = groups.get(name)
+                if group == "high":
+                    texts.append((row, f"high-risk {name.upper()} score"))
+                elif group is None:
+                    trail.append(f"baseline: {name.upper()} risk group not evaluable")
+        elif cond.fact == "diagnosis_aca" and dx is not None and dx.aca:
+            fact = _Fact(dx.date or dt.date.min, "diagnosis_aca", "baseline", dx.aca, "")
+            hits = _fact_matches(cond, fact, lists)
+            if hits:
+                texts.append((row, f"ACA at diagnosis: {', '.join(hits)}"))
+    if not texts:
+        return None
+    basis = "; ".join(f"{t} ({r.wording})" for r, t in texts)
+    return Milestone(0, S.WARNING, dx.date if dx else None, basis, texts[0][0].id)
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _worst(items: Sequence[Judgement]) -> Judgement | None:
+    judged = [j for j in items if j.status in STATUS_SEVERITY]
+    # Worst status; among equals, the most recent.
+    return max(judged, key=lambda j: (STATUS_SEVERITY[j.status], j.date), default=None)
+
+
+def _standing(
+    milestones: Sequence[Milestone],
+    judgements: Sequence[Judgement],
+    latest_by_kind: Mapping[str, dt.date],
+    since: dt.date | None,
+) -> tuple[MilestoneStatus | None, Judgement | None]:
+    landmark = [Judgement(m.date or dt.date.min, "landmark", m.status, m.rule, m.basis)
+                for m in milestones]
+    recent = next((j for j in reversed(landmark) if j.status is not S.PENDING), None)
+    after = (lambda d: True) if since is None else (lambda d: d >= since)
+    pool = [recent] if recent else []
+    pool += [j for j in judgements if latest_by_kind.get(j.kind) == j.date and after(j.date)]
+    pool += [j for j in (*landmark, *judgements) if j.status is S.FAILURE and after(j.date)]
+    decisive = _worst(pool)
+    if decisive is not None:
+        return decisive.status, decisive
+    if recent is not None:
+        return recent.status, None
+    return (S.PENDING, None) if milestones else (None, None)
+
+
+# --------------------------------------------------------------------------- recommendations
+
+
+def _next_tkis(lines: Sequence[Line], mutations: set[str], edition: Guideline) -> str:
+    tried = {line.drug for line in lines}
+    if "T315I" in mutations:
+        pool = ["ponatinib", "asciminib"]
+    elif edition in (Guideline.ELN2006, Guideline.ELN2009):
+        pool = ["dasatinib", "nilotinib"]  # the alternatives named by NCI PDQ 2009 (seed 001)
+    else:
+        pool = [*sorted(SECOND_GENERATION_TKIS & {"dasatinib", "nilotinib", "bosutinib"})]
+        if tried & SECOND_GENERATION_TKIS:
+            pool += ["ponatinib"]
+    return "|".join(d for d in pool if d not in tried) or "|".join(pool)
+
+
+def _recommend(
+    table: GuidelineTable,
+    status: MilestoneStatus | None,
+    decisive: Judgement | None,
+    *,
+    lines: Sequence[Line],
+    since: dt.date | None,
+    record: PatientRecord,
+    phase: Phase | None,
+    as_of: dt.date,
+    trail: list[str],
+) -> list[Recommendation]:
+    ed = table.edition
+    rule = decisive.rule if decisive else f"{ed.value}.status"
+    because = decisive.basis if decisive else f"status {status}"
+    source = table.citation
+    recs: list[Recommendation] = []
+
+    def add(action: Action, drug: str | None = None, dose: float | None = None,
+            rule_id: str | None = None, why: str | None = None) -> None:
+        recs.append(Recommendation(action, rule_id or rule, source, why or because, drug, dose))
+
+    stands = decisive is not None and (since is None or decisive.date >= since)
+    if status is S.FAILURE and not stands:
+        trail.append(f"the failure of {decisive.date if decisive else '?'} predates the "
+                     f"therapy change on {since}; its recommendations no longer stand")
+    elif status is S.FAILURE:
+        mutations = {m for o in record.observations if isinstance(o, Mutation)
+                     and o.date <= as_of for m in o.mutations}
+        add(Action.SWITCH_TKI, _next_tkis(lines, mutations, ed))
+        add(Action.MUTATION_ANALYSIS)
+        if ed is not Guideline.ELN2006:
+            add(Action.MARROW_CYTOGENETICS)
+        current = _current_row(lines, as_of)
+        if (ed in (Guideline.ELN2006, Guideline.ELN2009) and current is not None
+                and current.drug == "imatinib" and (current.dose_mg_per_day or 0) < 800):
+            add(Action.ESCALATE_DOSE, "imatinib", 800.0)
+    elif status is S.SUBOPTIMAL:
+        add(Action.MUTATION_ANALYSIS)
+        if ed is Guideline.ELN2009:
+            add(Action.MARROW_CYTOGENETICS)
+        add(Action.INCREASE_MONITORING)
+    elif status is S.WARNING:
+        add(Action.INCREASE_MONITORING)
+        if ed is Guideline.ELN2013:
+            add(Action.MUTATION_ANALYSIS)
+    elif status is S.OPTIMAL:
+        add(Action.CONTINUE)
+    failed = [ln for ln in lines[:-1] if ln.reason_end in _FAILED_REASONS]
+    if status is S.FAILURE and stands and lines:
+        failed.append(lines[-1])
+    if phase is Phase.BLAST or len({ln.drug for ln in failed}) >= 2:
+        why = ("blast phase" if phase is Phase.BLAST
+               else "failure of " + " and ".join(dict.fromkeys(ln.drug for ln in failed)))
+        add(Action.HSCT_EVALUATION, rule_id=f"{ed.value}.hsct", why=why)
+    return recs
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _table_lists(table: GuidelineTable, options: AssessOptions) -> dict[str, tuple[str, ...]]:
+    lists = dict(table.lists)
+    if options.high_risk_aca == "cml_study_iv" and "high_risk_aca_cml_study_iv" in lists:
+        lists["high_risk_aca"] = lists["high_risk_aca_cml_study_iv"]
+    return lists
+
+
+def _latest_by_kind(
+    record: PatientRecord, tps: Sequence[Timepoint], as_of: dt.date
+) -> dict[str, dt.date]:
+    latest: dict[str, dt.date] = {}
+
+    def seen(kind: str, day: dt.date) -> None:
+        if day <= as_of and (kind not in latest or day > latest[kind]):
+            latest[kind] = day
+
+    for tp in tps:
+        if bcr_value(tp) is not None:
+            seen("pcr", tp.date)
+        if tp.cytogenetic is not None:
+            seen("cytogenetics", tp.date)
+        if tp.hematologic is not None:
+            seen("blood", tp.date)
+        if tp.phase is not None:
+            seen("phase", tp.date)
+    for obs in record.observations:
+        if isinstance(obs, Mutation):
+            seen("mutation", obs.date)
+        elif isinstance(obs, Cytogenetics):
+            seen("cytogenetics", obs.date)
+    for ev in record.events:
+        if ev.kind == "progression":
+            seen("phase", ev.date)
+    return latest
+
+
+def _current_phase(record: PatientRecord, tps: Sequence[Timepoint], as_of: dt.date) -> Phase | None:
+    dated: list[tuple[dt.date, Phase]] = [(t.date, t.phase) for t in tps if t.phase is not None]
+    dated += [(e.date, Phase(e.phase)) for e in record.events
+              if e.kind == "progression" and e.phase and e.date <= as_of]
+    return max(dated, key=lambda d: d[0])[1] if dated else None
+
+
+def assess_eln(
+    record: PatientRecord,
+    timepoints: Sequence[Timepoint],
+    *,
+    options: AssessOptions,
+    as_of: dt.date,
+) -> GuidelineResult:
+    """Milestones, events, recommendations and standing status under ``options.guideline``.
+
+    ``timepoints`` are the classified results up to ``as_of`` in date order.
+    """
+    table = load_guideline_table(options.guideline)
+    lists = _table_lists(table, options)
+    ed = table.edition.value
+    tps = sorted((t for t in timepoints if t.date <= as_of), key=lambda t: t.date)
+    lines = tki_lines(record, as_of)
+    first_start = lines[0].start if lines else None
+    mmr_rule = LossRule(table.loss_of_mmr_consecutive, table.loss_of_mmr_one_at_least,
+                        f"{ed}.loss_of_mmr")
+    events = derive_events(record, tps, first_tki_start=first_start, mmr_loss=mmr_rule,
+                           as_of=as_of)
+    trail: list[str] = []
+    if not lines:
+        note = f"{as_of}: no TKI therapy recorded; no {ed} milestones apply"
+        return GuidelineResult((), events, (), None, (note,))
+
+    line = lines[-1]
+    if len(lines) > 1:
+        trail.append(f"switch to {line.drug} on {line.start}; {ed} landmarks restart "
+                     f"from this date (line {len(lines)})")
+    line_tps = [t for t in tps if t.date >= line.start]
+    as_of_months = months_between(line.start, as_of)
+    milestones: list[Milestone] = []
+    baseline = _baseline(table, lists, record, trail)
+    if baseline is not None:
+        milestones.append(baseline)
+    any_time_from: dt.date | None = None
+    for lm in table.landmarks:
+        ms, pcr_tp = _judge_landmark(table, lm, line_tps, line.start, as_of_months)
+        milestones.append(ms)
+        if lm.month == table.any_time_after:
+            if pcr_tp is not None:
+                any_time_from = pcr_tp.date
+            elif as_of_months > lm.end:
+                any_time_from = line.start + dt.timedelta(days=int(lm.end * 30.4375))
+
+    pcrs = [t for t in tps if bcr_value(t) is not None]
+    facts = _facts(record, events, pcrs, any_time_from, as_of)
+    judgements = _any_time_judgements(table, lists, facts, pcrs, any_time_from)
+    since = last_therapy_change(lines)
+    latest = _latest_by_kind(record, tps, as_of)
+    status, decisive = _standing(milestones, judgements, latest, since)
+    phase = _current_phase(record, tps, as_of)
+    recs = _recommend(table, status, decisive, lines=lines, since=since, record=record,
+                      phase=phase, as_of=as_of, trail=trail)
+    if table.edition is Guideline.ELN2020 and as_of_months >= 3 and not any(
+        bcr_value(t) is not None for t in line_tps
+    ):
+        recs.append(Recommendation(
+            Action.MARROW_CYTOGENETICS, "ELN2020.monitoring.no_pcr", table.citation,
+            f"no BCR::ABL1 result since {line.drug} started on {line.start}: "
+            "cytogenetics when PCR is unavailable"))
+
+    dated = [(as_of, t) for t in trail]
+    dated += _trail(milestones, judgements, events, line, as_of)
+    dated.sort(key=lambda d: d[0])
+    lines_out = [f"{d}: {t}" for d, t in dated]
+    last = f"{decisive.basis} [{decisive.rule}]" if decisive else "no judgement yet"
+    lines_out.append(f"{as_of}: standing {ed} status: {status}: {last}")
+    return GuidelineResult(tuple(milestones), events, tuple(recs), status, tuple(lines_out))
+
+
+def _trail(
+    milestones: Sequence[Milestone],
+    judgements: Sequence[Judgement],
+    events: Sequence[ClinicalEvent],
+    line: Line,
+    as_of: dt.date,
+) -> list[tuple[dt.date, str]]:
+    out = []
+    for m in milestones:
+        what = "baseline" if m.month == 0 else f"{m.month}-month landmark ({line.drug})"
+        out.append((m.date or as_of, f"{what}: {m.status}: {m.basis} [{m.rule}]"))
+    for j in judgements:
+        out.append((j.date, f"any time: {j.status}: {j.basis} [{j.rule}]"))
+    for e in events:
+        out.append((e.date, f"event {e.kind}: {e.basis}"))
+    return out

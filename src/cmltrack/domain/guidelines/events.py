@@ -1,0 +1,341 @@
+"""Clinical events derived from a history: losses of response, progression, new findings.
+
+Every event is dated by the result that establishes it (for a confirmed event, the confirming
+test). Conventions are those of clinical-rules section 14:
+
+- Loss of CHR, MCyR or CCyR: two consecutive results of that kind that no longer meet the
+  response, once it was reached; one suffices once progression to AP/BP is established.
+- Loss of MMR: ``consecutive`` PCR results > 0.1% IS after MMR, one of them at least
+  ``one_at_least`` where given (ELN 2013: 2 with one >= 1%; ELN 2020: 1; ELN 2006/2009: 2).
+- Kantarjian 2003 (seed 004): hematologic resistance (no CHR in the blood count used for the
+  3-month landmark or any later one), cytogenetic resistance (no MCyR, Ph+ < 35% M.D. Anderson,
+  in the result used for the 12-month landmark or any later one), hematologic relapse (= loss of
+  CHR), cytogenetic relapse (Ph+ >= 30 percentage points above the lowest value, on two
+  consecutive results).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cmltrack.domain.enums import (
+    CytogeneticResponse,
+    EventKind,
+    HematologicResponse,
+    MolecularResponse,
+    Phase,
+)
+from cmltrack.domain.records import Cytogenetics, Mutation, PatientRecord
+from cmltrack.domain.results import ClinicalEvent, Timepoint
+
+DAYS_PER_MONTH = 30.4375  # clinical-rules section 14
+MMR_PCT = 0.1
+#: Kantarjian 2003: major cytogenetic response is "Ph+ cells, fewer than 35%" (M.D. Anderson).
+MDACC_MCYR_BELOW = 35.0
+#: Kantarjian 2003: cytogenetic relapse is a rise of at least 30 (percentage points, section 14).
+CYTOGENETIC_RELAPSE_RISE = 30.0
+KANTARJIAN = "Kantarjian H, et al. Blood 2003 (doi:10.1182/blood-2002-05-1451), seed 004"
+
+_PHASE_RANK = {Phase.CHRONIC: 0, Phase.ACCELERATED: 1, Phase.BLAST: 2}
+_DEEP = frozenset(
+    {MolecularResponse.MMR, MolecularResponse.MR4, MolecularResponse.MR4_5, MolecularResponse.MR5}
+)
+_MCYR = frozenset({CytogeneticResponse.CCYR, CytogeneticResponse.PCYR})
+
+
+def months_between(start: dt.date, day: dt.date) -> float:
+    return (day - start).days / DAYS_PER_MONTH
+
+
+def fmt_pct(value: float) -> str:
+    """A percentage as a clinician writes it: two decimals unless more digits matter."""
+    text = f"{value:.2f}"
+    return text if float(text) == value else f"{value:.6g}"
+
+
+def bcr_value(tp: Timepoint) -> float | None:
+    """BCR::ABL1 % IS of a timepoint; an undetected result with adequate sensitivity is 0.
+
+    An undetected result with too few control-gene copies (``inadequate``) supports no level,
+    so it counts as no value.
+    """
+    if tp.bcr_abl1_is is not None:
+        return tp.bcr_abl1_is
+    if tp.molecular is not None and tp.molecular is not MolecularResponse.INADEQUATE:
+        return 0.0
+    return None
+
+
+def ph_value(tp: Timepoint) -> float | None:
+    """Ph+ % of a timepoint; an inadequate result (< 20 metaphases) counts as no value."""
+    if tp.cytogenetic is None or tp.cytogenetic is CytogeneticResponse.INADEQUATE:
+        return None
+    return tp.ph_pct
+
+
+def describe_bcr(value: float) -> str:
+    return "BCR::ABL1 undetected" if value == 0 else f"BCR::ABL1 {fmt_pct(value)}% IS"
+
+
+def norm_aca(name: str) -> str:
+    return name.replace(" ", "").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class LossRule:
+    """How loss of MMR is confirmed under the chosen edition."""
+
+    consecutive: int
+    one_at_least: float | None
+    rule: str
+
+
+def derive_events(
+    record: PatientRecord,
+    timepoints: Sequence[Timepoint],
+    *,
+    first_tki_start: dt.date | None,
+    mmr_loss: LossRule,
+    as_of: dt.date,
+) -> tuple[ClinicalEvent, ...]:
+    """All events of the history up to ``as_of``, in date order."""
+    tps = [t for t in timepoints if t.date <= as_of]
+    events: list[ClinicalEvent] = []
+    progression = _progression(record, tps, first_tki_start, as_of)
+    events += progression
+    prog_dates = [e.date for e in progression]
+    events += _losses(tps, prog_dates)
+    events += _loss_of_mmr(tps, mmr_loss)
+    events += _new_findings(record, as_of)
+    if first_tki_start is not None:
+        events += _kantarjian(tps, first_tki_start)
+    order = {k: i for i, k in enumerate(EventKind)}
+    events.sort(key=lambda e: (e.date, order[e.kind]))
+    return tuple(events)
+
+
+def _progression(
+    record: PatientRecord,
+    tps: Sequence[Timepoint],
+    first_tki_start: dt.date | None,
+    as_of: dt.date,
+) -> list[ClinicalEvent]:
+    """A phase worse than any before, from the timepoints after therapy began or a report."""
+    dx = record.diagnosis
+    worst = _PHASE_RANK[Phase(dx.phase)] if dx and dx.phase else 0
+    origin = first_tki_start or (dx.date if dx else None)
+    found: list[tuple[dt.date, Phase, str]] = []
+    for tp in tps:
+        if tp.phase is None:
+            continue
+        if origin is None or tp.date <= origin:
+            worst = max(worst, _PHASE_RANK[tp.phase])  # the presenting phase, not progression
+            continue
+        found.append((tp.date, tp.phase, f"{tp.phase} phase by the results of {tp.date}"))
+    for ev in record.events:
+        if ev.kind == "progression" and ev.phase and ev.date <= as_of:
+            found.append((ev.date, Phase(ev.phase), f"reported progression to {ev.phase} phase"))
+    found.sort(key=lambda f: f[0])
+    out = []
+    for day, phase, basis in found:
+        if _PHASE_RANK[phase] > worst:
+            worst = _PHASE_RANK[phase]
+            out.append(ClinicalEvent(EventKind.PROGRESSION, day, basis, "PROGRESSION.phase"))
+    return out
+
+
+def _loss_series(
+    series: Sequence[tuple[dt.date, bool, str]],
+    prog_dates: Sequence[dt.date],
+    kind: EventKind,
+    response: str,
+) -> list[ClinicalEvent]:
+    """Two consecutive results without the response once it was reached (one with progression)."""
+    out: list[ClinicalEvent] = []
+    reached: tuple[dt.date, str] | None = None
+    first_bad: tuple[dt.date, str] | None = None
+    for day, met, text in series:
+        if met:
+            reached, first_bad = (day, text), None
+            continue
+        if reached is None:
+            continue
+        progressed = any(reached[0] < p <= day for p in prog_dates)
+        if first_bad is None and not progressed:
+            first_bad = (day, text)
+            continue
+        how = "with progression" if first_bad is None else f"after {first_bad[1]} on {first_bad[0]}"
+        out.append(ClinicalEvent(
+            kind, day,
+            f"{text}, {how}; {response} last on {reached[0]} ({reached[1]})",
+            f"LOSS.{response}",
+        ))
+        reached, first_bad = None, None
+    return out
+
+
+def _losses(tps: Sequence[Timepoint], prog_dates: Sequence[dt.date]) -> list[ClinicalEvent]:
+    hem = [(t.date, t.hematologic is HematologicResponse.CHR, f"hematologic {t.hematologic}")
+           for t in tps if t.hematologic is not None]
+    cyto = [t for t in tps if ph_value(t) is not None or (
+        t.cytogenetic is not None and t.cytogenetic is not CytogeneticResponse.INADEQUATE)]
+
+    def label(t: Timepoint) -> str:
+        ph = ph_value(t)
+        return f"{t.cytogenetic}" + (f" (Ph+ {ph:g}%)" if ph is not None else "")
+
+    out = _loss_series(hem, prog_dates, EventKind.LOSS_OF_CHR, "CHR")
+    out += [
+        ClinicalEvent(EventKind.HEMATOLOGIC_RELAPSE, e.date, e.basis, "KANTARJIAN2003.relapse.hem")
+        for e in out
+    ]
+    out += _loss_series([(t.date, t.cytogenetic in _MCYR, label(t)) for t in cyto],
+                        prog_dates, EventKind.LOSS_OF_MCYR, "MCyR")
+    out += _loss_series([(t.date, t.cytogenetic is CytogeneticResponse.CCYR, label(t))
+                         for t in cyto], prog_dates, EventKind.LOSS_OF_CCYR, "CCyR")
+    return out
+
+
+def _loss_of_mmr(tps: Sequence[Timepoint], rule: LossRule) -> list[ClinicalEvent]:
+    out: list[ClinicalEvent] = []
+    last_mmr: tuple[dt.date, float] | None = None
+    run: list[tuple[dt.date, float]] = []
+    for tp in tps:
+        value = bcr_value(tp)
+        if value is None:
+            continue
+        if value <= MMR_PCT:
+            last_mmr, run = (tp.date, value), []
+            continue
+        if last_mmr is None:
+            continue
+        run.append((tp.date, value))
+        window = run[-rule.consecutive:]
+        if len(window) < rule.consecutive:
+            continue
+        if rule.one_at_least is not None and not any(v >= rule.one_at_least for _, v in window):
+            continue
+        values = " then ".join(f"{fmt_pct(v)}% IS" for _, v in window)
+        extra = f", one >= {fmt_pct(rule.one_at_least)}%" if rule.one_at_least is not None else ""
+        out.append(ClinicalEvent(
+            EventKind.LOSS_OF_MMR, tp.date,
+            f"BCR::ABL1 {values} after MMR ({fmt_pct(last_mmr[1])}% on {last_mmr[0]}){extra}",
+            rule.rule,
+        ))
+        last_mmr, run = None, []
+    return out
+
+
+def _new_findings(record: PatientRecord, as_of: dt.date) -> list[ClinicalEvent]:
+    out: list[ClinicalEvent] = []
+    seen_mut: set[str] = set()
+    seen_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
+    for obs in sorted(record.observations, key=lambda o: o.date):
+        if obs.date > as_of:
+            continue
+        if isinstance(obs, Mutation):
+            new = [m for m in obs.mutations if m not in seen_mut]
+            seen_mut.update(new)
+            if new:
+                out.append(ClinicalEvent(EventKind.NEW_MUTATION, obs.date,
+                                         f"BCR::ABL1 kinase-domain mutation {', '.join(new)}",
+                                         "NEW.mutation"))
+        elif isinstance(obs, Cytogenetics):
+            new = [a for a in obs.aca if norm_aca(a) not in seen_aca]
+            seen_aca.update(norm_aca(a) for a in new)
+            if new:
+                out.append(ClinicalEvent(EventKind.NEW_ACA, obs.date,
+                                         f"new ACA in Ph+ cells: {', '.join(new)}", "NEW.aca"))
+    return out
+
+
+def select_nearest(
+    tps: Sequence[Timepoint],
+    start: dt.date,
+    month: float,
+    lo: float,
+    hi: float,
+    has: Callable[[Timepoint], bool],
+) -> Timepoint | None:
+    """The timepoint nearest to ``month`` within [lo, hi] months of ``start`` (ties: later)."""
+    best: Timepoint | None = None
+    best_gap = 0.0
+    for tp in tps:
+        if not has(tp):
+            continue
+        m = months_between(start, tp.date)
+        if m < lo or m > hi:
+            continue
+        gap = abs(m - month)
+        if best is None or gap <= best_gap:
+            best, best_gap = tp, gap
+    return best
+
+
+def _first_unmet(
+    series: Sequence[Timepoint],
+    start: dt.date,
+    landmark: tuple[float, float, float],
+    met: Callable[[Timepoint], bool],
+) -> Timepoint | None:
+    """The result used for the landmark, or a later one, without a response never reached."""
+    month, lo, hi = landmark
+    used = select_nearest(series, start, month, lo, hi, lambda t: True)
+    reached = False
+    for tp in series:
+        if met(tp):
+            reached = True
+            continue
+        candidate = tp.date >= used.date if used else months_between(start, tp.date) > hi
+        if candidate and not reached:
+            return tp
+    return None
+
+
+def _kantarjian(tps: Sequence[Timepoint], start: dt.date) -> list[ClinicalEvent]:
+    out: list[ClinicalEvent] = []
+    blood = [t for t in tps if t.hematologic is not None and t.date >= start]
+    cyto = [t for t in tps if ph_value(t) is not None and t.date >= start]
+    checks: list[tuple[Sequence[Timepoint], tuple[float, float, float],
+                       Callable[[Timepoint], bool], EventKind, Callable[[Timepoint], str], str]] = [
+        (blood, (3, 2.0, 4.5), lambda t: t.hematologic is HematologicResponse.CHR,
+         EventKind.HEMATOLOGIC_RESISTANCE, lambda t: f"no CHR (hematologic {t.hematologic})",
+         "KANTARJIAN2003.resistance.hem"),
+        (cyto, (12, 10.0, 15.0), lambda t: (ph_value(t) or 0.0) < MDACC_MCYR_BELOW,
+         EventKind.CYTOGENETIC_RESISTANCE,
+         lambda t: f"no MCyR (Ph+ {ph_value(t):g}%, not < 35%)", "KANTARJIAN2003.resistance.cyto"),
+    ]
+    for series, landmark, met, kind, what, rule in checks:
+        tp = _first_unmet(series, start, landmark, met)
+        if tp is not None:
+            out.append(ClinicalEvent(
+                kind, tp.date,
+                f"{what(tp)} at {months_between(start, tp.date):.1f} months of therapy", rule))
+    out += _cytogenetic_relapse(cyto)
+    return out
+
+
+def _cytogenetic_relapse(cyto: Sequence[Timepoint]) -> list[ClinicalEvent]:
+    out: list[ClinicalEvent] = []
+    nadir: float | None = None
+    first: tuple[dt.date, float] | None = None
+    for tp in cyto:
+        ph = ph_value(tp)
+        if ph is None:
+            continue
+        if nadir is not None and ph >= nadir + CYTOGENETIC_RELAPSE_RISE:
+            if first is None:
+                first = (tp.date, ph)
+                continue
+            out.append(ClinicalEvent(
+                EventKind.CYTOGENETIC_RELAPSE, tp.date,
+                f"Ph+ {first[1]:g}% on {first[0]} and {ph:g}% on {tp.date}, "
+                f">= 30 points above the lowest value {nadir:g}%",
+                "KANTARJIAN2003.relapse.cyto"))
+            nadir, first = ph, None
+            continue
+        first = None
+        nadir = ph if nadir is None else min(nadir, ph)
+    return out
