@@ -462,7 +462,7 @@ def _next_tkis(lines: Sequence[Line], mutations: set[str], edition: Guideline) -
     elif edition in (Guideline.ELN2006, Guideline.ELN2009):
         pool = ["dasatinib", "nilotinib"]  # the alternatives named by NCI PDQ 2009 (seed 001)
     else:
-        pool = [*sorted(SECOND_GENERATION_TKIS & {"dasatinib", "nilotinib", "bosutinib"})]
+        pool = [d for d in ("dasatinib", "nilotinib", "bosutinib") if d in SECOND_GENERATION_TKIS]
         if tried & SECOND_GENERATION_TKIS:
             pool += ["ponatinib"]
     return "|".join(d for d in pool if d not in tried) or "|".join(pool)
