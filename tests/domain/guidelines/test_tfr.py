@@ -1,0 +1,143 @@
+"""ELN 2020 TFR: the reviewable case table, calendar arithmetic and invariants."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cmltrack.domain.enums import Action, MolecularResponse, Phase
+from cmltrack.domain.guidelines.tfr import add_months, add_years, assess_tfr, next_pcr_due
+from cmltrack.domain.records import PatientRecord
+from cmltrack.domain.results import Timepoint
+
+CASES = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "cases" / "tfr.yaml").read_text(encoding="utf-8")
+)["cases"]
+
+
+def _pcr(day: dt.date, level: str, value: float | None) -> Timepoint:
+    return Timepoint(day, None, molecular=MolecularResponse(level), bcr_abl1_is=value)
+
+
+def _timepoints(case: dict[str, Any]) -> list[Timepoint]:
+    tps = [_pcr(d, lv, v) for d, lv, v in case.get("pcr", [])]
+    for s in case.get("series", []):
+        tps += [
+            _pcr(add_months(s["from"], i * s["every_months"]), s["molecular"], s["bcr_abl1_is"])
+            for i in range(s["count"])
+        ]
+    tps += [Timepoint(d, None, phase=Phase(p)) for d, p in case.get("phases", [])]
+    return sorted(tps, key=lambda t: t.date)
+
+
+def _assess(case: dict[str, Any], as_of: dt.date | None = None) -> Any:
+    record = PatientRecord.model_validate({"id": "T", **case["record"]})
+    tps = [t for t in _timepoints(case) if t.date <= (as_of or case["as_of"])]
+    return assess_tfr(
+        record, tps, as_of=as_of or case["as_of"], prior_failure=case.get("prior_failure", False)
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_tfr_case(case: dict[str, Any]) -> None:
+    out = _assess(case)
+    exp = case["expect"]
+    for key in ("minimal_met", "optimal_met", "on_tfr"):
+        if key in exp:
+            assert getattr(out, key) is exp[key], (key, out.basis)
+    got = [r.to_dict() for r in out.recommendations]
+    assert [{k: g[k] for k in e} for g, e in zip(got, exp["recs"], strict=False)] == exp["recs"]
+    assert len(got) == len(exp["recs"]), got
+    for text in exp.get("because", []):
+        assert any(text in r.because for r in out.recommendations), (text, got)
+    for text in exp.get("basis", []):
+        assert any(text in line for line in out.basis), (text, out.basis)
+    for r in out.recommendations:
+        assert r.source and r.rule.startswith("ELN2020.TFR")
+
+
+def test_every_criterion_is_explained() -> None:
+    out = _assess(CASES[0])
+    rules = [line.split(":")[0] for line in out.basis]
+    assert rules == [
+        "ELN2020.TFR.minimal.chronic_phase", "ELN2020.TFR.minimal.line",
+        "ELN2020.TFR.minimal.transcript", "ELN2020.TFR.minimal.tki_duration",
+        "ELN2020.TFR.minimal.dmr_duration", "ELN2020.TFR.minimal.no_failure",
+        "ELN2020.TFR.optimal.tki_duration", "ELN2020.TFR.optimal.dmr_duration",
+    ]
+
+
+def test_missing_phase_or_pcr_is_not_evaluable() -> None:
+    record = PatientRecord.model_validate(
+        {"id": "T", "diagnosis": {"transcript": "e13a2"},
+         "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2012-01-02"}]}
+    )
+    out = assess_tfr(record, [], as_of=dt.date(2021, 1, 4), prior_failure=False)
+    assert out.minimal_met is None and out.recommendations == ()
+    assert any("phase at diagnosis not recorded" in b for b in out.basis)
+    assert any("no PCR result" in b for b in out.basis)
+
+
+def test_no_consider_tfr_without_a_running_tki() -> None:
+    case = CASES[0]
+    data = dict(case["record"])
+    data["therapy"] = [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2015-01-05",
+                        "end": "2021-04-01", "reason_end": "toxicity"}]
+    record = PatientRecord.model_validate({"id": "T", **data})
+    out = assess_tfr(record, _timepoints(case), as_of=case["as_of"], prior_failure=False)
+    assert out.recommendations == ()
+
+
+def test_calendar_arithmetic_edges() -> None:
+    # by hand: month ends clamp; 29 February's anniversary in a common year is 1 March
+    assert add_months(dt.date(2021, 1, 31), 1) == dt.date(2021, 2, 28)
+    assert add_months(dt.date(2020, 11, 30), 3) == dt.date(2021, 2, 28)
+    assert add_years(dt.date(2020, 2, 29), 1) == dt.date(2021, 3, 1)
+    assert add_years(dt.date(2020, 2, 29), 4) == dt.date(2024, 2, 29)
+
+
+def test_schedule_by_hand() -> None:
+    stop = dt.date(2021, 4, 10)
+    # months 1-6 monthly, 7-12 every 2 months, then every 3 months
+    assert next_pcr_due(stop, None) == dt.date(2021, 5, 10)
+    assert next_pcr_due(stop, dt.date(2021, 10, 9)) == dt.date(2021, 11, 9)
+    assert next_pcr_due(stop, dt.date(2021, 10, 10)) == dt.date(2021, 12, 10)
+    assert next_pcr_due(stop, dt.date(2022, 4, 9)) == dt.date(2022, 6, 9)
+    assert next_pcr_due(stop, dt.date(2022, 4, 10)) == dt.date(2022, 7, 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stop=st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2040, 1, 1)),
+    days=st.integers(min_value=0, max_value=2000),
+)
+def test_schedule_intervals_never_shrink(stop: dt.date, days: int) -> None:
+    last = stop + dt.timedelta(days=days)
+    later = last + dt.timedelta(days=1)
+    assert next_pcr_due(stop, last) > last
+    # a later PCR never brings the next one forward
+    assert next_pcr_due(stop, later) >= next_pcr_due(stop, last)
+
+
+@settings(max_examples=40, deadline=None)
+@given(extra=st.integers(min_value=-400, max_value=400))
+def test_dmr_criterion_is_monotone_in_the_runs_length(extra: int) -> None:
+    # MR4 from 2019-01-07, quarterly; one more MR4 result `extra` days around the 2-y mark
+    start = dt.date(2019, 1, 7)
+    last = add_years(start, 2) + dt.timedelta(days=extra)
+    record = PatientRecord.model_validate(
+        {"id": "T", "diagnosis": {"phase": "chronic", "transcript": "e13a2"},
+         "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2012-01-02"}]}
+    )
+    tps = [_pcr(add_months(start, 3 * i), "MR4", 0.008) for i in range(8)]
+    tps = sorted([t for t in tps if t.date < last] + [_pcr(last, "MR4", 0.008)],
+                 key=lambda t: t.date)
+    out = assess_tfr(record, tps, as_of=last, prior_failure=False)
+    assert out.minimal_met is (extra > 0)
+    assert (Action.CONSIDER_TFR in [r.action for r in out.recommendations]) is (extra > 0)
