@@ -1,0 +1,44 @@
+"""``cmltrack rules``: the milestone tables printed for a clinician, as text and JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cmltrack.cli.app import _register, run
+
+_register()
+
+
+def test_rules_text_shows_wording_condition_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "ELN2013"]) == 0
+    out = capsys.readouterr().out
+    assert "ELN2013.6mo.optimal" in out
+    assert "BCR-ABL1 <1% and/or Ph+ 0" in out  # the source wording
+    assert "BCR::ABL1 < 1% OR Ph+ = 0%" in out  # the condition evaluated
+    assert "Baccarani M, et al. Blood 2013" in out
+    assert "ELN2020" not in out
+
+
+def test_rules_json_one_edition(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "eln2020", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["edition"] == "ELN2020"
+    row = next(r for r in data["rows"] if r["id"] == "ELN2020.3mo.failure")
+    assert row["time"] == 3 and row["status"] == "failure"
+    assert row["wording"] == ">10% if confirmed within 1–3 months"
+    assert "confirmed by a later result within 3 mo" in row["condition"]
+    assert [lm["window"] for lm in data["landmarks"]] == [[2.0, 4.5], [4.5, 8.0], [10.0, 15.0]]
+
+
+def test_rules_json_all_editions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [e["edition"] for e in data["editions"]] == ["ELN2006", "ELN2009", "ELN2013", "ELN2020"]
+
+
+def test_unknown_edition_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "ELN1999"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ELN1999" in err and "Traceback" not in err
