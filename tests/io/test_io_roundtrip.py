@@ -120,3 +120,27 @@ def test_records_the_tables_cannot_hold_are_refused(
     with pytest.raises(InputError, match=message):
         write_csv_tables([record], tmp_path / "t")
     assert not (tmp_path / "t" / "patients.csv").exists()
+
+
+def test_csv_tables_in_any_patient_order_read_the_same(tmp_path: Path) -> None:
+    # Child tables whose patients come in another order than patients.csv are grouped in
+    # memory (the streamed merge needs patients.csv order); the records are the same.
+    records = [
+        PatientRecord.model_validate(
+            {"id": f"P{i}", "therapy": [{"drug": "imatinib", "start": "2020-01-01"}],
+             "observations": [{"date": "2020-02-01", "kind": "blood", "wbc": 5 + i},
+                              {"date": "2020-02-01", "kind": "pcr", "bcr_abl1_is": 10.0 / i}],
+             "events": [{"date": "2021-01-01", "kind": "off_study"}]}
+        )
+        for i in range(1, 5)
+    ]
+    folder = tmp_path / "t"
+    write_csv_tables(records, folder)
+    for name in ("therapy.csv", "labs.csv", "events.csv"):
+        header, *rows = (folder / name).read_text().splitlines()
+        by_patient: dict[str, list[str]] = {}
+        for row in rows:
+            by_patient.setdefault(row.split(",")[0], []).append(row)
+        reordered = [row for pid in reversed(by_patient) for row in by_patient[pid]]
+        (folder / name).write_text("\n".join([header, *reordered]) + "\n")
+    assert load_records(folder, today=TODAY) == records

@@ -85,9 +85,26 @@ def split_list(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _read_table(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
-    """Rows of one table as (spreadsheet row number, {column: stripped cell})."""
-    name = path.name
+def _check_header(path: Path, header: list[str], columns: tuple[str, ...]) -> None:
+    if not header:
+        raise InputError("the header row is missing", code="bad_format", file=str(path))
+    for col in header:
+        if col not in columns:
+            raise InputError(
+                f"unknown column {col!r} (expected some of {', '.join(columns)})",
+                code="unknown_field", file=str(path), row=1, field=col,
+            )
+        if header.count(col) > 1:
+            raise InputError(f"column {col!r} appears twice", code="duplicate",
+                             file=str(path), row=1, field=col)
+    for col in _REQUIRED[path.name]:
+        if col not in header:
+            raise InputError(f"required column {col!r} is missing", code="missing_field",
+                             file=str(path), row=1, field=col)
+
+
+def _raw_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells) of the data rows; the header (row 0 here) comes first."""
     try:
         fh = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -96,45 +113,42 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
         ) from None
     with fh:
         reader = csv.reader(fh)
+        rownum, ncols = 0, 0
         try:
-            header = [h.strip() for h in next(reader, [])]
+            for cells in reader:
+                rownum += 1
+                if rownum == 1:
+                    header = [h.strip() for h in cells]
+                    _check_header(path, header, columns)
+                    ncols = len(header)
+                    yield 0, header
+                elif len(cells) == ncols and any(cells):
+                    yield rownum, cells
+                elif "".join(cells).strip():
+                    raise InputError(f"has {len(cells)} cells, the header has {ncols}",
+                                     code="bad_format", file=str(path), row=rownum)
         except csv.Error as exc:
-            raise InputError(
-                f"not valid CSV: {exc}", code="bad_format", file=str(path), row=1
-            ) from None
-        if not header:
-            raise InputError("the header row is missing", code="bad_format", file=str(path))
-        for col in header:
-            if col not in columns:
-                raise InputError(
-                    f"unknown column {col!r} (expected some of {', '.join(columns)})",
-                    code="unknown_field", file=str(path), row=1, field=col,
-                )
-            if header.count(col) > 1:
-                raise InputError(f"column {col!r} appears twice", code="duplicate",
-                                 file=str(path), row=1, field=col)
-        for col in _REQUIRED[name]:
-            if col not in header:
-                raise InputError(f"required column {col!r} is missing", code="missing_field",
-                                 file=str(path), row=1, field=col)
-        rownum = 1
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise InputError(f"not valid CSV: {exc}", code="bad_format", file=str(path),
-                                 row=rownum + 1) from None
-            rownum += 1
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(header):
-                raise InputError(
-                    f"has {len(cells)} cells, the header has {len(header)}",
-                    code="bad_format", file=str(path), row=rownum,
-                )
-            yield rownum, {col: c.strip() for col, c in zip(header, cells, strict=True)}
+            raise InputError(f"not valid CSV: {exc}", code="bad_format", file=str(path),
+                             row=rownum + 1) from None
+        if rownum == 0:
+            _check_header(path, [], columns)
+
+
+def _read_table(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
+    """Rows of one table as (spreadsheet row number, {column: stripped cell})."""
+    rows = _raw_rows(path, columns)
+    _, header = next(rows)
+    for rownum, cells in rows:
+        yield rownum, dict(zip(header, map(str.strip, cells), strict=True))
+
+
+def _patient_ids(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, str]]:
+    """(row, patient_id) of each data row: a quick first pass over a table."""
+    rows = _raw_rows(path, columns)
+    _, header = next(rows)
+    at = header.index("patient_id")
+    for rownum, cells in rows:
+        yield rownum, cells[at].strip()
 
 
 def _number(text: str, *, file: str, row: int, field: str, patient: str) -> int | float:
@@ -160,18 +174,16 @@ def _bool(text: str, *, file: str, row: int, field: str, patient: str) -> bool:
 
 @dataclass
 class _Patient:
-    """One patient's raw data and where each piece came from."""
+    """One patient's raw data and where each piece came from (file, spreadsheet row)."""
 
-    row: int
     data: dict[str, Any]
-    where: dict[Loc, tuple[str, int]] = field(default_factory=dict)
+    where: dict[Loc, tuple[str, int]]
+    # (date, kind) -> index of that observation in data["observations"]
+    obs_index: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def _patient_from_row(row: int, cells: dict[str, str], file: str) -> _Patient:
     pid = cells["patient_id"]
-    if not pid:
-        raise InputError("patient_id is empty", code="missing_field", file=file, row=row,
-                         field="patient_id")
     data: dict[str, Any] = {}
     diagnosis: dict[str, Any] = {}
     for col, text in cells.items():
@@ -187,47 +199,31 @@ def _patient_from_row(row: int, cells: dict[str, str], file: str) -> _Patient:
             diagnosis[col] = _number(text, file=file, row=row, field=col, patient=pid)
     if diagnosis:
         data["diagnosis"] = diagnosis
-    return _Patient(row=row, data=data, where={(): (file, row)})
+    return _Patient(data=data, where={(): (file, row)})
 
 
-def _check_orphan(pid: str, patients: dict[str, _Patient], file: str, row: int) -> _Patient:
-    patient = patients.get(pid)
-    if patient is None:
-        raise InputError(f"patient_id {pid!r} is not in patients.csv", code="inconsistent",
-                         file=file, row=row, field="patient_id", patient=pid or None)
-    return patient
+def _add_therapy(patient: _Patient, row: int, cells: dict[str, str], file: str) -> None:
+    line: dict[str, Any] = {}
+    for col, text in cells.items():
+        if col == "patient_id" or not text:
+            continue
+        if col == "dose_mg_per_day":
+            line[col] = _number(text, file=file, row=row, field=col, patient=cells["patient_id"])
+        else:
+            line[col] = text
+    lines = patient.data.setdefault("therapy", [])
+    patient.where[("therapy", len(lines))] = (file, row)
+    lines.append(line)
 
 
-def _add_therapy(patients: dict[str, _Patient], path: Path) -> None:
-    file = str(path)
-    for row, cells in _read_table(path, THERAPY_COLUMNS):
-        pid = cells["patient_id"]
-        patient = _check_orphan(pid, patients, file, row)
-        line: dict[str, Any] = {}
-        for col, text in cells.items():
-            if col == "patient_id" or not text:
-                continue
-            if col == "dose_mg_per_day":
-                line[col] = _number(text, file=file, row=row, field=col, patient=pid)
-            else:
-                line[col] = text
-        lines = patient.data.setdefault("therapy", [])
-        patient.where[("therapy", len(lines))] = (file, row)
-        lines.append(line)
-
-
-def _add_events(patients: dict[str, _Patient], path: Path) -> None:
-    file = str(path)
-    for row, cells in _read_table(path, EVENT_COLUMNS):
-        pid = cells["patient_id"]
-        patient = _check_orphan(pid, patients, file, row)
-        event: dict[str, Any] = {"date": cells["date"], "kind": cells["event"]}
-        detail = cells.get("detail", "")
-        if detail:
-            event[_EVENT_DETAIL.get(cells["event"], "note")] = detail
-        events = patient.data.setdefault("events", [])
-        patient.where[("events", len(events))] = (file, row)
-        events.append(event)
+def _add_event(patient: _Patient, row: int, cells: dict[str, str], file: str) -> None:
+    event: dict[str, Any] = {"date": cells["date"], "kind": cells["event"]}
+    detail = cells.get("detail", "")
+    if detail:
+        event[_EVENT_DETAIL.get(cells["event"], "note")] = detail
+    events = patient.data.setdefault("events", [])
+    patient.where[("events", len(events))] = (file, row)
+    events.append(event)
 
 
 def _lab_value(cells: dict[str, str], test: str, *, file: str, row: int, pid: str) -> Any:
@@ -235,9 +231,11 @@ def _lab_value(cells: dict[str, str], test: str, *, file: str, row: int, pid: st
     if not text:
         raise InputError("value is empty", code="missing_field", file=file, row=row,
                          field=test, patient=pid)
-    if test in _BOOL_TESTS | _TEXT_TESTS | _LIST_TESTS and unit:
+    if unit and (test in _BOOL_TESTS | _TEXT_TESTS | _LIST_TESTS or text.lower() == _UNDETECTED):
         raise InputError(f"unit {unit!r} given for a value without unit", code="bad_unit",
                          file=file, row=row, field=test, patient=pid)
+    if test == "bcr_abl1_is" and text.lower() == _UNDETECTED:
+        return False
     if test in _BOOL_TESTS:
         return _bool(text, file=file, row=row, field=test, patient=pid)
     if test in _TEXT_TESTS:
@@ -254,49 +252,39 @@ def _lab_value(cells: dict[str, str], test: str, *, file: str, row: int, pid: st
     return value
 
 
-def _add_labs(patients: dict[str, _Patient], path: Path) -> None:
-    file = str(path)
-    # (patient, date, kind) -> index of that observation in the patient's list
-    index: dict[tuple[str, str, str], int] = {}
-    first_row: dict[tuple[str, str, str, str], int] = {}
-    for row, cells in _read_table(path, LAB_COLUMNS):
-        pid = cells["patient_id"]
-        patient = _check_orphan(pid, patients, file, row)
-        test = cells["test"]
-        if test not in LAB_TESTS:
-            raise InputError(f"unknown test {test!r}", code="unknown_value", file=file,
-                             row=row, field="test", patient=pid)
-        name = LAB_TESTS[test]
-        kind = FIELD_KIND[name]
-        date = cells["date"]
-        key = (pid, date, kind)
-        observations = patient.data.setdefault("observations", [])
-        if key not in index:
-            index[key] = len(observations)
-            observations.append({"date": date, "kind": kind})
-            patient.where[("observations", index[key])] = (file, row)
-        obs = observations[index[key]]
-        value: Any
-        if test == "bcr_abl1_is" and cells["value"].lower() == _UNDETECTED:
-            name, value = "detected", False
-            if cells.get("unit"):
-                raise InputError("unit given for 'undetected'", code="bad_unit", file=file,
-                                 row=row, field=test, patient=pid)
-        else:
-            value = _lab_value(cells, test, file=file, row=row, pid=pid)
-        seen = first_row.get((pid, date, kind, name))
-        if seen is not None and test not in _LIST_TESTS:
-            raise InputError(
-                f"{test} for {date} is given twice (rows {seen} and {row})",
-                code="duplicate", file=file, row=row, field=test, patient=pid,
-            )
-        if seen is None:
-            first_row[(pid, date, kind, name)] = row
-            patient.where[("observations", index[key], name)] = (file, row)
-        if test in _LIST_TESTS:
-            obs[name] = [*obs.get(name, []), *value]
-        else:
-            obs[name] = value
+def _add_lab(patient: _Patient, row: int, cells: dict[str, str], file: str) -> None:
+    pid, test, date = cells["patient_id"], cells["test"], cells["date"]
+    if test not in LAB_TESTS:
+        raise InputError(f"unknown test {test!r}", code="unknown_value", file=file,
+                         row=row, field="test", patient=pid)
+    value = _lab_value(cells, test, file=file, row=row, pid=pid)
+    # 'undetected' is the value False of the field `detected` (bcr_abl1_is stays empty).
+    name = "detected" if value is False and test == "bcr_abl1_is" else LAB_TESTS[test]
+    kind = FIELD_KIND[name]
+    observations = patient.data.setdefault("observations", [])
+    i = patient.obs_index.get((date, kind))
+    if i is None:
+        i = patient.obs_index[(date, kind)] = len(observations)
+        observations.append({"date": date, "kind": kind})
+        patient.where[("observations", i)] = (file, row)
+    obs = observations[i]
+    seen = patient.where.get(("observations", i, name))
+    if seen is None:
+        patient.where[("observations", i, name)] = (file, row)
+    elif test not in _LIST_TESTS:
+        raise InputError(f"{test} for {date} is given twice (rows {seen[1]} and {row})",
+                         code="duplicate", file=file, row=row, field=test, patient=pid)
+    obs[name] = [*obs.get(name, []), *value] if test in _LIST_TESTS else value
+
+
+_CHILDREN: tuple[tuple[str, tuple[str, ...], Callable[[_Patient, int, dict[str, str], str],
+                                                      None]], ...] = (
+    ("therapy.csv", THERAPY_COLUMNS, _add_therapy),
+    ("labs.csv", LAB_COLUMNS, _add_lab),
+    ("events.csv", EVENT_COLUMNS, _add_event),
+)
+# One patient's rows: patients.csv row and cells, and the rows of each child table.
+_Group = tuple[int, dict[str, str], dict[str, list[Row]]]
 
 
 def _column(loc: Loc, field: str | None) -> str | None:
@@ -312,32 +300,90 @@ def _column(loc: Loc, field: str | None) -> str | None:
     return field
 
 
+def _patient_positions(path: Path) -> dict[str, int]:
+    """patients.csv ids -> position; refuses empty and duplicated ids."""
+    positions: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    for row, pid in _patient_ids(path, PATIENT_COLUMNS):
+        if not pid:
+            raise InputError("patient_id is empty", code="missing_field", file=str(path),
+                             row=row, field="patient_id")
+        if pid in positions:
+            raise InputError(f"patient_id {pid!r} is also in row {rows[pid]}", code="duplicate",
+                             file=str(path), row=row, field="patient_id", patient=pid)
+        positions[pid], rows[pid] = len(positions), row
+    return positions
+
+
+def _in_patient_order(path: Path, columns: tuple[str, ...], positions: dict[str, int]) -> bool:
+    """Refuse orphan patient ids; tell whether the table lists patients in patients.csv order."""
+    last, ordered = -1, True
+    for row, pid in _patient_ids(path, columns):
+        pos = positions.get(pid)
+        if pos is None:
+            raise InputError(f"patient_id {pid!r} is not in patients.csv", code="inconsistent",
+                             file=str(path), row=row, field="patient_id", patient=pid or None)
+        ordered = ordered and pos >= last
+        last = pos
+    return ordered
+
+
+def _streamed_groups(patients_csv: Path, children: dict[str, Path]) -> Iterator[_Group]:
+    """Tables in patients.csv order: merge them, holding one patient's rows at a time."""
+    readers = {name: _read_table(path, cols) for name, cols, _ in _CHILDREN
+               if (path := children.get(name)) is not None}
+    pending: dict[str, Row | None] = {name: next(it, None) for name, it in readers.items()}
+    for row, cells in _read_table(patients_csv, PATIENT_COLUMNS):
+        pid = cells["patient_id"]
+        rows: dict[str, list[Row]] = {}
+        for name, it in readers.items():
+            mine = rows[name] = []
+            while (head := pending[name]) is not None and head[1]["patient_id"] == pid:
+                mine.append(head)
+                pending[name] = next(it, None)
+        yield row, cells, rows
+
+
+def _loaded_groups(patients_csv: Path, children: dict[str, Path]) -> Iterator[_Group]:
+    """Tables in any order: group every child row by patient first."""
+    grouped: dict[str, dict[str, list[Row]]] = {}
+    for name, cols, _ in _CHILDREN:
+        if name in children:
+            by_patient = grouped[name] = {}
+            for row, cells in _read_table(children[name], cols):
+                by_patient.setdefault(cells["patient_id"], []).append((row, cells))
+    for row, cells in _read_table(patients_csv, PATIENT_COLUMNS):
+        pid = cells["patient_id"]
+        yield row, cells, {name: g.pop(pid, []) for name, g in grouped.items()}
+
+
 def read_csv_tables(
     folder: Path, *, today: dt.date, on_error: OnError | None = None
 ) -> Iterator[PatientRecord]:
-    """Records from a folder of CSV tables, in patients.csv order."""
+    """Records from a folder of CSV tables, in patients.csv order.
+
+    A first pass checks the tables' structure (columns, duplicate and orphan patient ids) before
+    any record is built. Where the child tables list patients in patients.csv order (as
+    :func:`write_csv_tables` writes them) the second pass streams, one patient at a time;
+    otherwise the child tables are grouped in memory first.
+    """
     patients_csv = folder / "patients.csv"
     if not patients_csv.is_file():
         raise InputError("patients.csv is required in a folder of CSV tables",
                          code="not_found", file=str(patients_csv))
-    patients: dict[str, _Patient] = {}
-    for row, cells in _read_table(patients_csv, PATIENT_COLUMNS):
-        patient = _patient_from_row(row, cells, str(patients_csv))
-        pid = cells["patient_id"]
-        if pid in patients:
-            raise InputError(
-                f"patient_id {pid!r} is also in row {patients[pid].row}",
-                code="duplicate", file=str(patients_csv), row=row, field="patient_id",
-                patient=pid,
-            )
-        patients[pid] = patient
-    for name, add in (("therapy.csv", _add_therapy), ("labs.csv", _add_labs),
-                      ("events.csv", _add_events)):
-        if (folder / name).is_file():
-            add(patients, folder / name)
-    for pid in list(patients):
-        patient = patients.pop(pid)  # let go of each patient's raw rows once built
+    positions = _patient_positions(patients_csv)
+    children = {name: folder / name for name, _, _ in _CHILDREN if (folder / name).is_file()}
+    ordered = all([_in_patient_order(children[name], cols, positions)
+                   for name, cols, _ in _CHILDREN if name in children])
+    del positions
+    groups = (_streamed_groups if ordered else _loaded_groups)(patients_csv, children)
+    adders = {name: add for name, _, add in _CHILDREN}
+    for row, cells, rows in groups:
         try:
+            patient = _patient_from_row(row, cells, str(patients_csv))
+            for name, table_rows in rows.items():
+                for child_row, child_cells in table_rows:
+                    adders[name](patient, child_row, child_cells, str(children[name]))
             record = validate_record(patient.data, today=today, file=str(patients_csv),
                                      provenance=patient.where, column=_column)
         except InputError as exc:
