@@ -144,3 +144,4 @@ def test_csv_tables_in_any_patient_order_read_the_same(tmp_path: Path) -> None:
         reordered = [row for pid in reversed(by_patient) for row in by_patient[pid]]
         (folder / name).write_text("\n".join([header, *reordered]) + "\n")
     assert load_records(folder, today=TODAY) == records
+    assert load_records(folder / "patients.csv", today=TODAY) == records

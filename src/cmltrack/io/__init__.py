@@ -43,7 +43,8 @@ __all__ = [
 def read_records(
     path: str | Path, *, today: dt.date | None = None, on_error: OnError | None = None
 ) -> Iterator[PatientRecord]:
-    """Patient records from ``path``, by its form: ``.json``, ``.jsonl`` or a CSV folder.
+    """Patient records from ``path``, by its form: ``.json``, ``.jsonl`` or a CSV folder
+    (or its ``patients.csv``).
 
     A lazy generator. ``today`` bounds the dates (a future date is refused; default: the
     system date). A refused record raises InputError; with ``on_error`` it is passed there
@@ -52,6 +53,8 @@ def read_records(
     """
     p = Path(path)
     day = today or dt.date.today()
+    if p.name == "patients.csv" and p.is_file():
+        p = p.parent  # the tables' folder, named by its one required table
     if p.is_dir():
         return read_csv_tables(p, today=day, on_error=on_error)
     if not p.exists():

@@ -398,13 +398,13 @@ def read_csv_tables(
 
 
 def _fmt(value: Any) -> str:
+    if type(value) is float:
+        # Whole numbers without ".0" (a dose of 400, not 400.0); others exactly, as repr does.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        # Whole numbers without ".0" (a dose of 400, not 400.0); others exactly, as repr does.
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, tuple):
@@ -415,6 +415,12 @@ def _fmt(value: Any) -> str:
 def _unwritable(record: PatientRecord, what: str) -> InputError:
     return InputError(f"cannot be written as CSV tables: {what}", code="inconsistent",
                       patient=record.id)
+
+
+_OBS_FIELDS = {
+    kind: tuple(f for f in model.model_fields if f not in ("date", "kind"))
+    for kind, model in OBSERVATION_MODELS.items()
+}
 
 
 def _lab_rows(record: PatientRecord) -> Iterator[tuple[str, str, str, str, str]]:
@@ -431,9 +437,7 @@ def _lab_rows(record: PatientRecord) -> Iterator[tuple[str, str, str, str, str]]
         undetected = obs.kind == "pcr" and values["detected"] is False and (
             values["bcr_abl1_is"] is None
         )
-        for name in OBSERVATION_MODELS[obs.kind].model_fields:
-            if name in ("date", "kind"):
-                continue
+        for name in _OBS_FIELDS[obs.kind]:
             value = values[name]
             if undetected and name == "detected":
                 continue
