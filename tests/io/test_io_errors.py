@@ -8,9 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from io_strategies import patient_records
 
+from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
-from cmltrack.io import load_records, read_records
+from cmltrack.io import (
+    load_records,
+    read_records,
+    record_to_dict,
+    validate_record,
+    write_csv_tables,
+)
 
 TODAY = dt.date(2026, 1, 1)
 GOOD = {"id": "P0", "birth_date": "1960-01-01"}
@@ -313,3 +323,59 @@ def test_csv_refusal_loads_nothing_of_that_record(tmp_path: Path) -> None:
     assert first.id == "P1" and len(first.observations) == 1
     with pytest.raises(InputError, match="row 5, patient 'P2', field 'anc': anc 6 exceeds wbc 5"):
         next(records)
+
+
+# ------------------------------------------------------------------ properties of the locations
+
+_NOT_NUMERIC = {
+    "detected",
+    "extramedullary_blasts",
+    "control_gene",
+    "aca",
+    "aca_ph_neg",
+    "mutation",
+}
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(record=patient_records(pid="P1"), data=st.data())
+def test_csv_error_row_is_the_corrupted_row(
+    tmp_path_factory: pytest.TempPathFactory, record: PatientRecord, data: st.DataObject
+) -> None:
+    folder = tmp_path_factory.mktemp("t")
+    write_csv_tables([record], folder)
+    lines = (folder / "labs.csv").read_text().splitlines()
+    numeric = [
+        i
+        for i, line in enumerate(lines)
+        if i > 0 and line.split(",")[2] not in _NOT_NUMERIC and line.split(",")[3] != "undetected"
+    ]
+    assume(numeric)
+    i = data.draw(st.sampled_from(numeric))
+    pid, date, test, _, unit = lines[i].split(",")
+    lines[i] = ",".join([pid, date, test, "n/a", unit])
+    (folder / "labs.csv").write_text("\n".join(lines) + "\n")
+    err = _refused(folder)
+    # Line i of the file (0 = header) is spreadsheet row i + 1.
+    assert (err.code, err.row, err.field, err.patient) == ("bad_type", i + 1, test, "P1")
+
+
+@settings(max_examples=30, deadline=None)
+@given(record=patient_records(pid="P1"), data=st.data())
+def test_json_error_path_is_the_corrupted_field(record: PatientRecord, data: st.DataObject) -> None:
+    raw = record_to_dict(record)
+    numeric = [
+        (i, k)
+        for i, obs in enumerate(raw.get("observations", []))
+        for k, v in obs.items()
+        if type(v) in (int, float)
+    ]
+    assume(numeric)
+    i, key = data.draw(st.sampled_from(numeric))
+    raw["observations"][i][key] = -1
+    with pytest.raises(InputError) as exc:
+        validate_record(raw, today=TODAY, file="x.json")
+    assert exc.value.path == f"$.observations[{i}].{key}"
+    assert (exc.value.code, exc.value.field) == ("impossible_value", key)
