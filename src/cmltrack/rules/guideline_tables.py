@@ -307,6 +307,10 @@ def _row(
     n_facts = sum(c.fact is not None for c in conditions)
     if n_facts and len(conditions) != 1:
         raise _fail(where, "a fact row has exactly one condition")
+    if time == "any" and not n_facts and (
+        len(conditions) != 1 or conditions[0].measure != "bcr_abl1_is"
+    ):
+        raise _fail(where, "an 'any time' measure row is one BCR::ABL1 band (section 14)")
     confirm = spec.get("confirm")
     within: float | None = None
     if confirm is not None:

@@ -152,41 +152,56 @@ def _has(measure: str) -> Callable[[Timepoint], bool]:
     return lambda tp: _measure(tp, measure) is not None
 
 
-def _atom(cond: Condition, value: Value | None) -> tuple[bool | None, str]:
-    """Whether a measure condition holds for ``value`` (None: not measured), and why."""
+Used = tuple[Condition, Value | None, dt.date | None]
+
+
+def _atom(cond: Condition, value: Value | None) -> bool | None:
+    """Whether a measure condition holds for ``value`` (None: not measured)."""
     if value is None:
-        return None, f"no {MEASURE_LABEL[cond.measure or '']} result"
+        return None
     if cond.interval is not None and isinstance(value, float):
-        scale_hi = NUMERIC_MEASURES[cond.measure or ""][1]
-        bounds = cond.interval.describe("%", scale_hi)
+        return cond.interval.contains(value)
+    return cond.categories is not None and str(value) in cond.categories
+
+
+def _atom_text(cond: Condition, value: Value | None) -> str:
+    """Why a condition held (or could not be judged), with the value, e.g. 'Ph+ 40% > 35%'."""
+    if value is None:
+        return f"no {MEASURE_LABEL[cond.measure or '']} result"
+    if cond.interval is not None and isinstance(value, float):
+        bounds = cond.interval.describe("%", NUMERIC_MEASURES[cond.measure or ""][1])
         shown = describe_bcr(value) if cond.measure == "bcr_abl1_is" else f"Ph+ {value:g}%"
-        return cond.interval.contains(value), f"{shown} {bounds}"
-    held = cond.categories is not None and str(value) in cond.categories
-    return held, ("CHR" if value == "CHR" else f"hematologic response {value} (no CHR)")
+        return f"{shown} {bounds}"
+    return "CHR" if value == "CHR" else f"hematologic response {value} (no CHR)"
+
+
+def _texts(used: Sequence[Used]) -> tuple[list[str], list[dt.date]]:
+    return [_atom_text(c, v) for c, v, _ in used], [d for _, _, d in used if d is not None]
 
 
 def _row_holds(
-    row: Row, used: Mapping[str, tuple[Value, Timepoint] | None]
-) -> tuple[bool | None, list[str], list[dt.date]]:
-    """Tri-state: True, False, or None when a needed measure is missing."""
-    results: list[tuple[bool | None, str, dt.date | None, bool]] = []
+    row: Row, values: Mapping[str, tuple[Value, Timepoint] | None]
+) -> tuple[bool | None, list[Used]]:
+    """Tri-state (True, False, or None when a needed measure is missing), and the conditions
+    that decided it: those met when True, the missing ones when None."""
+    results: list[tuple[bool | None, Used, bool]] = []
     for cond in row.conditions:
-        got = used.get(cond.measure or "")
-        held, text = _atom(cond, got[0] if got else None)
-        results.append((held, text, got[1].date if got else None, cond.required))
+        got = values.get(cond.measure or "")
+        value = got[0] if got else None
+        results.append((_atom(cond, value), (cond, value, got[1].date if got else None),
+                        cond.required))
     if row.combine == "any":
-        hits = [r for r in results if r[0] is True]
+        hits = [r[1] for r in results if r[0] is True]
         if hits:
-            return True, [r[1] for r in hits], [r[2] for r in hits if r[2]]
-        if any(r[0] is None for r in results):
-            return None, [r[1] for r in results if r[0] is None], []
-        return False, [], []
+            return True, hits
+        missing = [r[1] for r in results if r[0] is None]
+        return (None, missing) if missing else (False, [])
     if any(r[0] is False for r in results):
-        return False, [], []
-    if any(r[0] is None and r[3] for r in results):
-        return None, [r[1] for r in results if r[0] is None and r[3]], []
-    present = [r for r in results if r[0] is True]
-    return True, [r[1] for r in present], [r[2] for r in present if r[2]]
+        return False, []
+    missing = [r[1] for r in results if r[0] is None and r[2]]
+    if missing:
+        return None, missing
+    return True, [r[1] for r in results if r[0] is True]
 
 
 # --------------------------------------------------------------------------- landmarks
@@ -219,16 +234,16 @@ def _judge_landmark(
         return Milestone(lm.month, S.NOT_EVALUABLE, None, f"no result in the {window} window",
                          f"{table.edition.value}.{lm.month}mo.not_evaluable"), None
 
-    met: list[tuple[Row, list[str], list[dt.date]]] = []
+    met: list[tuple[Row, list[Used]]] = []
     missing: list[str] = []
     for row in rows:
         if row.confirm_within_months is not None:
             continue
-        held, texts, dates = _row_holds(row, used)
+        held, decided = _row_holds(row, used)
         if held:
-            met.append((row, texts, dates))
+            met.append((row, decided))
         elif held is None and row.status is S.OPTIMAL:
-            missing += texts
+            missing += _texts(decided)[0]
     worst = max((m for m in met if m[0].status is not S.OPTIMAL),
                 key=lambda m: STATUS_SEVERITY[m[0].status], default=None)
     choice = worst or next((m for m in met if m[0].status is S.OPTIMAL), None)
@@ -238,7 +253,8 @@ def _judge_landmark(
         return Milestone(lm.month, status, None,
                          f"cannot judge: {needed} in the {window} window",
                          f"{table.edition.value}.{lm.month}mo.{status}"), pcr_tp
-    row, texts, dates = choice
+    row, decided = choice
+    texts, dates = _texts(decided)
     basis = "; ".join(texts) + f" ({row.wording})"
     day = max(dates) if dates else None
     confirm = next((r for r in rows if r.confirm_within_months is not None), None)
@@ -255,7 +271,7 @@ def _confirmation(
     row: Row, first: tuple[Value, Timepoint], tps: Sequence[Timepoint]
 ) -> Timepoint | None:
     """A later PCR within the row's time limit that meets the row's conditions too."""
-    held, _, _ = _row_holds(row, {"bcr_abl1_is": first})
+    held, _ = _row_holds(row, {"bcr_abl1_is": first})
     if not held or row.confirm_within_months is None:
         return None
     limit = row.confirm_within_months
@@ -372,14 +388,15 @@ def _any_time_judgements(
             continue
         if any_time_from is None:
             continue
+        band = cond.interval
         for tp in pcrs:
             value = bcr_value(tp)
             if tp.date <= any_time_from or value is None:
                 continue
-            held, texts, _ = _row_holds(row, {"bcr_abl1_is": (value, tp)})
-            if held:
+            # Any-time BCR::ABL1 rows are single bands: test the band, word it only if met.
+            if band is not None and len(row.conditions) == 1 and band.contains(value):
                 out.append(Judgement(tp.date, "pcr", row.status, row.id,
-                                     "; ".join(texts) + f" ({row.wording})", row))
+                                     f"{_atom_text(cond, value)} ({row.wording})", row))
     return out
 
 

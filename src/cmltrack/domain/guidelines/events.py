@@ -259,14 +259,20 @@ def select_nearest(
     hi: float,
     has: Callable[[Timepoint], bool],
 ) -> Timepoint | None:
-    """The timepoint nearest to ``month`` within [lo, hi] months of ``start`` (ties: later)."""
+    """The timepoint nearest to ``month`` within [lo, hi] months of ``start`` (ties: later).
+
+    ``tps`` are in date order, so the scan stops after the window.
+    """
     best: Timepoint | None = None
     best_gap = 0.0
+    first_day = start + dt.timedelta(days=int(lo * DAYS_PER_MONTH) - 1)
     for tp in tps:
-        if not has(tp):
+        if tp.date < first_day:
             continue
         m = months_between(start, tp.date)
-        if m < lo or m > hi:
+        if m > hi:
+            break
+        if m < lo or not has(tp):
             continue
         gap = abs(m - month)
         if best is None or gap <= best_gap:
