@@ -36,11 +36,7 @@ def _close(ours: object, theirs: object, tol: float) -> None:
     np.testing.assert_allclose(a[ok], b[ok], rtol=0, atol=tol)
 
 
-KM_CASES = [
-    (d, c)
-    for d in ("km_ties", "km_flat", "km_edge")
-    for c in ("loglog", "log", "plain")
-]
+KM_CASES = [(d, c) for d in ("km_ties", "km_flat", "km_edge") for c in ("loglog", "log", "plain")]
 
 
 @pytest.mark.parametrize(("data", "ci"), KM_CASES)

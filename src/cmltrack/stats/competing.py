@@ -159,7 +159,8 @@ def _cif_ci(f: float, var: float, z: float) -> tuple[float, float]:
     if not (0.0 < f < 1.0) or not np.isfinite(var):
         return float("nan"), float("nan")
     w = z * np.sqrt(var) / (f * np.log(f))
-    a, b = f ** np.exp(w), f ** np.exp(-w)
+    with np.errstate(over="ignore"):  # a huge variance: the limits go to 0 and 1
+        a, b = f ** np.exp(w), f ** np.exp(-w)
     return float(min(a, b)), float(max(a, b))
 
 
