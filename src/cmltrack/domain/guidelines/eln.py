@@ -34,6 +34,7 @@ from cmltrack.domain.enums import (
 )
 from cmltrack.domain.guidelines.events import (
     MMR_PCT,
+    PHASE_RANK,
     LossRule,
     bcr_value,
     derive_events,
@@ -42,6 +43,7 @@ from cmltrack.domain.guidelines.events import (
     months_between,
     norm_aca,
     ph_value,
+    presenting_phase,
     select_nearest,
 )
 from cmltrack.domain.options import AssessOptions
@@ -308,15 +310,25 @@ class _Fact:
 def _facts(
     record: PatientRecord,
     events: Sequence[ClinicalEvent],
-    pcrs: Sequence[Timepoint],
+    tps: Sequence[Timepoint],
     any_time_from: dt.date | None,
     as_of: dt.date,
+    first_start: dt.date,
 ) -> list[_Fact]:
     out: list[_Fact] = []
     for ev in events:
         if ev.kind in _FACT_KIND:
             fact, kind = _FACT_KIND[ev.kind]
             out.append(_Fact(ev.date, fact, kind, (), f"{ev.kind}: {ev.basis}"))
+    # An advanced phase that persists is still progression (failure) on each later result.
+    presenting, origin = presenting_phase(record, tps, first_start)
+    progressed = {e.date for e in events if e.kind is EventKind.PROGRESSION}
+    for tp in tps:
+        if (tp.phase is not None and origin is not None and tp.date > origin
+                and PHASE_RANK[tp.phase] > presenting and tp.date not in progressed):
+            out.append(_Fact(tp.date, "progression", "phase", (),
+                             f"{tp.phase} phase persists on {tp.date}"))
+    pcrs = [t for t in tps if bcr_value(t) is not None]
     dx_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
     for obs in record.observations:
         if obs.date > as_of:
@@ -457,7 +469,8 @@ def _standing(
     landmark = [Judgement(m.date or dt.date.min, "landmark", m.status, m.rule, m.basis)
                 for m in milestones]
     recent = next((j for j in reversed(landmark) if j.status is not S.PENDING), None)
-    after = (lambda d: True) if since is None else (lambda d: d >= since)
+    # A result dated on the day of a change is what prompted it: it belongs before the change.
+    after = (lambda d: True) if since is None else (lambda d: d > since)
     pool = [recent] if recent else []
     pool += [j for j in judgements if latest_by_kind.get(j.kind) == j.date and after(j.date)]
     pool += [j for j in (*landmark, *judgements) if j.status is S.FAILURE and after(j.date)]
@@ -472,17 +485,29 @@ def _standing(
 # --------------------------------------------------------------------------- recommendations
 
 
+#: Order of TKI generations for choosing the next drug after failure.
+_TIER = {"imatinib": 1, **dict.fromkeys(SECOND_GENERATION_TKIS, 2),
+         "ponatinib": 3, "asciminib": 3, "olverembatinib": 3}
+
+
 def _next_tkis(lines: Sequence[Line], mutations: set[str], edition: Guideline) -> str:
+    """Suitable next TKIs after failure, as ``a|b|c`` (one recommendation names them all).
+
+    T315I: ponatinib or asciminib. ELN 2006/2009: dasatinib or nilotinib (named by NCI PDQ
+    2009, seed 001). Otherwise: after imatinib a second-generation TKI; after a second-generation
+    TKI another one, or ponatinib or asciminib; never a drug already tried nor an earlier
+    generation. With nothing left, the list is empty and only HSCT evaluation remains.
+    """
     tried = {line.drug for line in lines}
     if "T315I" in mutations:
         pool = ["ponatinib", "asciminib"]
     elif edition in (Guideline.ELN2006, Guideline.ELN2009):
-        pool = ["dasatinib", "nilotinib"]  # the alternatives named by NCI PDQ 2009 (seed 001)
+        pool = ["dasatinib", "nilotinib"]
     else:
-        pool = [d for d in ("dasatinib", "nilotinib", "bosutinib") if d in SECOND_GENERATION_TKIS]
-        if tried & SECOND_GENERATION_TKIS:
-            pool += ["ponatinib"]
-    return "|".join(d for d in pool if d not in tried) or "|".join(pool)
+        tier = _TIER.get(lines[-1].drug, 1) if lines else 1
+        pool = ["dasatinib", "nilotinib", "bosutinib", "ponatinib", "asciminib"]
+        pool = [d for d in pool if _TIER[d] >= tier and (tier > 1 or _TIER[d] == 2)]
+    return "|".join(d for d in pool if d not in tried)
 
 
 def _recommend(
@@ -507,20 +532,23 @@ def _recommend(
             rule_id: str | None = None, why: str | None = None) -> None:
         recs.append(Recommendation(action, rule_id or rule, source, why or because, drug, dose))
 
-    stands = decisive is not None and (since is None or decisive.date >= since)
+    stands = decisive is not None and (since is None or decisive.date > since)
     if status is S.FAILURE and not stands:
         trail.append(f"the failure of {decisive.date if decisive else '?'} predates the "
                      f"therapy change on {since}; its recommendations no longer stand")
     elif status is S.FAILURE:
         mutations = {m for o in record.observations if isinstance(o, Mutation)
                      and o.date <= as_of for m in o.mutations}
-        add(Action.SWITCH_TKI, _next_tkis(lines, mutations, ed))
+        drugs = _next_tkis(lines, mutations, ed)
+        if drugs:
+            add(Action.SWITCH_TKI, drugs)
         add(Action.MUTATION_ANALYSIS)
         if ed is not Guideline.ELN2006:
             add(Action.MARROW_CYTOGENETICS)
         current = _current_row(lines, as_of)
         if (ed in (Guideline.ELN2006, Guideline.ELN2009) and current is not None
-                and current.drug == "imatinib" and (current.dose_mg_per_day or 0) < 800):
+                and current.drug == "imatinib" and (current.dose_mg_per_day or 0) < 800
+                and "T315I" not in mutations):
             add(Action.ESCALATE_DOSE, "imatinib", 800.0)
     elif status is S.SUBOPTIMAL:
         add(Action.MUTATION_ANALYSIS)
@@ -636,7 +664,7 @@ def assess_eln(
                 any_time_from = line.start + dt.timedelta(days=int(lm.end * 30.4375))
 
     pcrs = [t for t in tps if bcr_value(t) is not None]
-    facts = _facts(record, events, pcrs, any_time_from, as_of)
+    facts = _facts(record, events, tps, any_time_from, as_of, lines[0].start)
     judgements = _any_time_judgements(table, lists, facts, pcrs, any_time_from)
     since = last_therapy_change(lines)
     latest = _latest_by_kind(record, tps, as_of)

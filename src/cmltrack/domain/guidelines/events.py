@@ -38,7 +38,7 @@ MDACC_MCYR_BELOW = 35.0
 CYTOGENETIC_RELAPSE_RISE = 30.0
 KANTARJIAN = "Kantarjian H, et al. Blood 2003 (doi:10.1182/blood-2002-05-1451), seed 004"
 
-_PHASE_RANK = {Phase.CHRONIC: 0, Phase.ACCELERATED: 1, Phase.BLAST: 2}
+PHASE_RANK = {Phase.CHRONIC: 0, Phase.ACCELERATED: 1, Phase.BLAST: 2}
 _DEEP = frozenset(
     {MolecularResponse.MMR, MolecularResponse.MR4, MolecularResponse.MR4_5, MolecularResponse.MR5}
 )
@@ -116,6 +116,20 @@ def derive_events(
     return tuple(events)
 
 
+def presenting_phase(
+    record: PatientRecord, tps: Sequence[Timepoint], first_tki_start: dt.date | None
+) -> tuple[int, dt.date | None]:
+    """Rank of the phase at presentation (diagnosis, or any result before therapy), and the
+    date after which a worse phase is progression."""
+    dx = record.diagnosis
+    rank = PHASE_RANK[Phase(dx.phase)] if dx and dx.phase else 0
+    origin = first_tki_start or (dx.date if dx else None)
+    for tp in tps:
+        if tp.phase is not None and (origin is None or tp.date <= origin):
+            rank = max(rank, PHASE_RANK[tp.phase])
+    return rank, origin
+
+
 def _progression(
     record: PatientRecord,
     tps: Sequence[Timepoint],
@@ -123,25 +137,19 @@ def _progression(
     as_of: dt.date,
 ) -> list[ClinicalEvent]:
     """A phase worse than any before, from the timepoints after therapy began or a report."""
-    dx = record.diagnosis
-    worst = _PHASE_RANK[Phase(dx.phase)] if dx and dx.phase else 0
-    origin = first_tki_start or (dx.date if dx else None)
+    worst, origin = presenting_phase(record, tps, first_tki_start)
     found: list[tuple[dt.date, Phase, str]] = []
     for tp in tps:
-        if tp.phase is None:
-            continue
-        if origin is None or tp.date <= origin:
-            worst = max(worst, _PHASE_RANK[tp.phase])  # the presenting phase, not progression
-            continue
-        found.append((tp.date, tp.phase, f"{tp.phase} phase by the results of {tp.date}"))
+        if tp.phase is not None and origin is not None and tp.date > origin:
+            found.append((tp.date, tp.phase, f"{tp.phase} phase by the results of {tp.date}"))
     for ev in record.events:
         if ev.kind == "progression" and ev.phase and ev.date <= as_of:
             found.append((ev.date, Phase(ev.phase), f"reported progression to {ev.phase} phase"))
     found.sort(key=lambda f: f[0])
     out = []
     for day, phase, basis in found:
-        if _PHASE_RANK[phase] > worst:
-            worst = _PHASE_RANK[phase]
+        if PHASE_RANK[phase] > worst:
+            worst = PHASE_RANK[phase]
             out.append(ClinicalEvent(EventKind.PROGRESSION, day, basis, "PROGRESSION.phase"))
     return out
 
