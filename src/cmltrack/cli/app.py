@@ -36,12 +36,12 @@ def _register() -> None:
 
 def main() -> None:
     """Entry point: every bad input becomes one line on standard error and exit status 2."""
-    _register()
     sys.exit(run(sys.argv[1:]))
 
 
 def run(argv: list[str]) -> int:
     """Run the CLI on ``argv`` and return the exit status (used by ``main`` and the tests)."""
+    _register()
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="cmltrack")
     except (InputError, CmltrackError) as exc:

@@ -1,3 +1,3 @@
 """Imports every sub-command module so that each registers itself on the app."""
 
-from cmltrack.cli import rules, stats  # noqa: F401
+from cmltrack.cli import assess, demo, endpoints, rules, stats  # noqa: F401

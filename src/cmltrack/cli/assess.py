@@ -1,0 +1,137 @@
+"""``cmltrack assess`` and ``cmltrack explain``: judge patient records against a guideline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmltrack.cli.app import app
+from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
+from cmltrack.domain.options import AssessOptions
+from cmltrack.errors import InputError
+
+GuidelineOpt = Annotated[
+    Guideline, typer.Option("--guideline", help="Guideline edition for milestones.")
+]
+SchemeOpt = Annotated[
+    CytogeneticScheme,
+    typer.Option("--cytogenetic-scheme", help="eln (PCyR 1-35%) or mdacc (PCyR 1-34%)."),
+]
+PhaseOpt = Annotated[
+    PhaseCriteria, typer.Option("--phase-criteria", help="Criteria for accelerated/blast phase.")
+]
+ProtocolOpt = Annotated[
+    str | None,
+    typer.Option("--protocol", help="Add a treatment protocol's rules: kantarjian2003."),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Assess as on this date (YYYY-MM-DD); nothing later is used."),
+]
+CtcaeOpt = Annotated[
+    CtcaeVersion, typer.Option("--ctcae-version", help="CTCAE version for toxicity grades.")
+]
+
+
+def parse_as_of(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"{value!r} is not a date YYYY-MM-DD", code="bad_date", field="--as-of"
+        ) from None
+
+
+def make_options(
+    guideline: Guideline,
+    scheme: CytogeneticScheme,
+    phase: PhaseCriteria,
+    protocol: str | None,
+    ctcae: CtcaeVersion,
+) -> AssessOptions:
+    if protocol not in (None, "kantarjian2003"):
+        raise InputError(
+            f"unknown protocol {protocol!r} (known: kantarjian2003)",
+            code="bad_argument",
+            field="--protocol",
+        )
+    return AssessOptions(
+        guideline=guideline,
+        cytogenetic_scheme=scheme,
+        phase_criteria=phase,
+        protocol="kantarjian2003" if protocol else None,
+        ctcae_version=ctcae,
+    )
+
+
+@app.command()
+def assess(
+    input: Annotated[Path, typer.Argument(help="Patient records: .json, .jsonl or a CSV folder.")],
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per patient.")] = False,
+    guideline: GuidelineOpt = Guideline.ELN2020,
+    cytogenetic_scheme: SchemeOpt = CytogeneticScheme.ELN,
+    phase_criteria: PhaseOpt = PhaseCriteria.ELN,
+    protocol: ProtocolOpt = None,
+    as_of: AsOfOpt = None,
+    ctcae_version: CtcaeOpt = CtcaeVersion.V5,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Report refused records and go on.")
+    ] = False,
+) -> None:
+    """Assess each patient: responses, phase, risk, toxicity, milestones, events, actions."""
+    from cmltrack.cli.render import render_assessment
+    from cmltrack.domain.assess import assess as run_assess
+    from cmltrack.io import read_records
+
+    options = make_options(guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version)
+    day = parse_as_of(as_of)
+    out = sys.stdout
+    on_error = _report_skipped if skip_invalid else None
+    for rec in read_records(input, on_error=on_error):
+        result = run_assess(rec, options=options, as_of=day)
+        if json_out:
+            out.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
+        else:
+            out.write(render_assessment(result) + "\n")
+
+
+@app.command()
+def explain(
+    input: Annotated[Path, typer.Argument(help="Patient records: .json, .jsonl or a CSV folder.")],
+    patient: Annotated[str | None, typer.Option("--patient", help="Only this patient id.")] = None,
+    guideline: GuidelineOpt = Guideline.ELN2020,
+    cytogenetic_scheme: SchemeOpt = CytogeneticScheme.ELN,
+    phase_criteria: PhaseOpt = PhaseCriteria.ELN,
+    protocol: ProtocolOpt = None,
+    as_of: AsOfOpt = None,
+    ctcae_version: CtcaeOpt = CtcaeVersion.V5,
+) -> None:
+    """Explain, in date order, what was judged, from which result, by which rule and source."""
+    from cmltrack.cli.render import render_explanation
+    from cmltrack.domain.assess import assess as run_assess
+    from cmltrack.io import read_records
+
+    options = make_options(guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version)
+    day = parse_as_of(as_of)
+    found = False
+    for rec in read_records(input):
+        if patient is not None and rec.id != patient:
+            continue
+        found = True
+        result = run_assess(rec, options=options, as_of=day)
+        sys.stdout.write(render_explanation(result) + "\n")
+    if patient is not None and not found:
+        raise InputError(
+            f"no patient {patient!r} in {input}", code="unknown_value", field="--patient"
+        )
+
+
+def _report_skipped(exc: InputError) -> None:
+    sys.stderr.write(f"cmltrack: skipped: {exc}\n")

@@ -1,0 +1,96 @@
+"""Plain-text renderings of an assessment for the terminal."""
+
+from __future__ import annotations
+
+from cmltrack import DISCLAIMER
+from cmltrack.domain.assess import Assessment
+
+
+def _fmt(v: object) -> str:
+    return "-" if v is None else str(v)
+
+
+def _num(v: float | None, digits: int = 4) -> str:
+    return "-" if v is None else f"{v:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def render_assessment(a: Assessment) -> str:
+    """A readable table for one patient."""
+    lines = [
+        f"Patient {a.patient_id}  as of {a.as_of}  guideline {a.guideline}  "
+        f"therapy start {_fmt(a.therapy_start)}",
+    ]
+    risk = []
+    for name, score in a.risk.items():
+        if score.score is None:
+            risk.append(f"{name} n/a (missing {', '.join(score.missing)})")
+        else:
+            risk.append(f"{name} {_num(score.score)} {score.group}")
+    lines.append("Risk: " + "; ".join(risk))
+    header = (
+        f"{'date':<10}  {'months':>6}  {'hematologic':<11}  {'cytogenetic':<11}  "
+        f"{'molecular':<10}  {'phase':<11}  toxicity"
+    )
+    lines += [header, "-" * len(header)]
+    for t in a.timepoints:
+        tox = ", ".join(f"{k} {v}" for k, v in t.toxicity.items() if v > 0) or "-"
+        lines.append(
+            f"{t.date.isoformat():<10}  {_num(t.months, 2):>6}  {_fmt(t.hematologic):<11}  "
+            f"{_fmt(t.cytogenetic):<11}  {_fmt(t.molecular):<10}  {_fmt(t.phase):<11}  {tox}"
+        )
+    if a.milestones:
+        lines.append("Milestones:")
+        for m in a.milestones:
+            lines.append(f"  {m.month:>2} mo  {m.status:<13} {_fmt(m.date):<10}  {m.basis}")
+    if a.events:
+        lines.append("Events:")
+        for e in a.events:
+            lines.append(f"  {e.date}  {e.kind}: {e.basis}")
+    if a.recommendations:
+        lines.append("Recommendations:")
+        for r in a.recommendations:
+            what = str(r.action)
+            if r.drug:
+                what += f" {r.drug}"
+            if r.dose_mg_per_day is not None:
+                what += f" {_num(r.dose_mg_per_day)} mg/day"
+            lines.append(f"  {what}  [{r.rule}]  because {r.because}  ({r.source})")
+    c = a.current
+    therapy = f"{c.drug} {_num(c.dose_mg_per_day)} mg/day" if c.drug else "no therapy"
+    lines.append(
+        f"Current: status {_fmt(c.status)}, phase {_fmt(c.phase)}, {therapy}; best "
+        f"{_fmt(c.best_hematologic)} / {_fmt(c.best_cytogenetic)} / {_fmt(c.best_molecular)}"
+    )
+    lines.append(DISCLAIMER)
+    return "\n".join(lines)
+
+
+def render_explanation(a: Assessment) -> str:
+    """What was judged, from which result, by which rule and source, in date order."""
+    items: list[tuple[str, str]] = []
+    for t in a.timepoints:
+        for ev in t.evidence:
+            if ev.value is None:
+                items.append((t.date.isoformat(), f"not classified [{ev.rule}]: {ev.basis}"))
+            else:
+                items.append((t.date.isoformat(), f"{ev.value} [{ev.rule}]: {ev.basis}"))
+    for m in a.milestones:
+        day = m.date.isoformat() if m.date else "-"
+        items.append((day, f"{m.month}-month milestone {m.status} [{m.rule}]: {m.basis}"))
+    for e in a.events:
+        items.append((e.date.isoformat(), f"event {e.kind} [{e.rule}]: {e.basis}"))
+    items.sort(key=lambda x: x[0])
+    lines = [f"Patient {a.patient_id}, as of {a.as_of}, judged by {a.guideline}:"]
+    lines += [f"  {d}  {text}" for d, text in items]
+    if a.trail:
+        lines.append("Reasoning:")
+        lines += [f"  {t}" for t in a.trail]
+    lines.append("What follows:")
+    if not a.recommendations:
+        lines.append("  nothing beyond routine monitoring")
+    for r in a.recommendations:
+        drug = f" ({r.drug})" if r.drug else ""
+        dose = f" at {_num(r.dose_mg_per_day)} mg/day" if r.dose_mg_per_day is not None else ""
+        lines.append(f"  {r.action}{drug}{dose}: because {r.because}. Rule {r.rule}; {r.source}.")
+    lines.append(f"Standing: {_fmt(a.current.status)}.  {DISCLAIMER}")
+    return "\n".join(lines)

@@ -1,0 +1,354 @@
+"""The patient-level assessment: a record in, every judgement of the contract out.
+
+``assess(record, options=..., as_of=...)`` restricts the record to what was known on ``as_of``,
+classifies each dated result (responses, phase, toxicity), computes baseline risk, judges the
+chosen guideline's milestones and events, and gathers the recommendations of the guideline, the
+imatinib label, treatment-free remission and (optionally) the Kantarjian 2003 protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmltrack.domain.enums import (
+    CYTOGENETIC_DEPTH,
+    HEMATOLOGIC_DEPTH,
+    MOLECULAR_DEPTH,
+    TKIS,
+    EventKind,
+    MilestoneStatus,
+    Phase,
+)
+from cmltrack.domain.guidelines import assess_eln
+from cmltrack.domain.guidelines.label import recommend_label_dose
+from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
+from cmltrack.domain.guidelines.tfr import assess_tfr
+from cmltrack.domain.options import AssessOptions
+from cmltrack.domain.phase import classify_phase
+from cmltrack.domain.records import (
+    BloodCount,
+    Chemistry,
+    Cytogenetics,
+    Fish,
+    Marrow,
+    PatientRecord,
+    Pcr,
+    TherapyLine,
+)
+from cmltrack.domain.response import (
+    classify_cytogenetic,
+    classify_hematologic,
+    classify_molecular,
+)
+from cmltrack.domain.results import (
+    Classified,
+    ClinicalEvent,
+    Current,
+    Milestone,
+    Recommendation,
+    RiskScore,
+    Timepoint,
+)
+from cmltrack.domain.risk import assess_risk
+from cmltrack.domain.toxicity import derive_toxicity_baseline, grade_observation
+
+SCHEMA = "cmltrack.assessment/1"
+DAYS_PER_MONTH = 30.4375  # clinical-rules section 14: 1 month = 30.4375 days
+_TIMEPOINT_KINDS = ("blood", "marrow", "cytogenetics", "fish", "pcr", "chemistry")
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """One patient's assessment (contract ``cmltrack.assessment/1``)."""
+
+    patient_id: str
+    as_of: dt.date
+    guideline: str
+    therapy_start: dt.date | None
+    risk: dict[str, RiskScore]
+    timepoints: tuple[Timepoint, ...]
+    milestones: tuple[Milestone, ...]
+    events: tuple[ClinicalEvent, ...]
+    recommendations: tuple[Recommendation, ...]
+    current: Current
+    trail: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON object."""
+        return {
+            "schema": SCHEMA,
+            "patient_id": self.patient_id,
+            "as_of": self.as_of.isoformat(),
+            "guideline": self.guideline,
+            "therapy_start": self.therapy_start.isoformat() if self.therapy_start else None,
+            "risk": {k: v.to_dict() for k, v in self.risk.items()},
+            "timepoints": [t.to_dict() for t in self.timepoints],
+            "milestones": [m.to_dict() for m in self.milestones],
+            "events": [e.to_dict() for e in self.events],
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "current": self.current.to_dict(),
+        }
+
+
+def first_tki_start(record: PatientRecord) -> dt.date | None:
+    """Start of the first TKI: the origin of ``months`` (section 14)."""
+    starts = [t.start for t in record.therapy if t.drug in TKIS]
+    return min(starts) if starts else None
+
+
+def months_since(start: dt.date | None, day: dt.date) -> float | None:
+    """Months from ``start`` to ``day`` (days / 30.4375, two decimals), None without a start."""
+    if start is None:
+        return None
+    return round((day - start).days / DAYS_PER_MONTH, 2)
+
+
+def latest_date(record: PatientRecord) -> dt.date | None:
+    """The latest date the record mentions: the default ``as_of``."""
+    dates: list[dt.date] = [o.date for o in record.observations]
+    dates += [e.date for e in record.events]
+    for t in record.therapy:
+        dates.append(t.start)
+        if t.end is not None:
+            dates.append(t.end)
+    if record.diagnosis is not None and record.diagnosis.date is not None:
+        dates.append(record.diagnosis.date)
+    return max(dates) if dates else None
+
+
+def restrict_record(record: PatientRecord, as_of: dt.date) -> PatientRecord:
+    """The record as known on ``as_of``: nothing later is used."""
+    therapy: list[TherapyLine] = []
+    for t in record.therapy:
+        if t.start > as_of:
+            continue
+        if t.end is not None and t.end > as_of:
+            t = t.model_copy(update={"end": None, "reason_end": None})
+        therapy.append(t)
+    return record.model_copy(
+        update={
+            "therapy": tuple(therapy),
+            "observations": tuple(o for o in record.observations if o.date <= as_of),
+            "events": tuple(e for e in record.events if e.date <= as_of),
+        }
+    )
+
+
+def _on_tki(therapy: Sequence[TherapyLine], day: dt.date) -> bool:
+    return any(
+        t.drug in TKIS and t.start <= day and (t.end is None or day < t.end) for t in therapy
+    )
+
+
+def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Timepoint, ...]:
+    """Classify every date holding a blood, marrow, cytogenetic, FISH, PCR or chemistry result."""
+    start = first_tki_start(record)
+    by_date: dict[dt.date, dict[str, Any]] = {}
+    for obs in record.observations:
+        if obs.kind in _TIMEPOINT_KINDS:
+            # Two results of one kind on one day: the later row in the record wins.
+            by_date.setdefault(obs.date, {})[obs.kind] = obs
+    dx = record.diagnosis
+    tox_baseline = derive_toxicity_baseline(record)
+    out: list[Timepoint] = []
+    for day in sorted(by_date):
+        day_obs = by_date[day]
+        blood: BloodCount | None = day_obs.get("blood")
+        marrow: Marrow | None = day_obs.get("marrow")
+        cyto: Cytogenetics | None = day_obs.get("cytogenetics")
+        fish: Fish | None = day_obs.get("fish")
+        pcr: Pcr | None = day_obs.get("pcr")
+        chem: Chemistry | None = day_obs.get("chemistry")
+        evidence: list[Classified[Any]] = []
+
+        hem = None
+        if blood is not None:
+            c_hem = classify_hematologic(
+                blood,
+                baseline=dx,
+                definition=options.chr_definition,
+                thrombocytosis_basis=options.thrombocytosis_basis,
+            )
+            hem = c_hem.value
+            evidence.append(c_hem)
+        cyt = None
+        ph_pct: float | None = None
+        fish_based = False
+        if cyto is not None or fish is not None:
+            c_cyt = classify_cytogenetic(cyto, fish, scheme=options.cytogenetic_scheme)
+            cyt = c_cyt.value
+            evidence.append(c_cyt)
+            if cyto is not None:
+                ph_pct = cyto.ph_percent
+            elif fish is not None:
+                ph_pct = fish.positive_percent
+                fish_based = True
+        mol = None
+        bcr: float | None = None
+        if pcr is not None:
+            c_mol = classify_molecular(pcr)
+            mol = c_mol.value
+            evidence.append(c_mol)
+            bcr = pcr.bcr_abl1_is if pcr.is_detected else None
+        phase = None
+        if blood is not None or marrow is not None or cyto is not None:
+            c_ph = classify_phase(
+                blood=blood,
+                marrow=marrow,
+                cyto=cyto,
+                criteria=options.phase_criteria,
+                on_therapy=_on_tki(record.therapy, day),
+            )
+            phase = c_ph.value
+            evidence.append(c_ph)
+        tox: dict[str, int] = {}
+        for graded in (blood, chem):
+            if graded is not None:
+                tox.update(
+                    grade_observation(
+                        graded,
+                        baseline=tox_baseline,
+                        limits=options.limits,
+                        sex=record.sex,
+                        version=options.ctcae_version,
+                    )
+                )
+        out.append(
+            Timepoint(
+                date=day,
+                months=months_since(start, day),
+                hematologic=hem,
+                cytogenetic=cyt,
+                molecular=mol,
+                phase=phase,
+                toxicity=tox,
+                bcr_abl1_is=bcr,
+                ph_pct=ph_pct,
+                fish_based=fish_based,
+                evidence=tuple(evidence),
+            )
+        )
+    return tuple(out)
+
+
+def _best(values: Iterable[Any], order: Sequence[Any]) -> Any:
+    rank = {v: i for i, v in enumerate(order)}
+    ranked = [v for v in values if v in rank]  # `inadequate` and None are no depth
+    return min(ranked, key=rank.__getitem__) if ranked else None
+
+
+def derive_toxicity_events(timepoints: Sequence[Timepoint]) -> tuple[ClinicalEvent, ...]:
+    """A grade 3-4 toxicity, dated by the first result of each episode (onset)."""
+    events: list[ClinicalEvent] = []
+    previous: dict[str, int] = {}
+    for tp in timepoints:
+        for term, grade in tp.toxicity.items():
+            if grade >= 3 and previous.get(term, 0) < 3:
+                events.append(
+                    ClinicalEvent(
+                        kind=EventKind.TOXICITY,
+                        date=tp.date,
+                        basis=f"CTCAE grade {grade} {term}",
+                        rule="CTCAE.grade3plus",
+                    )
+                )
+            previous[term] = grade
+    return tuple(events)
+
+
+def _current_phase(record: PatientRecord, timepoints: Sequence[Timepoint]) -> Phase | None:
+    phase: Phase | None = None
+    day: dt.date | None = None
+    for tp in timepoints:
+        if tp.phase is not None:
+            phase, day = tp.phase, tp.date
+    for ev in record.events:
+        if ev.kind == "progression" and ev.phase is not None and (day is None or ev.date >= day):
+            phase, day = Phase(ev.phase), ev.date
+    if phase is None and record.diagnosis is not None and record.diagnosis.phase is not None:
+        phase = Phase(record.diagnosis.phase)
+    return phase
+
+
+def _current_therapy(record: PatientRecord, as_of: dt.date) -> TherapyLine | None:
+    active = [t for t in record.therapy if t.start <= as_of and (t.end is None or as_of < t.end)]
+    if not active:
+        return None
+    tkis = [t for t in active if t.drug in TKIS]
+    return max(tkis or active, key=lambda t: t.start)
+
+
+def assess(
+    record: PatientRecord,
+    *,
+    options: AssessOptions | None = None,
+    as_of: dt.date | None = None,
+) -> Assessment:
+    """Assess one patient as of ``as_of`` (default: the latest date in the record)."""
+    options = options or AssessOptions()
+    if as_of is None:
+        as_of = latest_date(record) or (
+            record.diagnosis.date if record.diagnosis and record.diagnosis.date else dt.date.min
+        )
+    rec = restrict_record(record, as_of)
+    timepoints = build_timepoints(rec, options)
+    risk = assess_risk(rec)
+    eln = assess_eln(rec, timepoints, options=options, as_of=as_of)
+    events = list(eln.events) + list(derive_toxicity_events(timepoints))
+    events.sort(key=lambda e: e.date)
+    phase = _current_phase(rec, timepoints)
+
+    recs: list[Recommendation] = list(eln.recommendations)
+    if options.protocol == "kantarjian2003":
+        recs += recommend_kantarjian2003(rec, timepoints, eln.events, as_of=as_of)
+    recs += recommend_label_dose(rec, as_of=as_of, phase=phase, limits=options.limits)
+    prior_failure = any(m.status == MilestoneStatus.FAILURE for m in eln.milestones) or (
+        eln.status == MilestoneStatus.FAILURE
+    )
+    tfr = assess_tfr(rec, timepoints, as_of=as_of, prior_failure=prior_failure)
+    recs += tfr.recommendations
+    recs = _dedupe(recs)
+    trail = tuple(eln.trail) + tuple(tfr.basis)
+    death = next((e for e in rec.events if e.kind == "death"), None)
+    if death is not None:
+        # Nothing is due for a patient who has died; the judgements above still stand.
+        recs = []
+        trail += (f"{death.date}: the patient died; no actions are recommended.",)
+
+    line = _current_therapy(rec, as_of)
+    current = Current(
+        status=eln.status,
+        phase=phase,
+        drug=line.drug if line else None,
+        dose_mg_per_day=line.dose_mg_per_day if line else None,
+        best_hematologic=_best((t.hematologic for t in timepoints), HEMATOLOGIC_DEPTH),
+        best_cytogenetic=_best((t.cytogenetic for t in timepoints), CYTOGENETIC_DEPTH),
+        best_molecular=_best((t.molecular for t in timepoints), MOLECULAR_DEPTH),
+    )
+    return Assessment(
+        patient_id=rec.id,
+        as_of=as_of,
+        guideline=str(options.guideline),
+        therapy_start=first_tki_start(rec),
+        risk=risk,
+        timepoints=timepoints,
+        milestones=eln.milestones,
+        events=tuple(events),
+        recommendations=tuple(recs),
+        current=current,
+        trail=trail,
+    )
+
+
+def _dedupe(recs: Sequence[Recommendation]) -> list[Recommendation]:
+    seen: set[tuple[str, str, str | None]] = set()
+    out: list[Recommendation] = []
+    for r in recs:
+        key = (str(r.action), r.rule, r.drug)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
