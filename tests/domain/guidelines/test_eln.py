@@ -6,6 +6,7 @@ per-cell boundary cases live in tests/cases/eln20xx.yaml (test_conformance.py).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -14,7 +15,13 @@ from eln_history import START, build_history, day_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmltrack.domain.enums import STATUS_SEVERITY, Action, Guideline, MilestoneStatus
+from cmltrack.domain.enums import (
+    STATUS_SEVERITY,
+    Action,
+    CytogeneticResponse,
+    Guideline,
+    MilestoneStatus,
+)
 from cmltrack.domain.guidelines import GuidelineResult, assess_eln
 from cmltrack.domain.options import AssessOptions
 
@@ -253,3 +260,24 @@ def test_second_line_milestone_months_count_from_the_new_drug() -> None:
     assert milestone(result, 6) is S.OPTIMAL
     assert milestone(result, 3) is S.NOT_EVALUABLE
     assert result.milestones[-1].date > START if result.milestones[-1].date else True
+
+
+def test_fish_ccyr_counts_as_ph_zero_at_12_months() -> None:
+    # FISH 0.5% positive nuclei (< 1% of >= 200) is CCyR (section 14): ELN 2013 12 months
+    # "Ph+ >0" failure must not fire; BCR::ABL1 0.05% makes the landmark optimal.
+    record, tps, as_of = build_history({"history": [{"month": 12, "pcr": 0.05}]})
+    fish = dataclasses.replace(tps[0], cytogenetic=CytogeneticResponse.CCYR, ph_pct=0.5,
+                               fish_based=True)
+    result = assess_eln(record, [fish], options=AssessOptions(guideline=Guideline.ELN2013),
+                        as_of=as_of)
+    assert milestone(result, 12) is S.OPTIMAL
+    partial = dataclasses.replace(fish, cytogenetic=CytogeneticResponse.PCYR, ph_pct=3.0)
+    result = assess_eln(record, [partial], options=AssessOptions(guideline=Guideline.ELN2013),
+                        as_of=as_of)
+    assert milestone(result, 12) is S.FAILURE
+
+
+def test_inadequate_cytogenetics_is_no_result() -> None:
+    result = run({"history": [{"month": 6, "ph": 50, "cyto": "inadequate"},
+                              {"month": 9, "hem": "CHR"}]}, Guideline.ELN2009)
+    assert milestone(result, 6) is S.NOT_EVALUABLE

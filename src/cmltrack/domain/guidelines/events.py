@@ -69,9 +69,15 @@ def bcr_value(tp: Timepoint) -> float | None:
 
 
 def ph_value(tp: Timepoint) -> float | None:
-    """Ph+ % of a timepoint; an inadequate result (< 20 metaphases) counts as no value."""
+    """Ph+ % of a timepoint; an inadequate result (< 20 metaphases) counts as no value.
+
+    A result classified CCyR counts as Ph+ 0%: FISH < 1% of >= 200 nuclei shows CCyR (section
+    14), even where the FISH % or a small same-day banding count is above 0.
+    """
     if tp.cytogenetic is None or tp.cytogenetic is CytogeneticResponse.INADEQUATE:
         return None
+    if tp.cytogenetic is CytogeneticResponse.CCYR:
+        return 0.0
     return tp.ph_pct
 
 
