@@ -11,14 +11,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmltrack.domain.enums import Action, EventKind
+from cmltrack.domain.enums import Action, EventKind, Phase
 from cmltrack.domain.guidelines.protocol import (
     assess_kantarjian2003,
     dose_period_start,
     recommend_kantarjian2003,
 )
 from cmltrack.domain.records import PatientRecord
-from cmltrack.domain.results import ClinicalEvent
+from cmltrack.domain.results import ClinicalEvent, Timepoint
 
 CASES = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "cases" / "protocol_kantarjian2003.yaml").read_text(
@@ -71,6 +71,21 @@ def test_several_triggers_make_one_recommendation_led_by_the_earliest() -> None:
     assert rec.rule == "KANTARJIAN2003.escalation.hematologic_resistance"
     assert "2021-04-05" in rec.because and "2022-01-10" in rec.because
     assert rec.because.endswith("800 mg/day (400 mg twice daily)")
+
+
+@pytest.mark.parametrize(("phase", "escalates"), [("accelerated", True), ("blast", False)])
+def test_a_classified_accelerated_day_does_not_end_the_cp_protocol(
+    phase: str, escalates: bool
+) -> None:
+    # CP at diagnosis; a day classified AP (e.g. platelets < 100 on imatinib) keeps the
+    # protocol, a classified blast phase ends it
+    record = _record({"diagnosis": {"phase": "chronic"},
+                      "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400,
+                                   "start": "2021-01-04"}]})
+    tps = [Timepoint(dt.date(2021, 11, 1), 10.0, phase=Phase(phase))]
+    events = [ClinicalEvent(EventKind.CYTOGENETIC_RESISTANCE, dt.date(2022, 1, 10), "Ph+ 50%")]
+    recs = recommend_kantarjian2003(record, tps, events, as_of=dt.date(2022, 1, 20))
+    assert bool(recs) is escalates
 
 
 def test_dose_period_start_merges_same_dose_rows_only() -> None:

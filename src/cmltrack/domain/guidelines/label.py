@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -527,6 +527,34 @@ def label_applies(record: PatientRecord, as_of: dt.date) -> bool:
     return not any(d >= last.start for d in stops)
 
 
+_RANK = {Phase.CHRONIC: 0, Phase.ACCELERATED: 1, Phase.BLAST: 2}
+
+
+def disease_phase(
+    record: PatientRecord, as_of: dt.date, classified: Iterable[Phase | None] = ()
+) -> Phase | None:
+    """The disease phase the dose rules treat: the most advanced of the phase at diagnosis,
+    reported progression events up to ``as_of`` and the ``classified`` day phases, except that
+    a classified *accelerated* phase is not taken when the diagnosis was chronic phase.
+
+    Why: on imatinib, the accelerated-phase criterion "platelets < 100 unrelated to therapy"
+    cannot be told apart from the drug's own myelosuppression by a count; such a day would
+    otherwise switch a chronic-phase patient to the AP/BP cytopenia rule (no hold until ANC
+    < 0.5). Leaving chronic phase for dosing needs a reported progression or a blast phase.
+    """
+    dx = record.diagnosis.phase if record.diagnosis is not None else None
+    known: list[Phase] = [Phase(dx)] if dx is not None else []
+    known += [
+        Phase(e.phase) for e in record.events
+        if e.kind == "progression" and e.phase is not None and e.date <= as_of
+    ]
+    for p in classified:
+        if p is None or (p is Phase.ACCELERATED and dx == "chronic"):
+            continue
+        known.append(p)
+    return max(known, key=_RANK.__getitem__) if known else None
+
+
 def recommend_label_dose(
     record: PatientRecord,
     *,
@@ -536,19 +564,17 @@ def recommend_label_dose(
 ) -> tuple[Recommendation, ...]:
     """The imatinib label's hold / resume / reduce_dose recommendations standing at ``as_of``.
 
-    ``phase`` selects the cytopenia rule (chronic vs accelerated/blast); when it is None the
-    phase at diagnosis is used, and when that is unknown too the cytopenia rules are not
-    evaluable and give nothing (the liver rule does not depend on phase).
+    The cytopenia rule (chronic vs accelerated/blast) follows :func:`disease_phase` of the
+    record and ``phase`` (the day's classified phase). With no phase known at all the cytopenia
+    rules are not evaluable and give nothing; the liver rule does not depend on phase.
     """
     if not label_applies(record, as_of):
         return ()
-    if phase is None and record.diagnosis is not None and record.diagnosis.phase is not None:
-        phase = Phase(record.diagnosis.phase)
+    treated = disease_phase(record, as_of, (phase,))
     recs: list[Recommendation] = []
-    if phase == Phase.CHRONIC:
+    if treated == Phase.CHRONIC:
         recs += _chronic_cytopenia(record, as_of)
-    elif phase in (Phase.ACCELERATED, Phase.BLAST):
-        recs += _advanced_cytopenia(record, as_of, phase)
+    elif treated in (Phase.ACCELERATED, Phase.BLAST):
+        recs += _advanced_cytopenia(record, as_of, treated)
     recs += _hepatotoxicity(record, as_of, limits)
     return tuple(recs)
-

@@ -16,7 +16,9 @@ Choices where the paper is silent (documented in the table and here):
   Blocked, already at 800 mg/day, or on another dose: *no* recommendation is emitted (a
   ``continue`` would contradict the label's ``hold`` that such a count itself calls for, or a
   guideline's ``switch_tki``); the reason is in :attr:`ProtocolAssessment.basis`.
-- The protocol covers chronic phase only: any accelerated/blast phase in the record ends it.
+- The protocol covers chronic phase only: an accelerated/blast phase at diagnosis, a reported
+  progression, or a classified blast phase ends it (a classified accelerated phase alone does
+  not, after a chronic-phase diagnosis: see ``label.disease_phase``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from cmltrack.domain.guidelines.label import (
     RuleRow,
     RuleTable,
     current_line,
+    disease_phase,
     fmt_value,
     load_rule_table,
 )
@@ -90,17 +93,11 @@ def _rules() -> _Rules:
 
 
 def _advanced_phase(record: PatientRecord, timepoints: Sequence[Timepoint], as_of: dt.date) -> str:
-    """Why the record is outside chronic phase ('' when nothing shows AP/BP)."""
-    dx = record.diagnosis
-    if dx is not None and dx.phase in ("accelerated", "blast"):
-        return f"{dx.phase} phase at diagnosis"
-    for tp in timepoints:
-        if tp.date <= as_of and tp.phase in (Phase.ACCELERATED, Phase.BLAST):
-            return f"{tp.phase} phase on {tp.date}"
-    for ev in record.events:
-        if ev.kind == "progression" and ev.date <= as_of:
-            return f"progression to {ev.phase} phase reported on {ev.date}"
-    return ""
+    """Why the record is outside chronic phase ('' when it is not), by :func:`disease_phase`."""
+    phase = disease_phase(record, as_of, (tp.phase for tp in timepoints if tp.date <= as_of))
+    if phase is None or phase is Phase.CHRONIC:
+        return ""
+    return f"{phase} phase (diagnosis, reported progression or classified blast phase)"
 
 
 def dose_period_start(record: PatientRecord, as_of: dt.date) -> dt.date | None:
