@@ -525,7 +525,8 @@ def _recommend(
     ed = table.edition
     rule = decisive.rule if decisive else f"{ed.value}.status"
     because = decisive.basis if decisive else f"status {status}"
-    source = table.citation
+    cell = next((r for r in table.rows if r.id == rule), None)
+    source = f"{table.citation} ({cell.source})" if cell else table.citation
     recs: list[Recommendation] = []
 
     def add(action: Action, drug: str | None = None, dose: float | None = None,
