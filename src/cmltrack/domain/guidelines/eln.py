@@ -209,6 +209,9 @@ def _row_holds(
 # --------------------------------------------------------------------------- landmarks
 
 
+_RESULT_KIND = {"bcr_abl1_is": "BCR::ABL1", "ph_pct": "cytogenetic", "hematologic": "blood count"}
+
+
 def _judge_landmark(
     table: GuidelineTable,
     lm: Landmark,
@@ -229,12 +232,11 @@ def _judge_landmark(
     window_open = as_of_months <= lm.end
     window = f"{lm.start:g}-{lm.end:g} months"
     if not any(used.values()):
-        if window_open:
-            return Milestone(lm.month, S.PENDING, None,
-                             f"no result yet in the {window} window", f"{table.edition.value}."
-                             f"{lm.month}mo.pending"), None
-        return Milestone(lm.month, S.NOT_EVALUABLE, None, f"no result in the {window} window",
-                         f"{table.edition.value}.{lm.month}mo.not_evaluable"), None
+        status = S.PENDING if window_open else S.NOT_EVALUABLE
+        kinds = " or ".join(_RESULT_KIND[m] for m in sorted(measures))
+        return Milestone(lm.month, status, None,
+                         f"no {kinds} result{' yet' if window_open else ''} in the {window} window",
+                         f"{table.edition.value}.{lm.month}mo.{status}"), None
 
     met: list[tuple[Row, list[Used]]] = []
     missing: list[str] = []
