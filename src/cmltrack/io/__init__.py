@@ -21,8 +21,8 @@ from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
 from cmltrack.io._shape import record_to_dict, record_to_json
 from cmltrack.io.csvio import read_csv_tables, write_csv_tables
-from cmltrack.io.jsonio import OnError, read_json, read_jsonl, write_json, write_jsonl
-from cmltrack.io.validate import validate_record
+from cmltrack.io.jsonio import read_json, read_jsonl, write_json, write_jsonl
+from cmltrack.io.validate import OnError, validate_record
 
 __all__ = [
     "OnError",

@@ -6,8 +6,11 @@ is row 2. ``labs.csv`` is long: one value per row (``patient_id,date,test,value,
 of one patient, date and observation kind form one observation. A value in a non-standard unit
 is converted here, with the row at hand. Records come out in patients.csv order.
 
-Unlike JSON Lines, the tables are read whole before the first record is built (a patient's rows
-may be anywhere in the child tables); use JSON Lines for very large cohorts.
+Reading takes two passes. The first checks the structure of every table (columns, cell counts,
+duplicate and orphan patient ids) before any record is built. Where the child tables list
+patients in patients.csv order, as :func:`write_csv_tables` writes them, the second pass merges
+the tables one patient at a time (memory stays flat for any cohort size); otherwise the child
+tables are grouped by patient in memory first.
 """
 
 from __future__ import annotations
@@ -24,10 +27,8 @@ from typing import Any, TextIO
 from cmltrack.domain.records import FIELD_KIND, OBSERVATION_MODELS, PatientRecord
 from cmltrack.errors import InputError
 from cmltrack.io._atomic import atomic_files
-from cmltrack.io.validate import Loc, validate_record
+from cmltrack.io.validate import Loc, OnError, validate_record
 from cmltrack.units import UnitError, to_standard
-
-OnError = Callable[[InputError], None]
 
 PATIENT_COLUMNS = (
     "patient_id", "sex", "birth_date", "diagnosis_date", "disease", "phase", "transcript", "age",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,7 @@ from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
 from cmltrack.io._atomic import atomic_files
 from cmltrack.io._shape import record_to_dict, record_to_json
-from cmltrack.io.validate import validate_record
-
-OnError = Callable[[InputError], None]
+from cmltrack.io.validate import OnError, validate_record
 
 
 def _refuse_constant(name: str) -> float:

@@ -22,6 +22,8 @@ from cmltrack.units import UnitError, to_standard
 Loc = tuple[str | int, ...]
 #: Where a piece of a record came from in a table: (file, row), keyed by its path in the record.
 Provenance = Mapping[Loc, tuple[str, int]]
+#: What a reader calls with a refused record when asked to skip it and go on.
+OnError = Callable[[InputError], None]
 #: The name a table gives a record field at a location (``events.kind`` is column ``event``).
 ColumnName = Callable[[Loc, str | None], str | None]
 
