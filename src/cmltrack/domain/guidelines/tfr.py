@@ -11,8 +11,11 @@ Readings where the sources leave a choice (documented in docs and here):
 - DMR duration is the documented run: from the first to the last PCR of the unbroken run of
   PCRs at MR4 or deeper that ends with the latest PCR. Any PCR not at MR4 or deeper, including
   an ``inadequate`` one, breaks the run (section 14).
-- Chronic phase means CML in first CP: AP/BP at diagnosis, on any date, or a reported
-  progression makes the criterion unmet; an unrecorded phase at diagnosis makes it unknown.
+- Chronic phase means CML in first CP: AP/BP at diagnosis, a reported progression or a
+  classified blast phase makes the criterion unmet; a day classified accelerated after a CP
+  diagnosis is named in the basis but not taken (on a TKI, "platelets < 100 unrelated to
+  therapy" cannot be judged from counts; see ``label.disease_phase``); an unrecorded phase at
+  diagnosis makes it unknown.
 - A TFR attempt that lost MMR counts as a prior failure for a later attempt.
 - Post-stop schedule: the next PCR is due one calendar month after the last post-stop PCR (or
   the stop) while that PCR lies in months 0-6 after the stop, two months while in months 6-12,
@@ -31,6 +34,7 @@ from cmltrack.domain.enums import SECOND_GENERATION_TKIS, TKIS, Action, Molecula
 from cmltrack.domain.guidelines.label import (
     RuleTable,
     current_line,
+    disease_phase,
     last_tki_line,
     load_rule_table,
 )
@@ -161,18 +165,20 @@ class _Criterion:
 
 def _phase(record: PatientRecord, timepoints: Sequence[Timepoint], at: dt.date) -> _Criterion:
     rule = "ELN2020.TFR.minimal.chronic_phase"
-    dx = record.diagnosis
-    if dx is not None and dx.phase in ("accelerated", "blast"):
-        return _Criterion(rule, False, f"{dx.phase} phase at diagnosis")
-    for tp in timepoints:
-        if tp.date <= at and tp.phase in (Phase.ACCELERATED, Phase.BLAST):
-            return _Criterion(rule, False, f"{tp.phase} phase on {tp.date}")
-    for ev in record.events:
-        if ev.kind == "progression" and ev.date <= at:
-            return _Criterion(rule, False, f"progression to {ev.phase} phase on {ev.date}")
-    if dx is None or dx.phase is None:
+    days = [tp for tp in timepoints if tp.date <= at]
+    phase = disease_phase(record, at, (tp.phase for tp in days))
+    if phase is None:
         return _Criterion(rule, None, "phase at diagnosis not recorded")
-    return _Criterion(rule, True, "chronic phase, no accelerated or blast phase recorded")
+    if phase is not Phase.CHRONIC:
+        return _Criterion(rule, False, f"{phase} phase (diagnosis, reported progression or "
+                          "classified blast phase)")
+    ap = [tp.date for tp in days if tp.phase is Phase.ACCELERATED]
+    note = (
+        f"; days classified accelerated ({', '.join(map(str, ap[:3]))}) not taken after a "
+        "chronic-phase diagnosis: check that they reflect therapy-related cytopenia"
+        if ap else ""
+    )
+    return _Criterion(rule, True, "chronic phase, no accelerated or blast phase recorded" + note)
 
 
 def _tki_rows(record: PatientRecord, at: dt.date) -> list[TherapyLine]:
