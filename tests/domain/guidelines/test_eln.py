@@ -281,3 +281,13 @@ def test_inadequate_cytogenetics_is_no_result() -> None:
     result = run({"history": [{"month": 6, "ph": 50, "cyto": "inadequate"},
                               {"month": 9, "hem": "CHR"}]}, Guideline.ELN2009)
     assert milestone(result, 6) is S.NOT_EVALUABLE
+
+
+@pytest.mark.parametrize(("dose", "target"), [(400, 800.0), (300, 600.0), (800, None)])
+def test_eln2006_failure_on_imatinib_offers_escalation(dose: int, target: float | None) -> None:
+    result = run({"therapy": [{"drug": "imatinib", "dose": dose, "month": 0}],
+                  "history": [{"month": 12, "ph": 50}]}, Guideline.ELN2006)
+    assert result.status is S.FAILURE
+    doses = [r.dose_mg_per_day for r in result.recommendations
+             if r.action is Action.ESCALATE_DOSE]
+    assert doses == ([] if target is None else [target])

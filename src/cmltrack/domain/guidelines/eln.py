@@ -63,6 +63,10 @@ from cmltrack.rules.guideline_tables import (
 
 S = MilestoneStatus
 _FAILED_REASONS = frozenset({"resistance", "failure", "progression"})
+_ESCALATION = (
+    "Glivec SmPC dose escalation (clinical-rules section 9); Kantarjian H, et al. Blood 2003, "
+    "doi:10.1182/blood-2002-05-1451 (seed 004)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,10 +553,16 @@ def _recommend(
         if ed is not Guideline.ELN2006:
             add(Action.MARROW_CYTOGENETICS)
         current = _current_row(lines, as_of)
+        dose = current.dose_mg_per_day if current else None
         if (ed in (Guideline.ELN2006, Guideline.ELN2009) and current is not None
-                and current.drug == "imatinib" and (current.dose_mg_per_day or 0) < 800
+                and current.drug == "imatinib" and dose is not None and dose < 800
                 and "T315I" not in mutations):
-            add(Action.ESCALATE_DOSE, "imatinib", 800.0)
+            # The imatinib-era option beside a switch: 400 -> 800 mg (400 mg twice daily), or
+            # 300 -> 600 mg (seed 004; the SmPC allows 600 or 800 mg in chronic phase).
+            target = 600.0 if dose <= 300 else 800.0
+            recs.append(Recommendation(
+                Action.ESCALATE_DOSE, f"{ed.value}.failure.escalate_imatinib", _ESCALATION,
+                f"{because}; imatinib {dose:g} mg/day", "imatinib", target))
     elif status is S.SUBOPTIMAL:
         add(Action.MUTATION_ANALYSIS)
         if ed is Guideline.ELN2009:
