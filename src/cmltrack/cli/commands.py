@@ -1,3 +1,13 @@
-"""Imports every sub-command module so that each registers itself on the app."""
+"""Imports every sub-command module so that each registers itself on the app.
 
-from cmltrack.cli import assess, demo, endpoints, rules, stats  # noqa: F401
+One module per line, so that each command's line is added with that command's commit.
+"""
+
+from cmltrack.cli import (
+    assess,  # noqa: F401
+    demo,  # noqa: F401
+    endpoints,  # noqa: F401
+    rules,  # noqa: F401
+    stats,  # noqa: F401
+    summarize,  # noqa: F401
+)

@@ -1,0 +1,112 @@
+"""``cmltrack summarize``: cohort response summaries with exact intervals."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cmltrack import DISCLAIMER
+from cmltrack.cli.app import app
+from cmltrack.cli.assess import GuidelineOpt, PhaseOpt, SchemeOpt, make_options
+from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
+from cmltrack.errors import InputError
+
+
+def _pct(x: float | None) -> str:
+    # None or NaN: not estimable (e.g. past the last follow-up).
+    return "-" if x is None or x != x else f"{100 * x:.1f}%"
+
+
+@app.command()
+def summarize(
+    input: Annotated[Path, typer.Argument(help="Patient records: .json, .jsonl or a CSV folder.")],
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Compare groups by a baseline column (e.g. sokal_group)."),
+    ] = None,
+    covariates: Annotated[
+        str, typer.Option("--covariates", help="Logistic regression covariates (numeric).")
+    ] = "age,sokal_score",
+    landmark: Annotated[float, typer.Option("--landmark", help="Landmark month.")] = 12.0,
+    guideline: GuidelineOpt = Guideline.ELN2020,
+    cytogenetic_scheme: SchemeOpt = CytogeneticScheme.ELN,
+    phase_criteria: PhaseOpt = PhaseCriteria.ELN,
+) -> None:
+    """Best response rates by 3-24 months, cumulative incidence with competing risks,
+    landmark survival by response, predictors of response, and group comparisons."""
+    from cmltrack.io import read_records
+    from cmltrack.stats.summary import (
+        best_response_rates,
+        compare_groups,
+        landmark_survival,
+        response_incidence,
+        response_predictors,
+    )
+    from cmltrack.stats.tables import derive_cohort_tables
+
+    options = make_options(guideline, cytogenetic_scheme, phase_criteria, None, CtcaeVersion.V5)
+    endpoints, baseline = derive_cohort_tables(read_records(input), options)
+    if endpoints.empty:
+        raise InputError("no patient with TKI therapy to summarise", code="empty",
+                         file=str(input))
+    rates = best_response_rates(endpoints)
+    cif = response_incidence(endpoints)
+    result: dict[str, Any] = {
+        "n": int(baseline.shape[0]),
+        "best_response": rates.to_dict(),
+        "cumulative_incidence": {k: v.to_dict() for k, v in cif.items()},
+    }
+    try:
+        result["landmark"] = landmark_survival(endpoints, landmark=landmark).to_dict()
+    except InputError as exc:
+        result["landmark"] = {"note": str(exc)}
+    covs = tuple(c.strip() for c in covariates.split(",") if c.strip())
+    result["predictors"] = response_predictors(
+        endpoints, baseline, covs, landmark=landmark
+    ).to_dict()
+    if by is not None:
+        result["groups"] = compare_groups(endpoints, baseline, by).to_dict()
+    result["disclaimer"] = DISCLAIMER
+    if json_out:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    out = [f"Cohort of {result['n']} patients"]
+    out.append("Best response by month (exact 95% CI):")
+    table = rates.summary
+    for resp in table["response"].unique():
+        sub = table[table["response"] == resp]
+        cells = "  ".join(
+            f"{row.by}: {row.k}/{row.n} {_pct(row.rate)} ({_pct(row.lower)}-{_pct(row.upper)})"
+            for row in sub.itertuples()
+        )
+        out.append(f"  {resp:<6} {cells}")
+    out.append("Cumulative incidence (death and progression compete):")
+    for resp, res in cif.items():
+        cells = "  ".join(f"{a.time:g} mo {_pct(a.cif)}" for a in res.groups[0].at)
+        out.append(f"  {resp:<6} {cells}")
+    lm = result["landmark"]
+    if "groups" in lm:
+        out.append(f"Landmark {landmark:g} months, PFS from the landmark by CCyR:")
+        for g in lm["groups"]:
+            cells = "  ".join(f"+{a['time']:g} mo {_pct(a['survival'])}" for a in g["at"])
+            out.append(f"  {g['group']:<22} n={g['n']:<4} {cells}")
+        if lm.get("logrank"):
+            out.append(f"  log-rank p = {lm['logrank']['p']:.4g}")
+    pred = result["predictors"]
+    out.append(f"Logistic regression, {pred['outcome']} (n={pred['n']}, events={pred['events']}):")
+    if pred["coefficients"]:
+        for c in pred["coefficients"]:
+            out.append(f"  {c['name']:<12} OR {c['odds_ratio']:.3g} "
+                       f"({c['ci'][0]:.3g}-{c['ci'][1]:.3g}), p = {c['p']:.3g}")
+    else:
+        out.append(f"  {pred['note']}")
+    if by is not None:
+        out.append(f"By {by}: log-rank p = "
+                   f"{(result['groups']['survival'].get('logrank') or {}).get('p')}")
+    out.append(DISCLAIMER)
+    sys.stdout.write("\n".join(out) + "\n")

@@ -1,0 +1,60 @@
+"""Per-patient analysis tables derived from records: ADTTE endpoints and a baseline table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from cmltrack.domain.assess import Assessment, assess, first_tki_start
+from cmltrack.domain.endpoints import COLUMNS, derive_endpoints
+from cmltrack.domain.enums import TKIS
+from cmltrack.domain.options import AssessOptions
+from cmltrack.domain.records import PatientRecord
+
+BASELINE_COLUMNS = (
+    "USUBJID", "sex", "age", "phase", "transcript", "first_drug", "start_dose",
+    "sokal_score", "sokal_group", "hasford_group", "eutos_group", "elts_score", "elts_group",
+)
+
+
+def baseline_row(record: PatientRecord, a: Assessment) -> dict[str, object]:
+    """One patient's baseline covariates (at diagnosis and at the start of the first TKI)."""
+    start = first_tki_start(record)
+    first = next(
+        (t for t in sorted(record.therapy, key=lambda t: t.start)
+         if t.drug in TKIS and t.start == start),
+        None,
+    )
+    dx = record.diagnosis
+    return {
+        "USUBJID": record.id,
+        "sex": record.sex,
+        "age": record.age_at_diagnosis,
+        "phase": dx.phase if dx else None,
+        "transcript": dx.transcript if dx else None,
+        "first_drug": first.drug if first else None,
+        "start_dose": first.dose_mg_per_day if first else None,
+        "sokal_score": a.risk["sokal"].score,
+        "sokal_group": a.risk["sokal"].group,
+        "hasford_group": a.risk["hasford"].group,
+        "eutos_group": a.risk["eutos"].group,
+        "elts_score": a.risk["elts"].score,
+        "elts_group": a.risk["elts"].group,
+    }
+
+
+def derive_cohort_tables(
+    records: Iterable[PatientRecord], options: AssessOptions | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(endpoints, baseline) for a cohort: every record is assessed once."""
+    ends: list[dict[str, object]] = []
+    base: list[dict[str, object]] = []
+    for rec in records:
+        a = assess(rec, options=options)
+        ends += [r.to_dict() for r in derive_endpoints(rec, a)]
+        base.append(baseline_row(rec, a))
+    return (
+        pd.DataFrame(ends, columns=list(COLUMNS)),
+        pd.DataFrame(base, columns=list(BASELINE_COLUMNS)),
+    )
