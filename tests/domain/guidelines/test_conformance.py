@@ -7,16 +7,20 @@ milestone tables in clinical-rules.md section 5 and the conventions of section 1
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from eln_history import build_history, day_of
 
 from cmltrack.domain.enums import Guideline
 from cmltrack.domain.guidelines import assess_eln
 from cmltrack.domain.options import AssessOptions
+
+# The history builder lives beside the tests (pytest runs with --import-mode=importlib).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eln_history import build_history, day_of
 
 CASES = Path(__file__).resolve().parents[2] / "cases"
 EDITIONS = [p.stem for p in sorted(CASES.glob("eln20*.yaml"))]

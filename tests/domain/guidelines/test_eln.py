@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
-from eln_history import START, build_history, day_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,10 @@ from cmltrack.domain.enums import (
 )
 from cmltrack.domain.guidelines import GuidelineResult, assess_eln
 from cmltrack.domain.options import AssessOptions
+
+# The history builder lives beside the tests (pytest runs with --import-mode=importlib).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eln_history import START, build_history, day_of
 
 S = MilestoneStatus
 
