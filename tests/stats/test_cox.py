@@ -120,3 +120,30 @@ def test_score_is_zero_at_the_fit(seed: int) -> None:
         rk = _prepare(t, e, x - x.mean(axis=0))
         _, grad, _ = _loglik_derivs(beta, rk, ties == "efron")
         assert np.abs(grad).max() < 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 8), st.integers(0, 1), st.integers(0, 4)), min_size=2, max_size=40
+    )
+)
+def test_concordance_equals_pair_by_pair_count(rows: list[tuple[int, int, int]]) -> None:
+    # The vectorised count against the definition, pair by pair.
+    from cmltrack.stats.cox import _concordance
+
+    t = np.array([r[0] for r in rows], dtype=float)
+    e = np.array([r[1] for r in rows])
+    lp = np.array([r[2] for r in rows], dtype=float)
+    conc = disc = tie = 0
+    for i in range(len(rows)):
+        for j in range(len(rows)):
+            if e[i] == 1 and (t[j] > t[i] or (t[j] == t[i] and e[j] == 0)):
+                conc += lp[i] > lp[j]
+                disc += lp[i] < lp[j]
+                tie += lp[i] == lp[j]
+    got = _concordance(t, e, lp)
+    if conc + disc + tie == 0:
+        assert math.isnan(got)
+    else:
+        assert got == pytest.approx((conc + tie / 2) / (conc + disc + tie), abs=1e-12)

@@ -94,27 +94,36 @@ class CoxResult:
 
 @dataclass(frozen=True, slots=True)
 class _Risk:
-    """The data sorted by time and grouped at the distinct event times."""
+    """The data sorted by time and grouped at the distinct times and the event times."""
 
     x: FloatArray  # centred covariates, sorted by time
-    start: IntArray  # index of the first subject of each event time's risk set
-    ev_rows: IntArray  # event subjects, sorted by event time
-    ev_slot: IntArray  # each event's event-time number
+    block_start: IntArray  # first subject of each distinct time
+    ev_block: IntArray  # the distinct-time block of each event time
+    ev_rows: IntArray  # event subjects, sorted by time
+    ev_start: IntArray  # first of each event time's events within ev_rows
     d: FloatArray  # events at each event time
-    frac_slot: IntArray  # Efron: one row per event, its event-time number ...
+    frac_slot: IntArray  # Efron: each event's event-time number ...
     frac: FloatArray  # ... and l/d for l = 0..d-1
 
 
 def _prepare(time: FloatArray, event: IntArray, x: FloatArray) -> _Risk:
     order = np.argsort(time, kind="stable")
     t, e, xs = time[order], event[order], x[order]
+    ut, block_start = np.unique(t, return_index=True)
     ev_rows = np.flatnonzero(e == 1)
-    ev_times, ev_slot, d_int = np.unique(t[ev_rows], return_inverse=True, return_counts=True)
-    start = np.searchsorted(t, ev_times, side="left")
+    ev_times, ev_start, d_int = np.unique(t[ev_rows], return_index=True, return_counts=True)
     frac_slot = np.repeat(np.arange(ev_times.size), d_int)
-    first = np.concatenate(([0], np.cumsum(d_int)[:-1]))
-    frac = (np.arange(frac_slot.size) - first[frac_slot]) / d_int[frac_slot]
-    return _Risk(xs, start, ev_rows, ev_slot, d_int.astype(np.float64), frac_slot, frac)
+    frac = (np.arange(frac_slot.size) - ev_start[frac_slot]) / d_int[frac_slot]
+    return _Risk(
+        x=xs,
+        block_start=block_start,
+        ev_block=np.searchsorted(ut, ev_times),
+        ev_rows=ev_rows,
+        ev_start=ev_start,
+        d=d_int.astype(np.float64),
+        frac_slot=frac_slot,
+        frac=frac,
+    )
 
 
 def _loglik_derivs(
@@ -122,39 +131,40 @@ def _loglik_derivs(
 ) -> tuple[float, FloatArray, FloatArray]:
     """Log partial likelihood, its gradient and the information matrix at ``beta``."""
     x = rk.x
-    p = x.shape[1]
+    n, p = x.shape
     eta = x @ beta
     r = np.exp(eta)
     rx = r[:, None] * x
-    rxx = (rx[:, :, None] * x[:, None, :]).reshape(x.shape[0], p * p)
-    # Sums over the risk set {time >= t}: reverse cumulative sums read at each start index.
-    s0 = np.cumsum(r[::-1])[::-1][rk.start]
-    s1 = np.cumsum(rx[::-1], axis=0)[::-1][rk.start]
-    s2 = np.cumsum(rxx[::-1], axis=0)[::-1][rk.start]
-    k = rk.start.size
+    rxx = (rx[:, :, None] * x[:, None, :]).reshape(n, p * p)
+
+    def risk_sums(v: FloatArray) -> FloatArray:
+        # Sums over the risk set {time >= t}: per distinct time, then reverse cumulative.
+        blocks = np.add.reduceat(v, rk.block_start, axis=0)
+        return np.asarray(np.cumsum(blocks[::-1], axis=0)[::-1][rk.ev_block], dtype=np.float64)
+
+    s0, s1, s2 = risk_sums(r), risk_sums(rx), risk_sums(rxx)
     ev = rk.ev_rows
     loglik = float(eta[ev].sum())
     grad = x[ev].sum(axis=0)
     if efron:
         # Efron: the l-th of d tied events sees the risk set less l/d of the tied events.
-        e0 = np.bincount(rk.ev_slot, weights=r[ev], minlength=k)
-        e1 = np.zeros((k, p))
-        np.add.at(e1, rk.ev_slot, rx[ev])
-        e2 = np.zeros((k, p * p))
-        np.add.at(e2, rk.ev_slot, rxx[ev])
-        f = rk.frac[:, None]
-        sl = rk.frac_slot
-        den = s0[sl] - rk.frac * e0[sl]
-        a1 = (s1[sl] - f * e1[sl]) / den[:, None]
-        a2 = (s2[sl] - f * e2[sl]) / den[:, None]
+        e0 = np.add.reduceat(r[ev], rk.ev_start)
+        e1 = np.add.reduceat(rx[ev], rk.ev_start, axis=0)
+        e2 = np.add.reduceat(rxx[ev], rk.ev_start, axis=0)
+        sl, f = rk.frac_slot, rk.frac
+        den = s0[sl] - f * e0[sl]
+        a1 = (s1[sl] - f[:, None] * e1[sl]) / den[:, None]
+        k = s0.size
+        w0 = np.bincount(sl, weights=1.0 / den, minlength=k)
+        w1 = np.bincount(sl, weights=f / den, minlength=k)
         loglik -= float(np.log(den).sum())
         grad = grad - a1.sum(axis=0)
-        info = a2.sum(axis=0).reshape(p, p) - a1.T @ a1
+        info = (w0 @ s2 - w1 @ e2).reshape(p, p) - a1.T @ a1
     else:
         m1 = s1 / s0[:, None]
         loglik -= float((rk.d * np.log(s0)).sum())
         grad = grad - (rk.d[:, None] * m1).sum(axis=0)
-        info = ((rk.d / s0)[:, None] * s2).sum(axis=0).reshape(p, p) - (rk.d[:, None] * m1).T @ m1
+        info = ((rk.d / s0) @ s2).reshape(p, p) - (rk.d[:, None] * m1).T @ m1
     return loglik, grad, info
 
 
@@ -171,18 +181,34 @@ def _concordance(time: FloatArray, event: IntArray, lp: FloatArray) -> float:
     key = np.unique(np.stack([time, 1.0 - event], axis=1), axis=0, return_inverse=True)[1]
     key = key.ravel().astype(np.int64)
     rank = np.unique(lp, return_inverse=True)[1].ravel().astype(np.int64)
-    big = int(key.max()) + 1
     q = np.flatnonzero(event == 1)
 
+    by_key = np.argsort(key, kind="stable")
+
     def later_in_group(g: IntArray, w: FloatArray) -> FloatArray:
-        # sum of w_j over j with g_j == g_i and key_j > key_i, for each query i
-        comp = g * big + key
-        order = np.argsort(comp, kind="stable")
-        cs = comp[order]
+        # Sum of w_j over j with g_j == g_i and key_j > key_i, for each query i. Sort by
+        # (g, key): a stable sort by g of the key order (a radix sort when g fits 16 bits).
+        gk = g[by_key]
+        if gk.size and int(gk.max()) < 1 << 16:
+            gk = gk.astype(np.uint16)
+        order = by_key[np.argsort(gk, kind="stable")]
+        gs, ks = g[order], key[order]
         cw = np.concatenate(([0.0], np.cumsum(w[order])))
-        hi = np.searchsorted(cs, g[q] * big + big - 1, side="right")
-        lo = np.searchsorted(cs, comp[q], side="right")
-        return np.asarray(cw[hi] - cw[lo], dtype=np.float64)
+        pos = np.empty(n, dtype=np.int64)
+        pos[order] = np.arange(n)
+        # One past the last element of each (g, key) run and of each g group, per position.
+        new_run = np.ones(n, dtype=bool)
+        new_run[1:] = (gs[1:] != gs[:-1]) | (ks[1:] != ks[:-1])
+        new_grp = np.ones(n, dtype=bool)
+        new_grp[1:] = gs[1:] != gs[:-1]
+
+        def run_end(starts: Any) -> IntArray:
+            idx = np.flatnonzero(starts)
+            ends = np.append(idx[1:], n)
+            return np.asarray(ends[np.cumsum(starts) - 1], dtype=np.int64)
+
+        pq = pos[q]
+        return np.asarray(cw[run_end(new_grp)[pq]] - cw[run_end(new_run)[pq]], dtype=np.float64)
 
     ones = np.ones(n)
     total = later_in_group(np.zeros(n, dtype=np.int64), ones)
