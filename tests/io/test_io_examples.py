@@ -71,7 +71,7 @@ def test_courses_show_what_the_readme_says(clinic: dict[str, PatientRecord]) -> 
     # Values read off the README table (written from the courses by hand).
     p03 = clinic["P03"]
     assert [t.drug for t in p03.therapy] == ["imatinib", "dasatinib"]
-    assert [p.bcr_abl1_is for p in _pcr(p03)][1:3] == [38.0, 22.0]
+    assert [p.bcr_abl1_is for p in _pcr(p03)][1:4] == [38.0, 31.0, 22.0]
     p04_mut = [o for o in clinic["P04"].observations if isinstance(o, Mutation)]
     assert p04_mut[0].mutations == ("T315I",)
     assert [t.dose_mg_per_day for t in clinic["P05"].therapy] == [400, 800]
