@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -240,14 +240,19 @@ class _Episode:
     end_basis: str = ""
 
 
+#: One dated result: its date, how to describe it (built only when an episode needs it), whether
+#: it meets the rule's trigger and whether it meets the restart condition.
+_Result = tuple[dt.date, Callable[[], str], bool, bool]
+
+
 def _find_episodes(
-    results: Sequence[tuple[dt.date, str, bool, bool]],
+    results: Sequence[_Result],
     record: PatientRecord,
     *,
     holds_at_once: bool,
     hold_after_days: float | None = None,
 ) -> list[_Episode]:
-    """Episodes from dated results ``(date, basis, meets_trigger, meets_restart)``.
+    """Episodes from dated results ``(date, describe, meets_trigger, meets_restart)``.
 
     ``holds_at_once``: the trigger stops the drug (chronic-phase cytopenia, liver toxicity). The
     AP/BP rule instead reduces first and stops only when the cytopenia persists more than
@@ -262,7 +267,7 @@ def _find_episodes(
                 if line is None:
                     continue  # not on imatinib: not the drug's toxicity
                 open_ = _Episode(
-                    number=len(episodes) + 1, start=day, start_basis=basis,
+                    number=len(episodes) + 1, start=day, start_basis=basis(),
                     dose=line.dose_mg_per_day, hold_from=day if holds_at_once else None,
                     last_trigger=day,
                 )
@@ -276,7 +281,7 @@ def _find_episodes(
                 hold_from = day
             open_ = replace(open_, last_trigger=day, hold_from=hold_from)
         elif (held and restart) or (not held and not trig):
-            episodes.append(replace(open_, end=day, end_basis=basis))
+            episodes.append(replace(open_, end=day, end_basis=basis()))
             open_ = None
     if open_ is not None:
         episodes.append(open_)
@@ -355,7 +360,7 @@ def _chronic_cytopenia(
     results = [
         (
             c.date,
-            _count_text(c),
+            functools.partial(_count_text, c),
             _below(c.anc, lab.cp_anc_lt) or _below(c.platelets, lab.cp_plt_lt),
             _at_least(c.anc, lab.cp_anc_ge) and _at_least(c.platelets, lab.cp_plt_ge),
         )
@@ -373,7 +378,7 @@ def _chronic_cytopenia(
         trigger = f"recurrence (episode {last.number}, first on {episodes[0].start}): " + trigger
     if last.end is None:
         hold = t.row("LABEL.cp.cytopenia.hold")
-        latest = results[-1][1]
+        latest = results[-1][1]()
         return _hold(
             hold,
             f"{trigger}; latest count {latest} has not reached ANC >= {lab.cp_anc_ge:g} and "
@@ -397,11 +402,11 @@ def _advanced_cytopenia(
 ) -> tuple[Recommendation, ...]:
     lab = _label()
     t = lab.table
-    results = []
+    results: list[_Result] = []
     for c in _counts(record, as_of):
         trig = _below(c.anc, lab.ap_anc_lt) or _below(c.platelets, lab.ap_plt_lt)
         restart = _at_least(c.anc, lab.ap_anc_ge) and _at_least(c.platelets, lab.ap_plt_ge)
-        results.append((c.date, _count_text(c), trig, restart))
+        results.append((c.date, functools.partial(_count_text, c), trig, restart))
     episodes = _find_episodes(results, record, holds_at_once=False, hold_after_days=lab.ap_4w_days)
     if not episodes:
         return ()
@@ -418,7 +423,7 @@ def _advanced_cytopenia(
             return _hold(
                 row,
                 f"{trigger}; persisting {persisted} days (> {lab.ap_4w_days:g}), latest "
-                f"{results[-1][1]}: withhold imatinib until ANC >= {lab.ap_anc_ge:g} and "
+                f"{results[-1][1]()}: withhold imatinib until ANC >= {lab.ap_anc_ge:g} and "
                 f"platelets >= {lab.ap_plt_ge:g} if the cytopenia is still unrelated to leukemia",
             )
         if persisted > lab.ap_2w_days:
@@ -452,6 +457,12 @@ def _advanced_cytopenia(
     )
 
 
+def _liver_text(day: dt.date, bili: float | None, named: list[tuple[str, float]]) -> str:
+    parts = [f"bilirubin {bili:.2f} x ULN" if bili is not None else "bilirubin missing"]
+    parts += [f"{n} {r:.2f} x ULN" for n, r in named]
+    return f"{day}: " + ", ".join(parts)
+
+
 def _ratio(value: float | None, uln: float | None, default_uln: float) -> float | None:
     if value is None:
         return None
@@ -465,7 +476,7 @@ def _hepatotoxicity(
 ) -> tuple[Recommendation, ...]:
     lab = _label()
     t = lab.table
-    results = []
+    results: list[_Result] = []
     chem = sorted(
         (o for o in record.observations if isinstance(o, Chemistry) and o.date <= as_of),
         key=lambda o: o.date,
@@ -489,9 +500,7 @@ def _hepatotoxicity(
             bili is not None and bili < lab.bili_resume_x and bool(trans)
             and all(r < lab.trans_resume_x for r in trans)
         )
-        parts = [f"bilirubin {bili:.2f} x ULN" if bili is not None else "bilirubin missing"]
-        parts += [f"{n} {r:.2f} x ULN" for n, r in named]
-        results.append((c.date, f"{c.date}: " + ", ".join(parts), trig, restart))
+        results.append((c.date, functools.partial(_liver_text, c.date, bili, named), trig, restart))
     episodes = _find_episodes(results, record, holds_at_once=True)
     if not episodes:
         return ()
@@ -504,7 +513,7 @@ def _hepatotoxicity(
         row = t.row("LABEL.hepatotoxicity.hold")
         return _hold(
             row,
-            f"{trigger}; latest {results[-1][1]} has not returned to bilirubin < "
+            f"{trigger}; latest {results[-1][1]()} has not returned to bilirubin < "
             f"{lab.bili_resume_x:g} x ULN and transaminases < {lab.trans_resume_x:g} x ULN: "
             "withhold imatinib",
         )
