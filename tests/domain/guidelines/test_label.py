@@ -162,10 +162,16 @@ def test_a_value_exactly_on_three_times_uln_does_not_hold(uln: float) -> None:
     assert held(3 * uln * 1.001)
 
 
-def test_packaged_table_is_valid_and_cited() -> None:
-    table = load_rule_table("imatinib_label")
-    assert len(table.rows) == 9
+@pytest.mark.parametrize(
+    ("name", "rows"), [("imatinib_label", 9), ("kantarjian2003", 8), ("eln2020_tfr", 10)]
+)
+def test_packaged_tables_are_valid_and_cited(name: str, rows: int) -> None:
+    table = load_rule_table(name)
+    assert len(table.rows) == rows
     assert all(row.source and row.wording for row in table.rows.values())
+    prefix = {"imatinib_label": "LABEL.", "kantarjian2003": "KANTARJIAN2003.",
+              "eln2020_tfr": "ELN2020.TFR."}[name]
+    assert all(rid.startswith(prefix) for rid in table.rows)
 
 
 @pytest.mark.parametrize(
