@@ -89,7 +89,6 @@ class Judgement:
     status: MilestoneStatus
     rule: str
     basis: str
-    row: Row | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,7 +401,7 @@ def _any_time_judgements(
                 if _fact_matches(cond, fact, lists) is None:
                     continue
                 out.append(Judgement(fact.date, fact.kind, row.status, row.id,
-                                     f"{fact.basis} ({row.wording})", row))
+                                     f"{fact.basis} ({row.wording})"))
             continue
         if any_time_from is None:
             continue
@@ -414,7 +413,7 @@ def _any_time_judgements(
             # Any-time BCR::ABL1 rows are single bands: test the band, word it only if met.
             if band is not None and len(row.conditions) == 1 and band.contains(value):
                 out.append(Judgement(tp.date, "pcr", row.status, row.id,
-                                     f"{_atom_text(cond, value)} ({row.wording})", row))
+                                     f"{_atom_text(cond, value)} ({row.wording})"))
     return out
 
 
