@@ -145,3 +145,20 @@ def test_csv_tables_in_any_patient_order_read_the_same(tmp_path: Path) -> None:
         (folder / name).write_text("\n".join([header, *reordered]) + "\n")
     assert load_records(folder, today=TODAY) == records
     assert load_records(folder / "patients.csv", today=TODAY) == records
+
+
+@pytest.mark.parametrize("name", ["c.jsonl.gz", "c.json.gz"])
+def test_gzip_forms_round_trip(tmp_path: Path, name: str) -> None:
+    records = [PatientRecord(id="P1", sex="F"), PatientRecord(id="P2")]
+    write = write_jsonl if ".jsonl" in name else write_json
+    write(records, tmp_path / name)
+    assert (tmp_path / name).read_bytes()[:2] == b"\x1f\x8b"  # gzip magic number
+    assert load_records(tmp_path / name, today=TODAY) == records
+
+
+def test_damaged_gzip_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl.gz"
+    write_jsonl([PatientRecord(id=f"P{i}") for i in range(100)], path)
+    path.write_bytes(path.read_bytes()[:-12])  # cut the stream short
+    with pytest.raises(InputError, match=r"c\.jsonl\.gz: cannot be read"):
+        load_records(path, today=TODAY)

@@ -2,6 +2,8 @@
 
 - JSON (``.json``): one patient object or an array of them.
 - JSON Lines (``.jsonl``): one object per line, read lazily; the form for large cohorts.
+  Either JSON form may be gzip-compressed (``.json.gz``, ``.jsonl.gz``): the readers
+  decompress it and the writers compress when the target's name ends in ``.gz``.
 - A folder of CSV tables: ``patients.csv`` (required), ``therapy.csv``, ``labs.csv``,
   ``events.csv``.
 
@@ -59,13 +61,13 @@ def read_records(
         return read_csv_tables(p, today=day, on_error=on_error)
     if not p.exists():
         raise InputError("no such file or folder", code="not_found", file=str(p))
-    suffix = p.suffix.lower()
-    if suffix == ".json":
+    name = p.name.lower().removesuffix(".gz")
+    if name.endswith(".json"):
         return read_json(p, today=day, on_error=on_error)
-    if suffix == ".jsonl":
+    if name.endswith(".jsonl"):
         return read_jsonl(p, today=day, on_error=on_error)
     raise InputError(
-        "expected a .json or .jsonl file or a folder of CSV tables",
+        "expected a .json or .jsonl file (optionally .gz) or a folder of CSV tables",
         code="bad_format", file=str(p),
     )
 

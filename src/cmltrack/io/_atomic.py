@@ -1,22 +1,57 @@
-"""Atomic file replacement: write beside the target, then ``os.replace`` (nothing half-written)."""
+"""Atomic file replacement: write beside the target, then ``os.replace`` (nothing half-written).
+
+A target whose name ends in ``.gz`` is written gzip-compressed.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 
-def _temp_beside(target: Path, newline: str | None) -> tuple[TextIO, Path]:
+@dataclass
+class _Temp:
+    text: TextIO
+    raw: BinaryIO
+    path: Path
+    gz: gzip.GzipFile | None
+
+    def finish(self) -> None:
+        """Write everything through to the disk (the gzip trailer too) and close."""
+        self.text.flush()
+        if self.gz is not None:
+            self.gz.close()  # writes the trailer; leaves the raw file open
+        self.raw.flush()
+        os.fsync(self.raw.fileno())
+        self.close()
+
+    def close(self) -> None:
+        # Closing the text layer closes what it wraps, except that a GzipFile given a fileobj
+        # leaves that open; a layer already closed makes these calls no-ops.
+        self.text.close()
+        self.raw.close()
+
+
+def _temp_beside(target: Path, newline: str | None) -> _Temp:
     # The temp file lives in the target's folder so that os.replace is a rename, never a copy.
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     # mkstemp makes the file private (0600); give it the target's mode or an ordinary 0644.
     mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
     os.chmod(name, mode)
-    return os.fdopen(fd, "w", encoding="utf-8", newline=newline), Path(name)
+    raw = os.fdopen(fd, "wb")
+    gz = None
+    if target.name.endswith(".gz"):
+        # mtime=0 and no file name: the same records give the same bytes.
+        gz = gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0)
+    text = io.TextIOWrapper(gz or raw, encoding="utf-8", newline=newline)
+    return _Temp(text, raw, Path(name), gz)
 
 
 @contextlib.contextmanager
@@ -28,20 +63,18 @@ def atomic_files(
     The replacements happen one after another once every file is complete, so a failure while
     writing leaves all targets as they were.
     """
-    opened: list[tuple[TextIO, Path]] = []
+    opened: list[_Temp] = []
     try:
         for target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             opened.append(_temp_beside(target, newline))
-        yield [fh for fh, _ in opened]
-        for fh, _ in opened:
-            fh.flush()
-            os.fsync(fh.fileno())
-            fh.close()
-        for (_, tmp), target in zip(opened, targets, strict=True):
-            os.replace(tmp, target)
+        yield [t.text for t in opened]
+        for t in opened:
+            t.finish()
+        for t, target in zip(opened, targets, strict=True):
+            os.replace(t.path, target)
     finally:
-        for fh, tmp in opened:
-            fh.close()
+        for t in opened:
+            t.close()
             with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+                t.path.unlink()

@@ -8,10 +8,11 @@ Writers are atomic: they write a temp file beside the target and rename it.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
@@ -29,7 +30,16 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_constant=_refuse_constant)
 
 
-def _bad_json(exc: ValueError, file: str, path: str | None = None) -> InputError:
+def _open_binary(path: Path) -> gzip.GzipFile | BinaryIO:
+    """The file's bytes, decompressed if its name ends in .gz."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def _bad_json(
+    exc: ValueError | OSError | EOFError, file: str, path: str | None = None
+) -> InputError:
     if isinstance(exc, json.JSONDecodeError):
         msg = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
     else:
@@ -43,9 +53,9 @@ def read_json(
     """Records from a ``.json`` file holding one patient object or an array of them."""
     file = str(path)
     try:
-        with path.open(encoding="utf-8-sig") as fh:
-            data = _loads(fh.read())
-    except ValueError as exc:
+        with _open_binary(path) as fh:
+            data = _loads(fh.read().decode("utf-8-sig"))
+    except (ValueError, OSError, EOFError) as exc:
         raise _bad_json(exc, file) from None
     if isinstance(data, dict):
         items, prefixes = [data], ["$"]
@@ -70,16 +80,19 @@ def read_jsonl(
     file = str(path)
 
     def lines() -> Iterator[tuple[Any, str]]:
-        with path.open("rb") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    # Decoded line by line so that a bad byte is reported on its own line.
-                    item = _loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
-                except ValueError as exc:
-                    item = _bad_json(exc, file, f"line {lineno}")
-                yield item, f"line {lineno}, $"
+        try:
+            with _open_binary(path) as fh:
+                for lineno, raw in enumerate(fh, start=1):
+                    if not raw.strip():
+                        continue
+                    try:
+                        # Decoded line by line: a bad byte is reported on its own line.
+                        item = _loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
+                    except ValueError as exc:
+                        item = _bad_json(exc, file, f"line {lineno}")
+                    yield item, f"line {lineno}, $"
+        except (OSError, EOFError) as exc:  # a damaged .gz
+            raise InputError(f"cannot be read: {exc}", code="bad_format", file=file) from None
 
     return _validated(lines(), file=file, today=today, on_error=on_error)
 
