@@ -319,7 +319,9 @@ def _facts(
     any_time_from: dt.date | None,
     as_of: dt.date,
     first_start: dt.date,
+    wanted: frozenset[str],
 ) -> list[_Fact]:
+    """The facts the table's rows ask about (``wanted``), in no particular order."""
     out: list[_Fact] = []
     for ev in events:
         if ev.kind in _FACT_KIND:
@@ -349,6 +351,8 @@ def _facts(
             if obs.aca_ph_neg:
                 out.append(_Fact(obs.date, "aca_ph_neg", "cytogenetics", obs.aca_ph_neg,
                                  f"ACA in Ph- cells: {', '.join(obs.aca_ph_neg)}"))
+    if not wanted & {"transcript_rise", "mmr_stable"}:
+        return out
     previous: float | None = None
     for tp in pcrs:
         value = bcr_value(tp)
@@ -389,13 +393,14 @@ def _any_time_judgements(
     any_time_from: dt.date | None,
 ) -> list[Judgement]:
     rows = table.rows_at("any")
+    by_name: dict[str, list[_Fact]] = {}
+    for fact in facts:
+        by_name.setdefault(fact.fact, []).append(fact)
     out: list[Judgement] = []
     for row in rows:
         cond = row.conditions[0]
         if row.is_fact:
-            for fact in facts:
-                if fact.fact != cond.fact:
-                    continue
+            for fact in by_name.get(cond.fact or "", ()):
                 if cond.fact in PCR_FACTS and (any_time_from is None or fact.date <= any_time_from):
                     continue
                 if _fact_matches(cond, fact, lists) is None:
@@ -676,7 +681,8 @@ def assess_eln(
                 any_time_from = line.start + dt.timedelta(days=int(lm.end * 30.4375))
 
     pcrs = [t for t in tps if bcr_value(t) is not None]
-    facts = _facts(record, events, tps, any_time_from, as_of, lines[0].start)
+    wanted = frozenset(c.fact for r in table.rows for c in r.conditions if c.fact)
+    facts = _facts(record, events, tps, any_time_from, as_of, lines[0].start, wanted)
     judgements = _any_time_judgements(table, lists, facts, pcrs, any_time_from)
     since = last_therapy_change(lines)
     latest = _latest_by_kind(record, tps, as_of)
