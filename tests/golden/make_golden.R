@@ -80,7 +80,7 @@ for (nm in names(km_sets)) {
         lower = num(sm$lower), upper = num(sm$upper), n_risk = sm$n.risk)
       q <- quantile(f, 0.5)
       med_rows[[length(med_rows) + 1]] <- data.frame(
-        data = nm, ci = ours, group = grp, median = num(q$quantile),
+        data = nm, ci = ours, group = grp, median = num(unname(q$quantile)),
         lower = num(q$lower), upper = num(q$upper))
     }
   }
@@ -93,6 +93,34 @@ wcsv(do.call(rbind, curve_rows), file.path(out, "km_curves.csv"))
 wcsv(do.call(rbind, at_rows), file.path(out, "km_at.csv"))
 wcsv(do.call(rbind, med_rows), file.path(out, "km_median.csv"))
 wcsv(do.call(rbind, lr_rows), file.path(out, "km_logrank.csv"))
+
+# a 90% level (log-log) for one data set
+lv <- list()
+for (grp in sort(unique(km_ties$group))) {
+  f <- survfit(Surv(time, event) ~ 1, data = km_ties[km_ties$group == grp, ],
+               conf.type = "log-log", conf.int = 0.90)
+  sm <- summary(f, times = at, extend = TRUE)
+  q <- quantile(f, 0.5)
+  lv[[length(lv) + 1]] <- data.frame(group = grp, time = sm$time, surv = num(sm$surv),
+    lower = num(sm$lower), upper = num(sm$upper), median = num(unname(q$quantile)),
+    median_lower = num(unname(q$lower)), median_upper = num(unname(q$upper)))
+}
+wcsv(do.call(rbind, lv), file.path(out, "km_level90.csv"))
+
+# ---------------------------------------------------------------- rates
+# exact: binom.test (Clopper-Pearson); wilson: prop.test without continuity correction
+rates <- expand.grid(k = c(0, 1, 13, 14, 19), n = c(20, 34, 38))
+rates <- rates[rates$k <= rates$n, ]
+rates$exact_lower <- rates$exact_upper <- rates$wilson_lower <- rates$wilson_upper <- NA
+for (i in seq_len(nrow(rates))) {
+  e <- binom.test(rates$k[i], rates$n[i])$conf.int
+  w <- suppressWarnings(prop.test(rates$k[i], rates$n[i], correct = FALSE))$conf.int
+  rates[i, c("exact_lower", "exact_upper")] <- c(e[1], e[2])
+  rates[i, c("wilson_lower", "wilson_upper")] <- c(w[1], w[2])
+}
+for (col in c("exact_lower", "exact_upper", "wilson_lower", "wilson_upper"))
+  rates[[col]] <- num(rates[[col]])
+wcsv(rates, file.path(out, "rates.csv"))
 
 # ---------------------------------------------------------------- Cox
 cox_rows <- list()

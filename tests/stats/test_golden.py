@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cmltrack.stats import cox_ph, cumulative_incidence, kaplan_meier, logrank_test
+from cmltrack.stats import cox_ph, cumulative_incidence, kaplan_meier, logrank_test, rate_ci
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 EST, CI = 1e-6, 1e-4
@@ -124,3 +124,29 @@ def test_gray_matches_cuminc_tests(cause: int) -> None:
     _close([fit.gray.stat], [gold.stat], EST)
     _close([fit.gray.p], [gold.p], CI)
     assert fit.gray.df == gold.df
+
+
+def test_km_at_90_percent_level() -> None:
+    d = _data("km_ties")
+    gold = _golden("km_level90")
+    times = sorted(gold.time.unique())
+    fit = kaplan_meier(d.time, d.event, d.group, at=times, ci="loglog", level=0.90)
+    for curve in fit.groups:
+        g = gold[gold.group == curve.group]
+        _close([a.survival for a in curve.at], g.surv, EST)
+        _close([a.lower for a in curve.at], g.lower, CI)
+        _close([a.upper for a in curve.at], g.upper, CI)
+        _close(
+            [curve.median, curve.median_lower, curve.median_upper],
+            [g["median"].iloc[0], g.median_lower.iloc[0], g.median_upper.iloc[0]],
+            CI,
+        )
+
+
+def test_rates_match_binom_test_and_prop_test() -> None:
+    for row in _golden("rates").itertuples():
+        k, n = int(row.k), int(row.n)
+        exact = rate_ci(k, n, "exact")
+        wilson = rate_ci(k, n, "wilson")
+        _close([exact.lower, exact.upper], [row.exact_lower, row.exact_upper], CI)
+        _close([wilson.lower, wilson.upper], [row.wilson_lower, row.wilson_upper], CI)

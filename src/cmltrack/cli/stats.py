@@ -72,22 +72,20 @@ class Table:
 
     def numbers(self, name: str, *, allow_empty: bool = False, non_negative: bool = True) -> Any:
         import numpy as np
+        import pandas as pd
 
-        out = np.empty(len(self.frame))
-        for i, text in enumerate(self.column(name)):
-            if text == "" and allow_empty:
-                out[i] = np.nan
-                continue
-            try:
-                v = float(text)
-            except ValueError:
-                raise self.error(f"{text!r} is not a number", "bad_type", i, name) from None
-            if not math.isfinite(v):
-                raise self.error(f"{text!r} is not a finite number", "bad_type", i, name)
-            if non_negative and v < 0:
-                raise self.error(f"{text} is negative", "impossible_value", i, name)
-            out[i] = v
-        return out
+        text = pd.Series(self.column(name), dtype=object)
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        empty = (text == "").to_numpy()
+        bad = ~np.isfinite(values) & ~(empty & allow_empty)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            what = "is empty" if empty[i] else "is not a finite number"
+            raise self.error(f"{text.iloc[i]!r} {what}", "bad_type", i, name)
+        if non_negative and (values < 0).any():
+            i = int(np.flatnonzero(values < 0)[0])
+            raise self.error(f"{text.iloc[i]} is negative", "impossible_value", i, name)
+        return values
 
     def codes(self, name: str, allowed: tuple[int, ...]) -> Any:
         import numpy as np
