@@ -162,3 +162,38 @@ def test_damaged_gzip_is_refused(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-12])  # cut the stream short
     with pytest.raises(InputError, match=r"c\.jsonl\.gz: cannot be read"):
         load_records(path, today=TODAY)
+
+
+def test_csv_lab_values_of_every_type(tmp_path: Path) -> None:
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "patients.csv").write_text(
+        "patient_id,diagnosis_date,aca\nP1,2020-01-01,+der(22)t(9;22); +8\n"
+    )
+    (folder / "labs.csv").write_text(
+        "patient_id,date,test,value,unit\n"
+        "P1,2020-04-01,platelets,245000,/uL\n"
+        "P1,2020-04-01,hemoglobin,7.0,mmol/L\n"
+        "P1,2020-04-01,wbc,6.1,10^3/uL\n"
+        "P1,2020-04-01,extramedullary_blasts,false,\n"
+        "P1,2020-04-01,bcr_abl1_is,Undetected,\n"
+        "P1,2020-04-01,control_gene,GUSB,\n"
+        "P1,2020-04-01,control_copies,250000,\n"
+        "P1,2020-04-01,mutation,T315I;E255K,\n"
+        "P1,2020-04-01,mutation,F317L,\n"
+        "P1,2020-04-01,ph_pos,0,\n"
+        "P1,2020-04-01,metaphases,20,\n"
+        "P1,2020-04-01,aca_ph_neg,-7;+8,\n"
+    )
+    (record,) = load_records(folder, today=TODAY)
+    assert record.diagnosis is not None and record.diagnosis.aca == ("+der(22)t(9;22)", "+8")
+    blood, pcr, mutation, cyto = record.observations
+    # By hand from cmltrack.units: 245000/uL / 1000 = 245 x10^9/L; 7.0 mmol/L x 1.6113 =
+    # 11.2791 g/dL; 10^3/uL is 10^9/L.
+    assert (blood.kind, blood.platelets, blood.wbc) == ("blood", 245.0, 6.1)
+    assert blood.hemoglobin == pytest.approx(11.2791)
+    assert blood.extramedullary_blasts is False
+    assert (pcr.kind, pcr.bcr_abl1_is, pcr.detected) == ("pcr", None, False)
+    assert (pcr.control_gene, pcr.control_copies) == ("GUSB", 250000)
+    assert mutation.mutations == ("T315I", "E255K", "F317L")
+    assert (cyto.ph_pos, cyto.metaphases, cyto.aca_ph_neg) == (0, 20, ("-7", "+8"))
