@@ -151,6 +151,7 @@ def test_simon(capsys: pytest.CaptureFixture[str]) -> None:
         "n": 25,
     }
     assert (d["p0"], d["p1"], d["alpha"], d["power"]) == (0.1, 0.3, 0.05, 0.8)
+    assert set(d["optimal"]) == {"r1", "n1", "r", "n", "en0", "pet0"}
 
 
 def test_current(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

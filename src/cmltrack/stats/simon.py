@@ -36,6 +36,7 @@ class SimonDesign:
     power: float  # attained power
 
     def to_dict(self) -> dict[str, Any]:
+        # The contract's keys only; the attained alpha and power are in ``summary``.
         out: dict[str, Any] = json_safe(
             {
                 "r1": self.r1,
@@ -44,8 +45,6 @@ class SimonDesign:
                 "n": self.n,
                 "en0": self.en0,
                 "pet0": self.pet0,
-                "alpha": self.alpha,
-                "power": self.power,
             }
         )
         return out
