@@ -359,7 +359,7 @@ def _loaded_groups(patients_csv: Path, children: dict[str, Path]) -> Iterator[_G
 
 
 def read_csv_tables(
-    folder: Path, *, today: dt.date, on_error: OnError | None = None
+    folder: str | Path, *, today: dt.date, on_error: OnError | None = None
 ) -> Iterator[PatientRecord]:
     """Records from a folder of CSV tables, in patients.csv order.
 
@@ -368,6 +368,7 @@ def read_csv_tables(
     :func:`write_csv_tables` writes them) the second pass streams, one patient at a time;
     otherwise the child tables are grouped in memory first.
     """
+    folder = Path(folder)
     patients_csv = folder / "patients.csv"
     if not patients_csv.is_file():
         raise InputError("patients.csv is required in a folder of CSV tables",

@@ -48,10 +48,13 @@ def _bad_json(
 
 
 def read_json(
-    path: Path, *, today: dt.date, on_error: OnError | None = None
+    path: str | Path, *, today: dt.date, on_error: OnError | None = None
 ) -> Iterator[PatientRecord]:
-    """Records from a ``.json`` file holding one patient object or an array of them."""
-    file = str(path)
+    """Records from a ``.json`` file holding one patient object or an array of them.
+
+    The file is parsed whole (a malformed file raises at once); records are validated lazily.
+    """
+    path, file = Path(path), str(path)
     try:
         with _open_binary(path) as fh:
             data = _loads(fh.read().decode("utf-8-sig"))
@@ -71,13 +74,13 @@ def read_json(
 
 
 def read_jsonl(
-    path: Path, *, today: dt.date, on_error: OnError | None = None
+    path: str | Path, *, today: dt.date, on_error: OnError | None = None
 ) -> Iterator[PatientRecord]:
     """Records from a JSON Lines file, one line at a time (blank lines are skipped).
 
     Lazy: a broken line 3 raises only after the records of lines 1 and 2 have been yielded.
     """
-    file = str(path)
+    path, file = Path(path), str(path)
 
     def lines() -> Iterator[tuple[Any, str]]:
         try:
