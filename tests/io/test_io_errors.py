@@ -379,3 +379,20 @@ def test_json_error_path_is_the_corrupted_field(record: PatientRecord, data: st.
         validate_record(raw, today=TODAY, file="x.json")
     assert exc.value.path == f"$.observations[{i}].{key}"
     assert (exc.value.code, exc.value.field) == ("impossible_value", key)
+
+
+def test_checks_on_a_whole_model_name_their_field(tmp_path: Path) -> None:
+    # Unit hook and record-level checks report at the model; the reader finds the field.
+    cases = [
+        ({"diagnosis": {"hemoglobin": {"value": 12, "unit": "mg"}}}, "$.diagnosis.hemoglobin"),
+        ({"therapy": [{"drug": "imatinib", "start": "2020-02-01", "end": "2020-01-01"}]},
+         "$.therapy[0].end"),
+        ({"events": [{"date": "2020-01-01", "kind": "death", "phase": "blast"}]},
+         "$.events[0].phase"),
+        ({"observations": [{"date": "2020-01-01", "kind": "pcr", "detected": False,
+                            "bcr_abl1_is": 0.5}]}, "$.observations[0].detected"),
+    ]
+    for extra, path in cases:
+        with pytest.raises(InputError) as exc:
+            validate_record({"id": "X", **extra}, today=TODAY, file="p.json")
+        assert exc.value.path == path, (exc.value, path)

@@ -182,9 +182,9 @@ def to_input_error(
     field: str | None = loc[-1] if loc and isinstance(loc[-1], str) else None
     if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc, field = (*loc, "kind"), "kind"
-    elif err["type"] in ERROR_CODES and (field is None or field not in _FIELDS):
+    elif err["type"] in ERROR_CODES and isinstance(target := _at(data, loc), dict):
         # A check on a whole model (or the unit hook): find the field it is about.
-        unit_field = _unit_field(_at(data, loc)) if code in ("bad_unit", "bad_type") else None
+        unit_field = _unit_field(target) if code in ("bad_unit", "bad_type") else None
         sub: Loc = ()
         if unit_field is not None:
             field = unit_field
