@@ -9,8 +9,8 @@ from cmltrack.domain.records import PatientRecord
 
 # An empty list field as pydantic's compact JSON writes it. Inside a JSON string every quote is
 # escaped, so the unescaped pattern can only be a key of our own output.
-_EMPTY_FIRST = re.compile(r'\{"[a-z_]+":\[\],?')
-_EMPTY_LATER = re.compile(r',"[a-z_]+":\[\]')
+_EMPTY_FIRST = re.compile(r'\{"[a-z0-9_]+":\[\],?')
+_EMPTY_LATER = re.compile(r',"[a-z0-9_]+":\[\]')
 
 
 def _drop_empty(value: Any) -> Any:
