@@ -104,3 +104,15 @@ def test_guideline_option_changes_verdicts_only_where_editions_differ(
     for g in (Guideline.ELN2020, Guideline.ELN2013):
         a = assess(rec, options=dataclasses.replace(AssessOptions(), guideline=g))
         assert {m.month: m.status for m in a.milestones}[3] == MilestoneStatus.WARNING
+
+
+def test_standing_rule_latest_versus_worst(examples: dict[str, PatientRecord]) -> None:
+    # P10: ELN 2020 warning at 12 months, MMR (<= 0.1%) at 18 months and after. The contract's
+    # "latest milestone or any-time judgement" gives optimal; section 14 read literally ("worst
+    # of") keeps the 12-month warning.
+    rec = examples["P10"]
+    latest = assess(rec)
+    worst = assess(rec, options=dataclasses.replace(AssessOptions(), standing_rule="worst"))
+    assert {m.month: m.status for m in latest.milestones}[12] == MilestoneStatus.WARNING
+    assert latest.current.status == MilestoneStatus.OPTIMAL
+    assert worst.current.status == MilestoneStatus.WARNING

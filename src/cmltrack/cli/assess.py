@@ -33,6 +33,13 @@ AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Assess as on this date (YYYY-MM-DD); nothing later is used."),
 ]
+StandingOpt = Annotated[
+    str,
+    typer.Option(
+        "--standing",
+        help="current.status: latest (landmark until a later result replaces it) or worst.",
+    ),
+]
 CtcaeOpt = Annotated[
     CtcaeVersion, typer.Option("--ctcae-version", help="CTCAE version for toxicity grades.")
 ]
@@ -55,6 +62,7 @@ def make_options(
     phase: PhaseCriteria,
     protocol: str | None,
     ctcae: CtcaeVersion,
+    standing: str = "latest",
 ) -> AssessOptions:
     if protocol not in (None, "kantarjian2003"):
         raise InputError(
@@ -62,7 +70,14 @@ def make_options(
             code="bad_argument",
             field="--protocol",
         )
+    if standing not in ("latest", "worst"):
+        raise InputError(
+            f"unknown standing rule {standing!r} (latest or worst)",
+            code="bad_argument",
+            field="--standing",
+        )
     return AssessOptions(
+        standing_rule="worst" if standing == "worst" else "latest",
         guideline=guideline,
         cytogenetic_scheme=scheme,
         phase_criteria=phase,
@@ -81,6 +96,7 @@ def assess(
     protocol: ProtocolOpt = None,
     as_of: AsOfOpt = None,
     ctcae_version: CtcaeOpt = CtcaeVersion.V5,
+    standing: StandingOpt = "latest",
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Report refused records and go on.")
     ] = False,
@@ -90,7 +106,9 @@ def assess(
     from cmltrack.domain.assess import assess as run_assess
     from cmltrack.io import read_records
 
-    options = make_options(guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version)
+    options = make_options(
+        guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing
+    )
     day = parse_as_of(as_of)
     out = sys.stdout
     on_error = _report_skipped if skip_invalid else None

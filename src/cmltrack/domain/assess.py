@@ -138,9 +138,9 @@ def restrict_record(record: PatientRecord, as_of: dt.date) -> PatientRecord:
 
 
 def _on_tki(therapy: Sequence[TherapyLine], day: dt.date) -> bool:
-    return any(
-        t.drug in TKIS and t.start <= day and (t.end is None or day < t.end) for t in therapy
-    )
+    # "On therapy" for the phase criteria means once a TKI has been started: a cytopenia
+    # during a hold, or after a stop, is still related to therapy (it is what caused the hold).
+    return any(t.drug in TKIS and t.start <= day for t in therapy)
 
 
 def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Timepoint, ...]:

@@ -46,3 +46,8 @@ class AssessOptions:
     thrombocytosis_basis: Literal["excess", "count"] = "excess"
     #: High-risk ACA list: ELN 2020 (default) or German CML Study IV (adds +17, +21).
     high_risk_aca: Literal["eln2020", "cml_study_iv"] = "eln2020"
+    #: ``current.status``: "latest" (default; the assessment contract: the latest landmark or
+    #: any-time judgement that applies, so a later result replaces a landmark's verdict) or
+    #: "worst" (clinical-rules section 14 read literally: the worst of the latest landmark and
+    #: the latest any-time judgements). Failures since the last therapy change stand in both.
+    standing_rule: Literal["latest", "worst"] = "latest"

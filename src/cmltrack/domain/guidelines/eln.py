@@ -475,14 +475,22 @@ def _standing(
     judgements: Sequence[Judgement],
     latest_by_kind: Mapping[str, dt.date],
     since: dt.date | None,
+    rule: str = "latest",
 ) -> tuple[MilestoneStatus | None, Judgement | None]:
     landmark = [Judgement(m.date or dt.date.min, "landmark", m.status, m.rule, m.basis)
                 for m in milestones]
     recent = next((j for j in reversed(landmark) if j.status is not S.PENDING), None)
     # A result dated on the day of a change is what prompted it: it belongs before the change.
     after = (lambda d: True) if since is None else (lambda d: d > since)
-    pool = [recent] if recent else []
-    pool += [j for j in judgements if latest_by_kind.get(j.kind) == j.date and after(j.date)]
+    latest = [j for j in judgements if latest_by_kind.get(j.kind) == j.date and after(j.date)]
+    pool = list(latest)
+    if recent is not None and (
+        rule == "worst"
+        # "latest": the landmark stands until a later any-time judgement replaces it
+        # (assessment contract: "the latest milestone or any-time judgement that applies").
+        or not any(j.date > recent.date for j in latest)
+    ):
+        pool.append(recent)
     pool += [j for j in (*landmark, *judgements) if j.status is S.FAILURE and after(j.date)]
     decisive = _worst(pool)
     if decisive is not None:
@@ -686,7 +694,7 @@ def assess_eln(
     judgements = _any_time_judgements(table, lists, facts, pcrs, any_time_from)
     since = last_therapy_change(lines)
     latest = _latest_by_kind(record, tps, as_of)
-    status, decisive = _standing(milestones, judgements, latest, since)
+    status, decisive = _standing(milestones, judgements, latest, since, options.standing_rule)
     phase = _current_phase(record, tps, as_of)
     recs = _recommend(table, status, decisive, lines=lines, since=since, record=record,
                       phase=phase, as_of=as_of, trail=trail)
