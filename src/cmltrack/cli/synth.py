@@ -1,0 +1,88 @@
+"""``cmltrack synth``: write a synthetic cohort, or check the generator against its calibration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmltrack.cli.app import app
+from cmltrack.cli.assess import parse_as_of
+from cmltrack.errors import InputError
+
+
+@app.command()
+def synth(
+    patients: Annotated[int, typer.Option("--patients", help="Number of patients.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same cohort).")] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output: a .jsonl file, or a folder (no extension) of CSVs."),
+    ] = None,
+    profile: Annotated[
+        str,
+        typer.Option("--profile", help="first-line, high-dose-rescue or tfr-clinic."),
+    ] = "first-line",
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Generation date: nothing is dated later.")
+    ] = "2025-12-31",
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Patients simulated together (bounds memory).")
+    ] = 20_000,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Worker processes (0: one per CPU).")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    validate: Annotated[
+        bool,
+        typer.Option("--validate", help="Generate 20,000 patients and check every calibration "
+                     "target (writes nothing)."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --validate: print JSON.")] = False,
+) -> None:
+    """Generate a calibrated synthetic CML cohort (decision-support test data, not patients)."""
+    from cmltrack.synth.cohort import DEFAULT_AS_OF, write_cohort
+    from cmltrack.synth.profiles import get_profile
+
+    day = parse_as_of(as_of) or DEFAULT_AS_OF
+    prof = get_profile(profile)
+    if validate:
+        _validate(seed, day, as_json)
+        return
+    if out is None:
+        raise InputError("--out is required (a .jsonl file or a folder)", code="missing_field",
+                         field="--out")
+    n_workers = workers if workers > 0 else min(os.cpu_count() or 1, 8)
+    if quiet or patients < 5000:
+        write_cohort(patients, seed, out, prof, as_of=day, batch_size=batch_size,
+                     workers=n_workers)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("synth"), BarColumn(), TextColumn("{task.completed:,} patients"),
+                      TimeRemainingColumn(), transient=True) as bar:
+            task = bar.add_task("synth", total=patients)
+            write_cohort(patients, seed, out, prof, as_of=day, batch_size=batch_size,
+                         workers=n_workers, progress=lambda k: bar.advance(task, k))
+    if not quiet:
+        sys.stderr.write(f"cmltrack synth: {patients:,} patients ({prof.name}) -> {out}\n")
+
+
+def _validate(seed: int, day: dt.date, as_json: bool) -> None:
+    from cmltrack.synth.calibration import CALIBRATION_N, format_table, run_calibration
+
+    rows = run_calibration(CALIBRATION_N, seed, as_of=day)
+    if as_json:
+        typer.echo(json.dumps({"n": CALIBRATION_N, "seed": seed,
+                               "targets": [r.to_dict() for r in rows]}))
+    else:
+        typer.echo(f"Calibration of the first-line profile: {CALIBRATION_N:,} patients, "
+                   f"seed {seed}")
+        typer.echo(format_table(rows))
+    if not all(r.passed for r in rows):
+        raise typer.Exit(1)

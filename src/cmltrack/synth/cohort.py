@@ -1,0 +1,187 @@
+"""Public API of the generator: stream a cohort as records, dicts or files.
+
+The cohort is a function of (n, seed, profile, as_of) only: patients are simulated in fixed
+blocks of :data:`~cmltrack.synth.rng.BLOCK` with one random stream per block, so the batch size
+and the number of worker processes change speed and memory, never the patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+from cmltrack.domain.records import PatientRecord
+from cmltrack.errors import InputError
+from cmltrack.synth.emit import CSV_TABLES, batch_to_csv, batch_to_dicts, batch_to_jsonl
+from cmltrack.synth.model import BatchResult, simulate_batch
+from cmltrack.synth.profiles import Profile, get_profile
+from cmltrack.synth.rng import BLOCK
+
+#: The fixed generation date: the generator never reads the clock.
+DEFAULT_AS_OF = dt.date(2025, 12, 31)
+DEFAULT_BATCH = 20_000
+
+Format = Literal["jsonl", "csv"]
+
+
+def _batches(n: int, batch_size: int) -> list[tuple[int, list[int]]]:
+    """(first block, block sizes) of each batch: whole blocks, at least one per batch."""
+    blocks = [min(BLOCK, n - s) for s in range(0, n, BLOCK)]
+    per = max(1, batch_size // BLOCK)
+    return [(i, blocks[i:i + per]) for i in range(0, len(blocks), per)]
+
+
+def _check(n: int, seed: int, batch_size: int) -> None:
+    if n < 1:
+        raise InputError(f"--patients must be at least 1, got {n}", code="bad_argument",
+                         field="patients")
+    if seed < 0:
+        raise InputError(f"--seed must be >= 0, got {seed}", code="bad_argument", field="seed")
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1, got {batch_size}", code="bad_argument",
+                         field="batch-size")
+
+
+def _profile(profile: str | Profile) -> Profile:
+    return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
+def simulate(n: int, seed: int, profile: str | Profile = "first-line", *,
+             as_of: dt.date = DEFAULT_AS_OF, batch_size: int = DEFAULT_BATCH
+             ) -> Iterator[BatchResult]:
+    """The simulated batches of the cohort, in order (for callers that want the raw logs)."""
+    _check(n, seed, batch_size)
+    prof = _profile(profile)
+    for first, sizes in _batches(n, batch_size):
+        yield simulate_batch(prof, seed, first, sizes, as_of)
+
+
+def generate_cohort_dicts(n: int, seed: int, profile: str | Profile = "first-line", *,
+                          as_of: dt.date = DEFAULT_AS_OF, batch_size: int = DEFAULT_BATCH
+                          ) -> Iterator[dict[str, Any]]:
+    """The cohort as plain dicts in the shape of the patient-record contract (JSON)."""
+    for res in simulate(n, seed, profile, as_of=as_of, batch_size=batch_size):
+        yield from batch_to_dicts(res, as_of.toordinal())
+
+
+def generate_cohort(n: int, seed: int, profile: str | Profile = "first-line", *,
+                    as_of: dt.date = DEFAULT_AS_OF, batch_size: int = DEFAULT_BATCH
+                    ) -> Iterator[PatientRecord]:
+    """``n`` synthetic patients as validated records, streamed batch by batch.
+
+    The same (n, seed, profile, as_of) always gives the same patients. ``as_of`` is the
+    generation date: nothing is dated after it.
+    """
+    ctx = {"today": as_of}
+    for d in generate_cohort_dicts(n, seed, profile, as_of=as_of, batch_size=batch_size):
+        yield PatientRecord.model_validate(d, context=ctx)
+
+
+def output_format(path: Path) -> Format:
+    """``.jsonl`` -> JSON Lines; no extension (or an existing folder) -> a folder of CSV tables."""
+    if path.suffix.lower() == ".jsonl":
+        return "jsonl"
+    if path.suffix == "" or path.is_dir():
+        return "csv"
+    raise InputError(
+        f"cannot tell the output format from {str(path)!r}: use a .jsonl file or a folder name",
+        code="bad_argument", field="out",
+    )
+
+
+def _work(args: tuple[Profile, int, int, list[int], dt.date, Format]) -> tuple[int, Any]:
+    prof, seed, first, sizes, as_of, fmt = args
+    res = simulate_batch(prof, seed, first, sizes, as_of)
+    text = (batch_to_jsonl(res, as_of.toordinal()) if fmt == "jsonl"
+            else batch_to_csv(res, as_of.toordinal()))
+    return res.n, text
+
+
+def write_cohort(
+    n: int, seed: int, out: str | os.PathLike[str], profile: str | Profile = "first-line", *,
+    as_of: dt.date = DEFAULT_AS_OF, batch_size: int = DEFAULT_BATCH, workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Write the cohort to ``out`` (``.jsonl`` or a CSV folder), streaming batch by batch.
+
+    Written to a temporary sibling first and moved into place at the end, so an interrupted run
+    leaves nothing half-written. ``workers`` > 1 simulates batches in parallel processes (at
+    most two batches per worker in flight, so memory stays bounded); the output is identical.
+    ``progress`` is called with the number of patients finished after each batch.
+    """
+    _check(n, seed, batch_size)
+    prof = _profile(profile)
+    path = Path(out)
+    fmt = output_format(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"folder {str(parent)!r} does not exist", code="not_found", field="out")
+    jobs = [(prof, seed, first, sizes, as_of, fmt) for first, sizes in _batches(n, batch_size)]
+    if fmt == "jsonl":
+        tmp = parent / f".{path.name}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for k, text in _run(jobs, workers):
+                    fh.write(text)
+                    if progress:
+                        progress(k)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return path
+    tmpdir = parent / f".{path.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    tmpdir.mkdir()
+    try:
+        handles = {name: open(tmpdir / name, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                   for name in CSV_TABLES}
+        try:
+            for name, cols in CSV_TABLES.items():
+                handles[name].write(",".join(cols) + "\n")
+            for k, tables in _run(jobs, workers):
+                for name, text in tables.items():
+                    handles[name].write(text)
+                if progress:
+                    progress(k)
+        finally:
+            for fh in handles.values():
+                fh.close()
+        if path.exists():
+            if not path.is_dir():
+                raise InputError(f"{str(path)!r} exists and is not a folder", code="bad_argument",
+                                 field="out")
+            for name in CSV_TABLES:
+                os.replace(tmpdir / name, path / name)
+            tmpdir.rmdir()
+        else:
+            os.replace(tmpdir, path)
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    return path
+
+
+def _run(jobs: list[Any], workers: int) -> Iterator[tuple[int, Any]]:
+    """Results of ``_work`` in job order, with a bounded number of jobs in flight."""
+    if workers <= 1 or len(jobs) == 1:
+        for job in jobs:
+            yield _work(job)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: list[Future[tuple[int, Any]]] = []
+        it = iter(jobs)
+        for job in it:
+            pending.append(pool.submit(_work, job))
+            if len(pending) >= 2 * workers:
+                break
+        for job in it:
+            yield pending.pop(0).result()
+            pending.append(pool.submit(_work, job))
+        while pending:
+            yield pending.pop(0).result()
