@@ -10,4 +10,5 @@ from cmltrack.cli import (
     rules,  # noqa: F401
     stats,  # noqa: F401
     summarize,  # noqa: F401
+    synth,  # noqa: F401
 )

@@ -60,9 +60,7 @@ class ResponseRates:
         return pd.DataFrame(rows, columns=["response", "by", "k", "n", "rate", "lower", "upper"])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            resp: {lm: r.to_dict() for lm, r in by.items()} for resp, by in self.rates.items()
-        }
+        return {resp: {lm: r.to_dict() for lm, r in by.items()} for resp, by in self.rates.items()}
 
 
 def best_response_rates(
@@ -144,11 +142,13 @@ def landmark_survival(
     eligible = surv[surv["AVAL"] >= landmark]
     reached = resp.reindex(eligible.index)
     responded = (reached["CNSR"] == 0) & (reached["AVAL"] <= landmark)
-    labels = np.where(responded.to_numpy(), f"{response} by {landmark:g} mo",
-                      f"no {response} by {landmark:g} mo")
+    labels = np.where(
+        responded.to_numpy(), f"{response} by {landmark:g} mo", f"no {response} by {landmark:g} mo"
+    )
     if eligible.empty:
         raise InputError(
-            f"no patient is followed to the {landmark:g}-month landmark", code="empty",
+            f"no patient is followed to the {landmark:g}-month landmark",
+            code="empty",
             field="AVAL",
         )
     km = kaplan_meier(
@@ -197,16 +197,23 @@ def response_predictors(
 
     missing = [c for c in covariates if c not in baseline.columns]
     if missing:
-        raise InputError(f"no baseline column {missing[0]!r}", code="missing_field",
-                         field=missing[0])
+        raise InputError(
+            f"no baseline column {missing[0]!r}", code="missing_field", field=missing[0]
+        )
     rows = _param(endpoints, RESPONSES[response]).set_index("USUBJID")
     y = ((rows["CNSR"] == 0) & (rows["AVAL"] <= landmark)).astype(int)
     x = baseline.set_index("USUBJID").reindex(y.index)[list(covariates)]
     data = pd.concat([y.rename("y"), x], axis=1).dropna()
     outcome = f"{response} by {landmark:g} months"
     if data["y"].nunique() < 2:
-        return LogisticResult(outcome, len(data), int(data["y"].sum()), (), False,
-                              "not estimable: every patient has the same outcome")
+        return LogisticResult(
+            outcome,
+            len(data),
+            int(data["y"].sum()),
+            (),
+            False,
+            "not estimable: every patient has the same outcome",
+        )
     design = sm.add_constant(data[list(covariates)].astype(float), has_constant="add")
     import warnings
 
@@ -215,12 +222,18 @@ def response_predictors(
             warnings.simplefilter("ignore")  # separation shows up as non-convergence below
             fit = sm.Logit(data["y"], design).fit(disp=0)
     except Exception as exc:  # perfect separation, singular matrix
-        return LogisticResult(outcome, len(data), int(data["y"].sum()), (), False,
-                              f"not estimable: {exc}")
+        return LogisticResult(
+            outcome, len(data), int(data["y"].sum()), (), False, f"not estimable: {exc}"
+        )
     if not bool(fit.mle_retvals.get("converged", True)) or not np.all(np.isfinite(fit.bse)):
-        return LogisticResult(outcome, len(data), int(data["y"].sum()), (), False,
-                              "not estimable: the fit did not converge (separation or too few "
-                              "patients)")
+        return LogisticResult(
+            outcome,
+            len(data),
+            int(data["y"].sum()),
+            (),
+            False,
+            "not estimable: the fit did not converge (separation or too few patients)",
+        )
     ci = fit.conf_int()
     coefs = tuple(
         {
@@ -253,7 +266,10 @@ class GroupComparison:
 
 
 def compare_groups(
-    endpoints: pd.DataFrame, baseline: pd.DataFrame, by: str, endpoint: str = "PFS",
+    endpoints: pd.DataFrame,
+    baseline: pd.DataFrame,
+    by: str,
+    endpoint: str = "PFS",
     at: tuple[float, ...] = (12, 24, 60),
 ) -> GroupComparison:
     """Best response rates per group and Kaplan-Meier of ``endpoint`` with the log-rank test."""

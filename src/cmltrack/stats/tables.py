@@ -13,8 +13,19 @@ from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.records import PatientRecord
 
 BASELINE_COLUMNS = (
-    "USUBJID", "sex", "age", "phase", "transcript", "first_drug", "start_dose",
-    "sokal_score", "sokal_group", "hasford_group", "eutos_group", "elts_score", "elts_group",
+    "USUBJID",
+    "sex",
+    "age",
+    "phase",
+    "transcript",
+    "first_drug",
+    "start_dose",
+    "sokal_score",
+    "sokal_group",
+    "hasford_group",
+    "eutos_group",
+    "elts_score",
+    "elts_group",
 )
 
 
@@ -22,8 +33,11 @@ def baseline_row(record: PatientRecord, a: Assessment) -> dict[str, object]:
     """One patient's baseline covariates (at diagnosis and at the start of the first TKI)."""
     start = first_tki_start(record)
     first = next(
-        (t for t in sorted(record.therapy, key=lambda t: t.start)
-         if t.drug in TKIS and t.start == start),
+        (
+            t
+            for t in sorted(record.therapy, key=lambda t: t.start)
+            if t.drug in TKIS and t.start == start
+        ),
         None,
     )
     dx = record.diagnosis
