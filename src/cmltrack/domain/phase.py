@@ -43,7 +43,8 @@ None when nothing that day bears on them (the basis then says so).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 from cmltrack.domain.enums import Phase, PhaseCriteria
 from cmltrack.domain.records import BloodCount, Cytogenetics, Marrow
@@ -154,8 +155,13 @@ def _aca_matches(aca: str, criterion: AcaCriterion) -> bool:
     return False
 
 
-def _g(x: float) -> str:
-    return f"{x:g}"
+#: A finding written later: a ``str.format`` template and its values (numbers as ``{:g}``).
+#: Most findings are never read (only ``explain`` reads a basis), so none is formatted here.
+_Finding = tuple[Any, ...]
+
+
+def _written(findings: list[_Finding], sep: str, prefix: str = "") -> str:
+    return prefix + sep.join(f[0].format(*f[1:]) for f in findings)
 
 
 def classify_phase(
@@ -168,9 +174,9 @@ def classify_phase(
 ) -> Classified[Phase]:
     """Phase by the chosen criteria from the results of one day (any of them may be None)."""
     r = PHASE_RULES[PhaseCriteria(criteria)]
-    blast: list[str] = []
-    accelerated: list[str] = []
-    seen: list[str] = []
+    blast: list[_Finding] = []
+    accelerated: list[_Finding] = []
+    seen: list[_Finding] = []
     sites = (
         ("PB", blood.blasts_pb if blood else None, blood.promyelocytes_pb if blood else None),
         ("BM", marrow.blasts_bm if marrow else None, marrow.promyelocytes_bm if marrow else None),
@@ -178,61 +184,63 @@ def classify_phase(
     for site, blasts, promyelocytes in sites:
         if blasts is None:
             continue
-        seen.append(f"{site} blasts {_g(blasts)}%")
+        seen.append(("{} blasts {:g}%", site, blasts))
         ap_site = site == "PB" or r.ap_marrow_counts
         if blasts >= r.bp_blasts_min:
-            blast.append(f"{site} blasts {_g(blasts)}% >= {_g(r.bp_blasts_min)}%")
+            blast.append(("{} blasts {:g}% >= {:g}%", site, blasts, r.bp_blasts_min))
             continue
         if ap_site and blasts >= r.ap_blasts_min:
             accelerated.append(
-                f"{site} blasts {_g(blasts)}% >= {_g(r.ap_blasts_min)}% and "
-                f"< {_g(r.bp_blasts_min)}%"
+                ("{} blasts {:g}% >= {:g}% and < {:g}%", site, blasts, r.ap_blasts_min,
+                 r.bp_blasts_min)
             )
         bp_min = r.ap_blasts_promyelocytes_min
         if ap_site and bp_min is not None and promyelocytes is not None:
             total = blasts + promyelocytes
-            seen.append(f"{site} promyelocytes {_g(promyelocytes)}%")
+            seen.append(("{} promyelocytes {:g}%", site, promyelocytes))
             if total >= bp_min:
                 accelerated.append(
-                    f"{site} blasts + promyelocytes {_g(total)}% >= {_g(bp_min)}% "
-                    f"(blasts < {_g(r.bp_blasts_min)}%)"
+                    ("{} blasts + promyelocytes {:g}% >= {:g}% (blasts < {:g}%)", site, total,
+                     bp_min, r.bp_blasts_min)
                 )
     if blood is not None and blood.extramedullary_blasts is not None:
         if blood.extramedullary_blasts:
-            blast.append("extramedullary blast proliferation")
+            blast.append(("extramedullary blast proliferation",))
         else:
-            seen.append("no extramedullary blasts")
+            seen.append(("no extramedullary blasts",))
     if blood is not None and r.ap_basophils_min is not None and blood.basophils_pb is not None:
         baso = blood.basophils_pb
-        seen.append(f"PB basophils {_g(baso)}%")
+        seen.append(("PB basophils {:g}%", baso))
         if baso >= r.ap_basophils_min:
-            accelerated.append(f"PB basophils {_g(baso)}% >= {_g(r.ap_basophils_min)}%")
+            accelerated.append(("PB basophils {:g}% >= {:g}%", baso, r.ap_basophils_min))
     plt = blood.platelets if blood is not None else None
     if plt is not None:
         low, high = r.ap_platelets_low, r.ap_platelets_high
         if not on_therapy and low is not None:
-            seen.append(f"platelets {_g(plt)} off therapy")
+            seen.append(("platelets {:g} off therapy", plt))
             inclusive = r.ap_platelets_low_inclusive
             if plt < low or (inclusive and plt == low):
                 accelerated.append(
-                    f"platelets {_g(plt)} {'<=' if inclusive else '<'} {_g(low)} off therapy"
+                    ("platelets {:g} {} {:g} off therapy", plt, "<=" if inclusive else "<", low)
                 )
         if on_therapy and high is not None:
-            seen.append(f"platelets {_g(plt)} on therapy")
+            seen.append(("platelets {:g} on therapy", plt))
             if plt > high:
-                accelerated.append(f"platelets {_g(plt)} > {_g(high)} on therapy")
+                accelerated.append(("platelets {:g} > {:g} on therapy", plt, high))
     criterion = r.aca_on_therapy if on_therapy else r.aca_off_therapy
     if cyto is not None and criterion is not None:
         hits = [a for a in cyto.aca if _aca_matches(a, criterion)]
         when = "on therapy" if on_therapy else "off therapy"
         if hits:
-            accelerated.append(f"ACA in Ph+ cells {when}: {', '.join(hits)}")
+            accelerated.append(("ACA in Ph+ cells {}: {}", when, ", ".join(hits)))
         else:
-            seen.append(f"no qualifying ACA in Ph+ cells {when}")
+            seen.append(("no qualifying ACA in Ph+ cells {}", when))
     if blast:
-        return Classified(Phase.BLAST, r.rule, "; ".join(blast))
+        return Classified(Phase.BLAST, r.rule, partial(_written, blast, "; "))
     if accelerated:
-        return Classified(Phase.ACCELERATED, r.rule, "; ".join(accelerated))
+        return Classified(Phase.ACCELERATED, r.rule, partial(_written, accelerated, "; "))
     if seen:
-        return Classified(Phase.CHRONIC, r.rule, "no AP or BP criterion met: " + ", ".join(seen))
+        return Classified(
+            Phase.CHRONIC, r.rule, partial(_written, seen, ", ", "no AP or BP criterion met: ")
+        )
     return Classified(None, r.rule, f"nothing that day bears on phase by {r.rule}")

@@ -45,9 +45,10 @@ Molecular (sections 3, 14)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from functools import partial
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 from cmltrack.domain.enums import CytogeneticResponse as CyR
 from cmltrack.domain.enums import CytogeneticScheme, HematologicResponse
@@ -166,13 +167,19 @@ def is_mcyr(ph_pct: float, scheme: CytogeneticScheme) -> bool:
     return cytogenetic_band(ph_pct, scheme) in (CyR.CCYR, CyR.PCYR)
 
 
-def _banded(pct: float, scheme: CytogeneticScheme, rule: str, what: str) -> Classified[CyR]:
+def _banded(
+    pct: float, scheme: CytogeneticScheme, rule: str, what: Callable[[], str]
+) -> Classified[CyR]:
     bands = CYTOGENETIC_BANDS[scheme]
     i = _lookup(pct, bands)
+    return Classified(bands[i].category, rule, partial(_banded_text, pct, scheme, i, what))
+
+
+def _banded_text(pct: float, scheme: CytogeneticScheme, i: int, what: Callable[[], str]) -> str:
+    bands = CYTOGENETIC_BANDS[scheme]
     band = bands[i]
     label = f"{scheme.name} {band.wording}"
-    return Classified(band.category, rule, f"{what}: {_band_text(pct, bands, i)}, {band.category} "
-                      f"({label})")
+    return f"{what()}: {_band_text(pct, bands, i)}, {band.category} ({label})"
 
 
 def _fish_shows_ccyr(fish: Fish | None) -> bool:
@@ -208,12 +215,7 @@ def classify_cytogenetic(
                     f"{few}; {_fish_text(fish)} < 1% of >= {MIN_FISH_NUCLEI} nuclei, CCyR",
                 )
             return Classified(CyR.INADEQUATE, rule, few)
-        pct = cyto.ph_percent
-        if cyto.metaphases is None:
-            what = f"Ph+ {_n(pct)}% (metaphase count not given)"
-        else:
-            what = f"Ph+ {cyto.ph_pos}/{cyto.metaphases} metaphases = {_n(pct)}%"
-        return _banded(pct, scheme, rule, what)
+        return _banded(cyto.ph_percent, scheme, rule, partial(_banding_text, cyto))
     if fish is None:
         return Classified(None, rule, "no cytogenetic or FISH result")
     pct = fish.positive_percent
@@ -227,10 +229,21 @@ def classify_cytogenetic(
         return Classified(
             CyR.CCYR, "ELN2013.FISH", f"{_fish_text(fish)} < 1%, CCyR by FISH"
         )
+    return _banded(pct, scheme, f"{rule}.FISH", partial(_fish_banded_text, fish))
+
+
+def _banding_text(cyto: Cytogenetics) -> str:
+    pct = cyto.ph_percent
+    if cyto.metaphases is None:
+        return f"Ph+ {_n(pct)}% (metaphase count not given)"
+    return f"Ph+ {cyto.ph_pos}/{cyto.metaphases} metaphases = {_n(pct)}%"
+
+
+def _fish_banded_text(fish: Fish) -> str:
     what = f"FISH-based, {_fish_text(fish)}"
     if fish.nuclei is not None and fish.nuclei < MIN_FISH_NUCLEI:
         what += f", fewer than {MIN_FISH_NUCLEI} nuclei"
-    return _banded(pct, scheme, f"{rule}.FISH", what)
+    return what
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,23 +290,27 @@ def classify_molecular(pcr: Pcr) -> Classified[MR]:
     if pcr.is_detected and value is not None and value > 0:
         i = _lookup(value, MOLECULAR_BANDS)
         level = MOLECULAR_BANDS[i].category
-        return Classified(
-            level,
-            "CROSS15.detected",
-            f"BCR::ABL1 {_n(value)}% IS: {_band_text(value, MOLECULAR_BANDS, i)}, {level}",
-        )
+        return Classified(level, "CROSS15.detected", partial(_detected_text, value, i))
+    level = undetected_level(pcr.control_gene, pcr.control_copies)
+    return Classified(level, "CROSS15.undetected", partial(_undetected_text, pcr, level))
+
+
+def _detected_text(value: float, i: int) -> str:
+    level = MOLECULAR_BANDS[i].category
+    return f"BCR::ABL1 {_n(value)}% IS: {_band_text(value, MOLECULAR_BANDS, i)}, {level}"
+
+
+def _undetected_text(pcr: Pcr, level: MR) -> str:
+    value = pcr.bcr_abl1_is
     what = "BCR::ABL1 undetected" if value is None else "BCR::ABL1 0% IS, read as undetected"
     gene, copies = pcr.control_gene, pcr.control_copies
-    level = undetected_level(gene, copies)
     if gene is None or copies is None:
-        basis = f"{what}; control-gene copies not given, depth cannot be shown"
-    elif level is MR.INADEQUATE:
+        return f"{what}; control-gene copies not given, depth cannot be shown"
+    if level is MR.INADEQUATE:
         floor = UNDETECTED_MIN_COPIES[gene][-1][1]
-        basis = f"{what}; {gene} {_n(copies)} copies < {_n(floor)}: insufficient sensitivity"
-    else:
-        minimum = dict(UNDETECTED_MIN_COPIES[gene])[level]
-        basis = f"{what}; {gene} {_n(copies)} copies >= {_n(minimum)}, {level}"
-    return Classified(level, "CROSS15.undetected", basis)
+        return f"{what}; {gene} {_n(copies)} copies < {_n(floor)}: insufficient sensitivity"
+    minimum = dict(UNDETECTED_MIN_COPIES[gene])[level]
+    return f"{what}; {gene} {_n(copies)} copies >= {_n(minimum)}, {level}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,17 +330,29 @@ CHR_PLATELETS_BELOW = 450.0  # x10^9/L, strict
 CHR_BASOPHILS_BELOW = 5.0  # %, strict; ELN only
 
 
-@dataclass(frozen=True, slots=True)
-class _Check:
+#: A component's wording, written only when a basis is read (see ``Classified``).
+_Text = str | Callable[[], str]
+
+
+class _Check(NamedTuple):
     """One CHR component: met, failed or not given; if failed, whether PHR excuses it."""
 
     met: bool | None
-    text: str
+    text: _Text
     excused: bool | None = False  # None: the baseline needed to tell is missing
+
+
+def _written(text: _Text) -> str:
+    return text if isinstance(text, str) else text()
 
 
 def _lt(value: float, limit: float) -> str:
     return f"{'<' if value < limit else '>='} {_n(limit)}"
+
+
+def _compared(what: str, value: float, limit: float, unit: str = "") -> str:
+    """``WBC 6.1 < 10`` or ``basophils 5% >= 5%``."""
+    return f"{what} {_n(value)}{unit} {_lt(value, limit)}{unit}"
 
 
 def _name(field: str) -> str:
@@ -331,30 +360,58 @@ def _name(field: str) -> str:
 
 
 def _immature_check(blood: BloodCount, fields: tuple[str, ...]) -> _Check:
-    values = {f: getattr(blood, f) for f in fields}
-    given = {f: v for f, v in values.items() if v is not None}
+    given = [(f, v) for f in fields if (v := getattr(blood, f)) is not None]
     if not given:
         return _Check(None, "differential (immature cells) not given")
-    absent = [_name(f) for f in fields if f not in given]
-    tail = f" ({', '.join(absent)} not given)" if absent else ""
-    present = {f: v for f, v in given.items() if v > 0}
+    present = [(f, v) for f, v in given if v > 0]
     if not present:
-        return _Check(True, "no immature cells" + tail)
-    cells = ", ".join(f"{_name(f)} {_n(v)}%" for f, v in present.items())
-    return _Check(False, f"immature cells persist: {cells}", excused=True)
+        return _Check(True, partial(_no_immature_text, fields, given))
+    return _Check(False, partial(_immature_text, present), excused=True)
+
+
+def _no_immature_text(fields: tuple[str, ...], given: list[tuple[str, float]]) -> str:
+    names = {f for f, _ in given}
+    absent = [_name(f) for f in fields if f not in names]
+    tail = f" ({', '.join(absent)} not given)" if absent else ""
+    return "no immature cells" + tail
+
+
+def _immature_text(present: list[tuple[str, float]]) -> str:
+    cells = ", ".join(f"{_name(f)} {_n(v)}%" for f, v in present)
+    return f"immature cells persist: {cells}"
 
 
 def _improvement(
-    head: str, now: float, before: float, *, unit: str = "", excess: bool = False
+    head: _Text, now: float, before: float, *, unit: str = "", excess: bool = False
 ) -> _Check:
     """A failed component that PHR excuses if it improved by more than 50% since diagnosis."""
     if before <= 0:
-        return _Check(False, f"{head} (none at diagnosis)")
+        return _Check(False, partial(_no_baseline_text, head))
     ok = 2.0 * now < before  # improvement (before - now) / before > 50%, without division
+    return _Check(
+        False, partial(_improvement_text, head, now, before, unit, excess, ok), excused=ok
+    )
+
+
+def _no_baseline_text(head: _Text) -> str:
+    return f"{_written(head)} (none at diagnosis)"
+
+
+def _improvement_text(
+    head: _Text, now: float, before: float, unit: str, excess: bool, ok: bool
+) -> str:
     pct = _n(round(100.0 * (before - now) / before, 1))
     then = f"excess over 450: {_n(now)} vs {_n(before)}" if excess else f"{_n(before)}{unit}"
     verdict = "> 50%" if ok else "not > 50%"
-    return _Check(False, f"{head} ({then} at diagnosis, {pct}% lower: {verdict})", excused=ok)
+    return f"{_written(head)} ({then} at diagnosis, {pct}% lower: {verdict})"
+
+
+def _suffixed(head: _Text, suffix: str) -> str:
+    return _written(head) + suffix
+
+
+def _spleen_text(s: float) -> str:
+    return f"spleen {_n(s)} cm"
 
 
 def _spleen_check(blood: BloodCount, baseline: Diagnosis | None) -> _Check:
@@ -363,10 +420,12 @@ def _spleen_check(blood: BloodCount, baseline: Diagnosis | None) -> _Check:
         return _Check(None, "spleen not given")
     if s == 0:
         return _Check(True, "spleen not palpable")
-    head = f"spleen {_n(s)} cm"
+    head = partial(_spleen_text, s)
     b = baseline.spleen_cm if baseline is not None else None
     if b is None:
-        return _Check(False, f"{head} (size at diagnosis not given)", excused=None)
+        return _Check(
+            False, partial(_suffixed, head, " (size at diagnosis not given)"), excused=None
+        )
     return _improvement(head, s, b, unit=" cm")
 
 
@@ -376,12 +435,14 @@ def _platelet_check(
     p = blood.platelets
     if p is None:
         return _Check(None, "platelets not given")
-    head = f"platelets {_n(p)} {_lt(p, CHR_PLATELETS_BELOW)}"
+    head = partial(_compared, "platelets", p, CHR_PLATELETS_BELOW)
     if p < CHR_PLATELETS_BELOW:
         return _Check(True, head)
     b = baseline.platelets if baseline is not None else None
     if b is None:
-        return _Check(False, f"{head} (count at diagnosis not given)", excused=None)
+        return _Check(
+            False, partial(_suffixed, head, " (count at diagnosis not given)"), excused=None
+        )
     if basis == "count":
         return _improvement(head, p, b)
     return _improvement(head, p - CHR_PLATELETS_BELOW, b - CHR_PLATELETS_BELOW, excess=True)
@@ -396,7 +457,7 @@ def _chr_checks(
     wbc = blood.wbc
     checks = [
         _Check(None, "WBC not given") if wbc is None
-        else _Check(wbc < CHR_WBC_BELOW, f"WBC {_n(wbc)} {_lt(wbc, CHR_WBC_BELOW)}"),
+        else _Check(wbc < CHR_WBC_BELOW, partial(_compared, "WBC", wbc, CHR_WBC_BELOW)),
         _platelet_check(blood, baseline, thrombocytosis_basis),
         _immature_check(blood, IMMATURE_FIELDS[definition]),
     ]
@@ -405,10 +466,14 @@ def _chr_checks(
         checks.append(
             _Check(None, "basophils not given") if baso is None
             else _Check(baso < CHR_BASOPHILS_BELOW,
-                        f"basophils {_n(baso)}% {_lt(baso, CHR_BASOPHILS_BELOW)}%")
+                        partial(_compared, "basophils", baso, CHR_BASOPHILS_BELOW, "%"))
         )
     checks.append(_spleen_check(blood, baseline))
     return checks
+
+
+def _checks_text(checks: list[_Check], suffix: str) -> str:
+    return ", ".join(_written(c.text) for c in checks) + suffix
 
 
 def is_chr(blood: BloodCount, *, definition: ChrDefinition = "eln") -> bool | None:
@@ -431,15 +496,21 @@ def classify_hematologic(
         raise ValueError(f"unknown CHR definition {definition!r}")
     chr_rule = _CHR_RULE[definition]
     checks = _chr_checks(blood, definition, baseline, thrombocytosis_basis)
-    values = ", ".join(c.text for c in checks)
     failed = [c for c in checks if c.met is False]
-    missing = [c.text for c in checks if c.met is None]
+    missing = any(c.met is None for c in checks)
     if not failed:
         if missing:
-            return Classified(None, chr_rule, f"{values}; CHR cannot be judged")
-        return Classified(HematologicResponse.CHR, chr_rule, values)
+            return Classified(
+                None, chr_rule, partial(_checks_text, checks, "; CHR cannot be judged")
+            )
+        return Classified(HematologicResponse.CHR, chr_rule, partial(_checks_text, checks, ""))
     if any(c.excused is False for c in failed):
-        return Classified(HematologicResponse.NONE, "MDACC.PHR", f"{values}; neither CHR nor PHR")
+        return Classified(
+            HematologicResponse.NONE, "MDACC.PHR",
+            partial(_checks_text, checks, "; neither CHR nor PHR"),
+        )
     if missing or any(c.excused is None for c in failed):
-        return Classified(None, "MDACC.PHR", f"{values}; not CHR, PHR cannot be judged")
-    return Classified(HematologicResponse.PHR, "MDACC.PHR", f"{values}; PHR")
+        return Classified(
+            None, "MDACC.PHR", partial(_checks_text, checks, "; not CHR, PHR cannot be judged")
+        )
+    return Classified(HematologicResponse.PHR, "MDACC.PHR", partial(_checks_text, checks, "; PHR"))

@@ -7,7 +7,7 @@ methods give the JSON of the assessment contract (``cmltrack.assessment/1``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -24,16 +24,57 @@ from cmltrack.domain.enums import (
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
 class Classified(Generic[T]):
     """A classification with the rule that made it and the values it used.
 
     ``value`` is None when the result cannot be classified (the reason is in ``basis``).
+    ``basis`` may be given as text or as a function that writes it: only ``explain`` and the
+    reports read it, so the classifiers defer formatting numbers until someone asks (an
+    assessment classifies hundreds of results and most bases are never read).
     """
+
+    __slots__ = ("_basis", "rule", "value")
 
     value: T | None
     rule: str
-    basis: str
+    _basis: str | Callable[[], str]
+
+    def __init__(self, value: T | None, rule: str, basis: str | Callable[[], str]) -> None:
+        setattr_ = object.__setattr__  # frozen: plain assignment is refused below
+        setattr_(self, "value", value)
+        setattr_(self, "rule", rule)
+        setattr_(self, "_basis", basis)
+
+    @property
+    def basis(self) -> str:
+        """The rule's comparison written out with the values it used."""
+        b = self._basis
+        if isinstance(b, str):
+            return b
+        text = b()
+        object.__setattr__(self, "_basis", text)  # written once, kept
+        return text
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Classified is frozen: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Classified is frozen: cannot delete {name!r}")
+
+    def _key(self) -> tuple[object, str, str]:
+        return (self.value, self.rule, self.basis)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Classified)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Classified(value={self.value!r}, rule={self.rule!r}, basis={self.basis!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -367,6 +367,19 @@ def classify_ctcae(
             code="unknown_value",
             field="term",
         )
+    return _grade_term(t, value, lln, uln, baseline, baseline_uln)
+
+
+def _grade_term(
+    t: CtcaeTerm,
+    value: float,
+    lln: float | None,
+    uln: float | None,
+    baseline: float | None,
+    baseline_uln: float | None,
+) -> tuple[int | None, str | None]:
+    """:func:`classify_ctcae` once the term is found (the graders of whole observations
+    call this directly, with the term looked up once per table)."""
     if math.isnan(value):
         return None, None
     if t.direction == "decreased":
@@ -476,6 +489,34 @@ def _hemoglobin_lln(limits: LabLimits, sex: str | None) -> float:
     return min(limits.hemoglobin_lln_female, limits.hemoglobin_lln_male)
 
 
+@dataclass(frozen=True, slots=True)
+class _TermPlan:
+    """How one CTCAE term is graded on one observation model, worked out once per model."""
+
+    term: CtcaeTerm
+    field: str
+    decreased: bool
+    #: ``<field>_lln`` (decreased) or ``<field>_uln`` (increased): the limit's name on
+    #: ``LabLimits`` and on the baseline.
+    limit: str
+    #: The same name if the observation model carries its own limit, else None.
+    own_limit: str | None
+
+
+@functools.cache
+def _plans(version: CtcaeVersion, model: type[BloodCount | Chemistry]) -> tuple[_TermPlan, ...]:
+    # Cached per model: reading ``model_fields`` goes through a pydantic descriptor.
+    fields = frozenset(model.model_fields)
+    out: list[_TermPlan] = []
+    for t in load_ctcae(version).terms.values():
+        if t.field not in fields:
+            continue
+        decreased = t.direction == "decreased"
+        limit = f"{t.field}_lln" if decreased else f"{t.field}_uln"
+        out.append(_TermPlan(t, t.field, decreased, limit, limit if limit in fields else None))
+    return tuple(out)
+
+
 def grade_observation(
     obs: BloodCount | Chemistry,
     *,
@@ -492,30 +533,25 @@ def grade_observation(
     """
     out: dict[str, int] = {}
     use_baseline = baseline.tki_start is None or obs.date > baseline.tki_start
-    for t in load_ctcae(version).terms.values():
-        if t.field not in type(obs).model_fields:
-            continue
-        value: float | None = getattr(obs, t.field)
+    for p in _plans(version, type(obs)):
+        value: float | None = getattr(obs, p.field)
         if value is None:
             continue
-        if t.direction == "decreased":
-            own: float | None = getattr(obs, f"{t.field}_lln", None)
-            if own is None:
-                own = (
+        limit: float | None = getattr(obs, p.own_limit) if p.own_limit is not None else None
+        if p.decreased:
+            if limit is None:
+                limit = (
                     _hemoglobin_lln(limits, sex)
-                    if t.field == "hemoglobin"
-                    else getattr(limits, f"{t.field}_lln", None)
+                    if p.field == "hemoglobin"
+                    else getattr(limits, p.limit, None)
                 )
-            grade = grade_ctcae(t.key, value, lln=own, version=version)
+            grade = _grade_term(p.term, value, limit, None, None, None)[0]
         else:
-            uln: float | None = getattr(obs, f"{t.field}_uln", None)
-            if uln is None:
-                uln = getattr(limits, f"{t.field}_uln", None)
-            base = getattr(baseline, t.field, None) if use_baseline else None
-            base_uln = getattr(baseline, f"{t.field}_uln", None) if use_baseline else None
-            grade = grade_ctcae(
-                t.key, value, uln=uln, baseline=base, baseline_uln=base_uln, version=version
-            )
+            if limit is None:
+                limit = getattr(limits, p.limit, None)
+            base = getattr(baseline, p.field, None) if use_baseline else None
+            base_uln = getattr(baseline, p.limit, None) if use_baseline else None
+            grade = _grade_term(p.term, value, None, limit, base, base_uln)[0]
         if grade is not None:
-            out[t.key] = grade
+            out[p.term.key] = grade
     return out
