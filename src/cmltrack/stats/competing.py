@@ -6,6 +6,8 @@ Gray's K-sample test (routine ``crstm``, rho = 0 by default). Both are ports of 
 loop-free with numpy over the distinct failure times, so that 200,000 subjects take a second.
 Readings at chosen times follow ``cmprsk::timepoints``: past a group's last follow-up there is
 no estimate (NaN here, null in JSON).
+
+Aalen OO, Johansen S. Scand J Stat 1978;5:141-50. Gray RJ. Ann Stat 1988;16:1141-54.
 """
 
 from __future__ import annotations

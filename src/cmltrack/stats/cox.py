@@ -6,6 +6,9 @@ both tie corrections are available and 200,000 subjects fit in seconds. Standard
 from the inverse information, the Wald interval is exp(b +- z se) and the concordance is
 Harrell's C on the linear predictor as R reports it (ties in the predictor count one half; pairs
 tied in time are not comparable unless the later one is censored).
+
+Cox DR. J R Stat Soc B 1972;34:187-220. Efron B. J Am Stat Assoc 1977;72:557-65. Breslow NE.
+Biometrics 1974;30:89-99. Harrell FE, et al. JAMA 1982;247:2543-6 (concordance).
 """
 
 from __future__ import annotations

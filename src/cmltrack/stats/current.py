@@ -7,14 +7,21 @@ era of modern pharmacotherapy. BMC Med Res Methodol 2011;11:140 (R package curre
 On TKIs a patient may reach a complete cytogenetic remission, lose it and regain it. The CCI is
 the probability of being alive and in remission at time t after therapy start; the CLFS is the
 same measured from the first remission, among the patients who reached it. Both are sums and
-differences of ordinary estimates (cmltrack/shared reference "current-remission.md"):
+differences of ordinary estimates (the project's reference text "current-remission.md"):
 
     CCI(t)  = sum_i A_i(t) - sum_i B_i(t) - sum_i C_i(t)    (Aalen-Johansen incidences)
     CLFS(t) = S*_1(t) + sum_{i>=2} S*_i(t) - sum_{i>=2} S_i(t)   (Kaplan-Meier curves)
 
 with comCI = A_1 (the common cumulative incidence of the first remission) and LFS = S*_1.
+A_i: reaching the i-th remission; B_i: losing it; C_i: dying in it (competing: its loss, or
+death before it); S*_i: losing the i-th remission (death counts as the event); S_i: reaching the
+i-th remission (death counts as the event). A missing time is the follow-up, with death (cause
+2 / event) if the patient died, else censored. Where the last remission has no loss column, its
+B is 0 and S* is the survival curve.
+
 Times are whole days; each estimate is a right-continuous step function read at day t. Past the
-largest follow-up there is no estimate (NaN, null in JSON).
+largest follow-up (from therapy start for CCI, from the first remission for CLFS) there is no
+estimate (NaN, null in JSON): cmltrack's choice where the reference is silent.
 """
 
 from __future__ import annotations

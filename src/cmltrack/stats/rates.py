@@ -1,4 +1,7 @@
-"""A response rate with its confidence interval (Clopper-Pearson, Wilson or Wald)."""
+"""A response rate with its confidence interval (Clopper-Pearson, Wilson or Wald).
+
+Clopper CJ, Pearson ES. Biometrika 1934;26:404-13. Wilson EB. J Am Stat Assoc 1927;22:209-12.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,11 @@ The numbers follow R's ``survival`` package (checked against golden files made w
 3.5): ``survfit`` (Greenwood variance; ``conf.type`` "log-log", "log" or "plain"), ``summary(fit,
 times, extend = TRUE)``, ``quantile(fit, 0.5)`` and ``survdiff``. Everything is vectorised with
 numpy so that a million subjects take seconds.
+
+Kaplan EL, Meier P. J Am Stat Assoc 1958;53:457-81. Greenwood M. Rep Public Health Med Subj
+1926;33. Kalbfleisch JD, Prentice RL, The Statistical Analysis of Failure Time Data (log-log
+interval). Brookmeyer R, Crowley J. Biometrics 1982;38:29-41 (median interval). Mantel N.
+Cancer Chemother Rep 1966;50:163-70 (log-rank).
 """
 
 from __future__ import annotations
