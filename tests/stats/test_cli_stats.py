@@ -221,3 +221,18 @@ def test_other_commands_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert run(["stats", "current", g, "--at", "10"]) == 2
     err = capsys.readouterr().err
     assert "h.csv" in err and "row 2" in err and "'loss_1'" in err
+
+
+def test_level_and_singular_model_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = _csv(tmp_path, "t,e,a,b\n1,1,1,2\n2,1,2,4\n3,0,3,6\n4,1,4,8\n")
+    for argv in (
+        ["stats", "km", f, "--time", "t", "--event", "e", "--level", "1.5"],
+        ["stats", "cox", f, "--time", "t", "--event", "e", "--covariates", "a,b"],  # collinear
+        ["stats", "cox", f, "--time", "t", "--event", "e", "--covariates", "a,zz"],
+        ["stats", "cif", f, "--time", "t", "--status", "e", "--at", "-1"],
+    ):
+        assert run([*argv, "--json"]) == 2, argv
+        cap = capsys.readouterr()
+        assert cap.out == "" and cap.err.count("\n") == 1 and "Traceback" not in cap.err
