@@ -53,11 +53,11 @@ from cmltrack.domain.results import (
     Timepoint,
 )
 from cmltrack.domain.risk import assess_risk
-from cmltrack.domain.toxicity import derive_toxicity_baseline, grade_observation
+from cmltrack.domain.toxicity import ToxicityGrader, derive_toxicity_baseline
 
 SCHEMA = "cmltrack.assessment/1"
 DAYS_PER_MONTH = 30.4375  # clinical-rules section 14: 1 month = 30.4375 days
-_TIMEPOINT_KINDS = ("blood", "marrow", "cytogenetics", "fish", "pcr", "chemistry")
+_TIMEPOINT_KINDS = frozenset({"blood", "marrow", "cytogenetics", "fish", "pcr", "chemistry"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +137,10 @@ def restrict_record(record: PatientRecord, as_of: dt.date) -> PatientRecord:
     )
 
 
-def _on_tki(therapy: Sequence[TherapyLine], day: dt.date) -> bool:
+def _on_tki(first_tki: dt.date | None, day: dt.date) -> bool:
     # "On therapy" for the phase criteria means once a TKI has been started: a cytopenia
     # during a hold, or after a stop, is still related to therapy (it is what caused the hold).
-    return any(t.drug in TKIS and t.start <= day for t in therapy)
+    return first_tki is not None and first_tki <= day
 
 
 def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Timepoint, ...]:
@@ -150,9 +150,21 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     for obs in record.observations:
         if obs.kind in _TIMEPOINT_KINDS:
             # Two results of one kind on one day: the later row in the record wins.
-            by_date.setdefault(obs.date, {})[obs.kind] = obs
+            day_obs = by_date.get(obs.date)
+            if day_obs is None:
+                day_obs = by_date[obs.date] = {}
+            day_obs[obs.kind] = obs
     dx = record.diagnosis
-    tox_baseline = derive_toxicity_baseline(record)
+    grade = ToxicityGrader(
+        baseline=derive_toxicity_baseline(record),
+        limits=options.limits,
+        sex=record.sex,
+        version=options.ctcae_version,
+    )
+    chr_definition = options.chr_definition
+    thrombocytosis_basis = options.thrombocytosis_basis
+    scheme = options.cytogenetic_scheme
+    criteria = options.phase_criteria
     out: list[Timepoint] = []
     for day in sorted(by_date):
         day_obs = by_date[day]
@@ -169,8 +181,8 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
             c_hem = classify_hematologic(
                 blood,
                 baseline=dx,
-                definition=options.chr_definition,
-                thrombocytosis_basis=options.thrombocytosis_basis,
+                definition=chr_definition,
+                thrombocytosis_basis=thrombocytosis_basis,
             )
             hem = c_hem.value
             evidence.append(c_hem)
@@ -178,7 +190,7 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
         ph_pct: float | None = None
         fish_based = False
         if cyto is not None or fish is not None:
-            c_cyt = classify_cytogenetic(cyto, fish, scheme=options.cytogenetic_scheme)
+            c_cyt = classify_cytogenetic(cyto, fish, scheme=scheme)
             cyt = c_cyt.value
             evidence.append(c_cyt)
             if cyto is not None:
@@ -199,23 +211,17 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
                 blood=blood,
                 marrow=marrow,
                 cyto=cyto,
-                criteria=options.phase_criteria,
-                on_therapy=_on_tki(record.therapy, day),
+                criteria=criteria,
+                on_therapy=_on_tki(start, day),
             )
             phase = c_ph.value
             evidence.append(c_ph)
-        tox: dict[str, int] = {}
-        for graded in (blood, chem):
-            if graded is not None:
-                tox.update(
-                    grade_observation(
-                        graded,
-                        baseline=tox_baseline,
-                        limits=options.limits,
-                        sex=record.sex,
-                        version=options.ctcae_version,
-                    )
-                )
+        if blood is not None:
+            tox = grade(blood)
+            if chem is not None:
+                tox.update(grade(chem))
+        else:
+            tox = grade(chem) if chem is not None else {}
         out.append(
             Timepoint(
                 date=day,

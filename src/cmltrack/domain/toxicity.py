@@ -531,27 +531,73 @@ def grade_observation(
     (hemoglobin LLN by ``sex``, "F"/"M"; unknown sex takes the lower limit). A term whose value
     is absent or whose grade cannot be computed is left out, never guessed.
     """
-    out: dict[str, int] = {}
-    use_baseline = baseline.tki_start is None or obs.date > baseline.tki_start
-    for p in _plans(version, type(obs)):
-        value: float | None = getattr(obs, p.field)
-        if value is None:
-            continue
-        limit: float | None = getattr(obs, p.own_limit) if p.own_limit is not None else None
-        if p.decreased:
-            if limit is None:
-                limit = (
-                    _hemoglobin_lln(limits, sex)
+    return ToxicityGrader(baseline=baseline, limits=limits, sex=sex, version=version)(obs)
+
+
+#: Per term of one model: (term, field, own-limit field or None, site limit, baseline, its ULN).
+_Entry = tuple[CtcaeTerm, str, str | None, float | None, float | None, float | None]
+
+
+class ToxicityGrader:
+    """:func:`grade_observation` for one patient's observations, its limits looked up once.
+
+    The site limit, the sex-specific hemoglobin LLN and the baseline of each term are the
+    same for every observation of a patient; only the observation's own limits vary.
+    """
+
+    __slots__ = ("_baseline", "_entries", "_limits", "_sex", "_version")
+
+    def __init__(
+        self,
+        *,
+        baseline: ToxicityBaseline,
+        limits: LabLimits,
+        sex: str | None,
+        version: CtcaeVersion = CtcaeVersion.V5,
+    ) -> None:
+        self._baseline = baseline
+        self._limits = limits
+        self._sex = sex
+        self._version = version
+        self._entries: dict[type, tuple[_Entry, ...]] = {}
+
+    def _entries_for(self, model: type[BloodCount | Chemistry]) -> tuple[_Entry, ...]:
+        out: list[_Entry] = []
+        b = self._baseline
+        for p in _plans(self._version, model):
+            if p.decreased:
+                site = (
+                    _hemoglobin_lln(self._limits, self._sex)
                     if p.field == "hemoglobin"
-                    else getattr(limits, p.limit, None)
+                    else getattr(self._limits, p.limit, None)
                 )
-            grade = _grade_term(p.term, value, limit, None, None, None)[0]
-        else:
+                out.append((p.term, p.field, p.own_limit, site, None, None))
+            else:
+                site = getattr(self._limits, p.limit, None)
+                base = getattr(b, p.field, None)
+                out.append((p.term, p.field, p.own_limit, site, base, getattr(b, p.limit, None)))
+        entries = self._entries[model] = tuple(out)
+        return entries
+
+    def __call__(self, obs: BloodCount | Chemistry) -> dict[str, int]:
+        model = type(obs)
+        entries = self._entries.get(model) or self._entries_for(model)
+        start = self._baseline.tki_start
+        use_baseline = start is None or obs.date > start
+        out: dict[str, int] = {}
+        for term, field, own, site, base, base_uln in entries:
+            value: float | None = getattr(obs, field)
+            if value is None:
+                continue
+            limit: float | None = getattr(obs, own) if own is not None else None
             if limit is None:
-                limit = getattr(limits, p.limit, None)
-            base = getattr(baseline, p.field, None) if use_baseline else None
-            base_uln = getattr(baseline, p.limit, None) if use_baseline else None
-            grade = _grade_term(p.term, value, None, limit, base, base_uln)[0]
-        if grade is not None:
-            out[p.term.key] = grade
-    return out
+                limit = site
+            if term.direction == "decreased":
+                grade = _grade_term(term, value, limit, None, None, None)[0]
+            elif use_baseline:
+                grade = _grade_term(term, value, None, limit, base, base_uln)[0]
+            else:
+                grade = _grade_term(term, value, None, limit, None, None)[0]
+            if grade is not None:
+                out[term.key] = grade
+        return out
