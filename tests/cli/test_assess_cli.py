@@ -84,6 +84,10 @@ def test_explain_names_rules_and_sources(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["demo"]) == 0
+    assert run(["demo", "--clinic", "40", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "Clinic summary: 12 patients" in out and "not a medical device" in out
+    assert "Clinic summary: 40 patients" in out
+    # The same seed gives the same clinic.
+    assert run(["demo", "--clinic", "40", "--seed", "3"]) == 0
+    assert capsys.readouterr().out == out

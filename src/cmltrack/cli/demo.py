@@ -54,6 +54,10 @@ def demo(
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Print every patient's full assessment.")
     ] = False,
+    clinic: Annotated[
+        int, typer.Option("--clinic", help="Size of the seeded synthetic clinic (0: none).")
+    ] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic clinic.")] = 2026,
 ) -> None:
     """Assess the bundled example clinic (offline) and print what a clinic would act on."""
     from cmltrack.cli.render import render_assessment
@@ -75,6 +79,15 @@ def demo(
         if verbose:
             out.write(render_assessment(a) + "\n\n")
     out.write("\n" + summarise_clinic(results) + "\n\n")
+    if clinic > 0:
+        from cmltrack.synth.cohort import DEFAULT_AS_OF, generate_cohort
+
+        out.write(
+            f"A seeded synthetic clinic: {clinic} patients on imatinib (seed {seed}), "
+            f"assessed as of {DEFAULT_AS_OF}:\n"
+        )
+        synthetic = (assess(r) for r in generate_cohort(clinic, seed))
+        out.write(summarise_clinic(synthetic) + "\n\n")
     out.write("Next: cmltrack assess " + str(path) + " --json | cmltrack explain "
               + str(path) + " --patient <id>\n")
     out.write(DISCLAIMER + "\n")
