@@ -7,6 +7,8 @@ from cmltrack.cli import (
     assess,  # noqa: F401
     demo,  # noqa: F401
     endpoints,  # noqa: F401
+    plot,  # noqa: F401
+    report,  # noqa: F401
     rules,  # noqa: F401
     stats,  # noqa: F401
     summarize,  # noqa: F401

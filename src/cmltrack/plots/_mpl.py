@@ -77,3 +77,40 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def render_rgba(fig: Figure, dpi: float) -> Any:
+    """Draw ``fig`` once with Agg and return its pixels (an RGBA uint8 array)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    return np.asarray(canvas.buffer_rgba()).copy()  # type: ignore[no-untyped-call]
+
+
+def png_bytes(rgba: Any) -> bytes:
+    """PNG of an RGBA array, compressed quickly (report charts are written by the thousand)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").convert("RGB").save(buf, "PNG", compress_level=3)
+    return buf.getvalue()
+
+
+def reset_axes(ax: Axes) -> Axes:
+    """Remove what was drawn on ``ax`` but keep the Axes, its ticks and scales.
+
+    Drawing many charts on one reused Axes skips building a new figure, axis and tick objects
+    for each (most of the cost of a fresh small chart).
+    """
+    for artist in [*ax.lines, *ax.patches, *ax.texts, *ax.collections, *ax.images]:
+        artist.remove()
+    if ax.legend_ is not None:
+        ax.legend_.remove()
+    fig = figure_of(ax)
+    for legend in list(fig.legends):
+        legend.remove()
+    ax.set_title("")
+    return ax

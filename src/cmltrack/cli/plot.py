@@ -1,0 +1,114 @@
+"""``cmltrack plot``: single figures as PNG, SVG or PDF."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmltrack.cli.app import app
+from cmltrack.cli.assess import AsOfOpt, GuidelineOpt
+from cmltrack.cli.report import parse_date
+from cmltrack.domain.enums import Guideline
+from cmltrack.errors import InputError
+
+plot_app = typer.Typer(help="Draw one figure (PNG, SVG or PDF, chosen by the extension).",
+                       no_args_is_help=True)
+app.add_typer(plot_app, name="plot")
+
+InputArg = Annotated[Path, typer.Argument(help="Patient records: .json, .jsonl or a CSV folder.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Figure file: .png, .svg or .pdf.")]
+DpiOpt = Annotated[int, typer.Option("--dpi", min=30, max=600, help="Resolution of a PNG.")]
+
+
+def _check_out(out: Path) -> None:
+    from cmltrack.plots._mpl import FORMATS
+
+    if out.suffix.lower() not in FORMATS:
+        raise InputError(
+            f"cannot write {out.name!r}: the extension must be one of {', '.join(FORMATS)}",
+            code="bad_argument",
+            field="--out",
+        )
+
+
+@plot_app.command("bcr-abl1")
+def bcr_abl1(
+    input: InputArg,
+    patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
+    out: OutOpt,
+    guideline: GuidelineOpt = Guideline.ELN2020,
+    as_of: AsOfOpt = None,
+    dpi: DpiOpt = 120,
+) -> None:
+    """One patient's BCR::ABL1 course with the guideline's milestone zones."""
+    from cmltrack.domain.assess import assess
+    from cmltrack.domain.options import AssessOptions
+    from cmltrack.io import read_records
+    from cmltrack.plots import figure_of, plot_bcr_abl1, save_figure
+
+    _check_out(out)
+    day = parse_date(as_of, "--as-of")
+    for record in read_records(input):
+        if record.id == patient:
+            a = assess(record, options=AssessOptions(guideline=guideline), as_of=day)
+            save_figure(figure_of(plot_bcr_abl1(record, a)), out, dpi=dpi)
+            sys.stdout.write(f"wrote {out}\n")
+            return
+    raise InputError(f"no patient {patient!r} in {input}", code="unknown_value",
+                     field="--patient")
+
+
+@plot_app.command("swimmer")
+def swimmer(
+    input: InputArg,
+    out: OutOpt,
+    guideline: GuidelineOpt = Guideline.ELN2020,
+    as_of: AsOfOpt = None,
+    max_patients: Annotated[
+        int, typer.Option("--max-patients", min=1, help="Draw at most this many bars.")
+    ] = 60,
+    dpi: DpiOpt = 120,
+) -> None:
+    """One bar per patient with first CHR, CCyR, MMR, MR4.5, progression and death."""
+    from cmltrack.domain.assess import assess
+    from cmltrack.domain.options import AssessOptions
+    from cmltrack.io import read_records
+    from cmltrack.plots import figure_of, plot_swimmer, save_figure, swimmer_rows
+
+    _check_out(out)
+    day = parse_date(as_of, "--as-of")
+    options = AssessOptions(guideline=guideline)
+    rows = []
+    for record in read_records(input):
+        rows += swimmer_rows([(record, assess(record, options=options, as_of=day))])
+    if not rows:
+        raise InputError("no patient with a start of TKI therapy", code="empty", file=str(input))
+    save_figure(figure_of(plot_swimmer(rows, max_patients=max_patients)), out, dpi=dpi)
+    sys.stdout.write(f"wrote {out}\n")
+
+
+@plot_app.command("waterfall")
+def waterfall(
+    input: InputArg,
+    out: OutOpt,
+    as_of: AsOfOpt = None,
+    dpi: DpiOpt = 120,
+) -> None:
+    """Best Ph+ reduction from baseline per patient, sorted."""
+    from cmltrack.domain.assess import assess
+    from cmltrack.io import read_records
+    from cmltrack.plots import figure_of, ph_change, plot_waterfall, save_figure
+
+    _check_out(out)
+    day = parse_date(as_of, "--as-of")
+    bars = [b for b in (ph_change(assess(r, as_of=day)) for r in read_records(input)) if b]
+    if not bars:
+        raise InputError(
+            "no patient has a Ph+ result before and after the start of TKI therapy",
+            code="empty", file=str(input),
+        )
+    save_figure(figure_of(plot_waterfall(bars)), out, dpi=dpi)
+    sys.stdout.write(f"wrote {out}\n")

@@ -1,0 +1,184 @@
+"""One patient's report: the BCR::ABL1 chart, milestones, events and recommendations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cmltrack.domain.assess import Assessment
+from cmltrack.domain.records import PatientRecord
+from cmltrack.reports.html import Raw, esc, page, png_img, table
+from cmltrack.reports.pdf import plain_table, text_pages
+
+if TYPE_CHECKING:
+    from matplotlib.backends.backend_pdf import PdfPages
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A table both renderings share: HTML and the PDF text page show the same rows."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+
+
+CHART_CAPTION = (
+    "Log scale. Filled circles: detected BCR::ABL1; open triangles: undetected, drawn at the "
+    "sample's sensitivity (one BCR::ABL1 copy among the control-gene copies; grey on the axis "
+    "floor: sensitivity not given); horizontal lines: MMR 0.1% (solid), MR4 0.01% (dashed), "
+    "MR4.5 0.0032% (dotted); shaded: the guideline's BCR::ABL1 milestone cells over each "
+    "landmark window (plain optimal, dotted warning, back-hatched suboptimal, hatched "
+    "failure); strip: drug and dose in mg/day (gaps are holds); dotted verticals: reported "
+    "events."
+)
+
+
+def _status(value: object) -> object:
+    return None if value is None else str(value).replace("_", " ")
+
+
+def sections(record: PatientRecord, a: Assessment) -> list[Section]:
+    """The report's tables, in reading order."""
+    cur = a.current
+    out = [
+        Section(
+            "Current status",
+            ("status", "phase", "drug", "dose (mg/day)", "best hematologic",
+             "best cytogenetic", "best molecular"),
+            ((_status(cur.status), cur.phase, cur.drug, cur.dose_mg_per_day,
+              cur.best_hematologic, cur.best_cytogenetic, cur.best_molecular),),
+        ),
+        Section(
+            "Recommendations",
+            ("action", "drug", "dose (mg/day)", "because", "rule", "source"),
+            tuple(
+                (_status(r.action), r.drug, r.dose_mg_per_day, r.because, r.rule, r.source)
+                for r in a.recommendations
+            ),
+        ),
+        Section(
+            f"Milestones ({a.guideline})",
+            ("month", "status", "result date", "basis", "rule"),
+            tuple(
+                (m.month, _status(m.status), m.date, m.basis, m.rule) for m in a.milestones
+            ),
+        ),
+        Section(
+            "Events",
+            ("date", "event", "basis", "rule"),
+            tuple(
+                sorted(
+                    [(e.date, _status(e.kind), e.basis, e.rule) for e in a.events]
+                    + [
+                        (e.date, f"{e.kind} (reported)", _reported(e.phase, e.cause, e.note),
+                         "record")
+                        for e in record.events
+                    ],
+                    key=lambda row: (str(row[0]), str(row[1])),
+                )
+            ),
+        ),
+        Section(
+            "Therapy",
+            ("drug", "dose (mg/day)", "start", "end", "reason for end"),
+            tuple(
+                (t.drug, t.dose_mg_per_day, t.start, t.end, t.reason_end)
+                for t in sorted(record.therapy, key=lambda t: t.start)
+            ),
+        ),
+        Section(
+            "Baseline risk",
+            ("score", "value", "group", "missing inputs"),
+            tuple(
+                (name, None if r.score is None else round(r.score, 4), r.group,
+                 ", ".join(r.missing) or None)
+                for name, r in a.risk.items()
+            ),
+        ),
+        Section(
+            "Results by date",
+            ("date", "months", "hematologic", "cytogenetic", "molecular", "BCR::ABL1 % IS",
+             "Ph+ %", "phase"),
+            tuple(
+                (t.date, None if t.months is None else f"{t.months:.2f}", t.hematologic,
+                 t.cytogenetic, t.molecular, t.bcr_abl1_is,
+                 None if t.ph_pct is None else f"{t.ph_pct:.1f}" + (" FISH" if t.fish_based
+                                                                    else ""),
+                 t.phase)
+                for t in a.timepoints
+            ),
+        ),
+    ]
+    return out
+
+
+def _reported(*parts: str | None) -> str | None:
+    text = "; ".join(p for p in parts if p)
+    return text or None
+
+
+def header_lines(record: PatientRecord, a: Assessment) -> list[tuple[str, object]]:
+    return [
+        ("patient", record.id),
+        ("assessed as of", a.as_of),
+        ("guideline", a.guideline),
+        ("start of TKI therapy", a.therapy_start),
+        ("sex", record.sex),
+        ("age at diagnosis", None if record.age_at_diagnosis is None
+         else f"{record.age_at_diagnosis:.0f}"),
+    ]
+
+
+def patient_html(
+    record: PatientRecord,
+    a: Assessment,
+    chart_png: bytes | None,
+    *,
+    generated: str,
+    cohort_href: str | None = None,
+) -> str:
+    """The patient's self-contained HTML page."""
+    meta = " &middot; ".join(f"{esc(k)}: <b>{esc(v)}</b>" for k, v in header_lines(record, a))
+    parts = [f'<p class="meta">{meta}</p>']
+    if cohort_href:
+        parts.append(f'<p class="small"><a href="{esc(cohort_href)}">Back to the cohort</a></p>')
+    secs = sections(record, a)
+    parts.append(_section_html(secs[0]))
+    parts.append("<h2>BCR::ABL1</h2>")
+    if chart_png is not None:
+        parts.append(png_img(chart_png, f"BCR::ABL1 course of patient {record.id}"))
+        parts.append(f'<p class="small">{esc(CHART_CAPTION)}</p>')
+    else:
+        parts.append('<p class="small">No PCR results to chart.</p>')
+    parts += [_section_html(s) for s in secs[1:]]
+    return page(f"CML patient report: {record.id}", "\n".join(parts), generated=generated)
+
+
+def _section_html(s: Section) -> str:
+    rows: Sequence[Sequence[object]] = [
+        tuple(Raw(f'<span class="status-{esc(c)}">{esc(c)}</span>') if h == "status" and c
+              else c for h, c in zip(s.headers, row, strict=True))
+        for row in s.rows
+    ]
+    return f"<h2>{esc(s.title)}</h2>\n" + table(s.headers, rows)
+
+
+def patient_text(record: PatientRecord, a: Assessment) -> list[str]:
+    """The report as text lines for the PDF."""
+    lines = [f"{k}: {'-' if v is None else v}" for k, v in header_lines(record, a)]
+    for s in sections(record, a):
+        lines += ["", s.title.upper()]
+        lines += plain_table(s.headers, s.rows)
+    return lines
+
+
+def write_patient_pdf(
+    pdf: PdfPages, record: PatientRecord, a: Assessment, chart: Any = None, *, generated: str
+) -> None:
+    """The chart (an RGBA array at 72 dpi, drawn once for both HTML and PDF) above the text."""
+    lines = patient_text(record, a)
+    if chart is not None:
+        lines = [CHART_CAPTION, *lines]
+    text_pages(pdf, f"CML patient report: {record.id}", lines, generated=generated, image=chart)

@@ -1,0 +1,138 @@
+"""Cohort and patient reports: complete, self-contained, labelled, written all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from scipy.stats import binomtest
+
+from cmltrack import DISCLAIMER
+from cmltrack.domain.options import AssessOptions
+from cmltrack.domain.records import PatientRecord
+from cmltrack.errors import InputError
+from cmltrack.io import load_records
+from cmltrack.reports import write_reports
+from cmltrack.reports.build import safe_name
+from cmltrack.reports.cohort import exact_rate
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "cmltrack" / "examples"
+DAY = dt.date(2025, 11, 1)
+
+
+@pytest.fixture(scope="module")
+def records() -> list[PatientRecord]:
+    return load_records(EXAMPLES / "patients.jsonl")
+
+
+@pytest.fixture(scope="module")
+def report(records: list[PatientRecord], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("rep") / "report"
+    result = write_reports(records, out, options=AssessOptions(), generated=DAY,
+                           source="patients.jsonl")
+    assert result.patients == 12 and result.files == 2 * 12 + 2
+    return out
+
+
+def test_files(report: Path) -> None:
+    assert (report / "index.html").is_file() and (report / "cohort.pdf").is_file()
+    assert len(list((report / "patients").glob("*.html"))) == 12
+    pdfs = [*list((report / "patients").glob("*.pdf")), report / "cohort.pdf"]
+    assert len(pdfs) == 13 and all(p.read_bytes().startswith(b"%PDF") for p in pdfs)
+    assert not [p for p in report.parent.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_every_page_has_the_disclaimer_and_is_self_contained(report: Path) -> None:
+    pages = [report / "index.html", *sorted((report / "patients").glob("*.html"))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert html.escape(DISCLAIMER) in text, page
+        assert "http://" not in text and "https://" not in text, page
+        sources = re.findall(r'src="([^"]*)"', text)
+        assert all(s.startswith("data:image/png;base64,") for s in sources), page
+        assert "<link" not in text and "<script" not in text
+        assert "2025-11-01" in text  # the generation date passed in
+
+
+def test_cohort_page_content(report: Path) -> None:
+    text = (report / "index.html").read_text(encoding="utf-8")
+    for heading in ("Current status", "Actions due", "Response rates", "swimmer plot",
+                    "waterfall", "Progression-free survival", "Methods and sources"):
+        assert heading in text
+    assert text.count('src="data:image/png') == 4  # swimmer, waterfall, PFS, MMR incidence
+    assert 'href="patients/P11.html"' in text
+
+
+def test_patient_page_content(report: Path) -> None:
+    text = (report / "patients" / "P03.html").read_text(encoding="utf-8")
+    for heading in ("Milestones (ELN2020)", "Recommendations", "Events", "BCR::ABL1"):
+        assert heading in text
+    assert 'src="data:image/png' in text
+    assert "dasatinib" in text
+
+
+def test_exact_rate_matches_clopper_pearson() -> None:
+    # The high-dose seed's 13 major cytogenetic responses of 34, against scipy's exact CI.
+    rate = exact_rate("MCyR", 13, 34)
+    ci = binomtest(13, 34).proportion_ci(method="exact")
+    assert rate.estimate == pytest.approx(13 / 34)
+    assert (rate.lower, rate.upper) == pytest.approx((ci.low, ci.high), abs=1e-9)
+    assert exact_rate("none", 0, 0).estimate is None
+
+
+def _failing(records: list[PatientRecord]) -> Iterator[PatientRecord]:
+    yield from records[:3]
+    raise InputError("broken line", code="bad_format", file="x.jsonl", row=4)
+
+
+def test_nothing_half_written(records: list[PatientRecord], tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    with pytest.raises(InputError, match="broken line"):
+        write_reports(_failing(records), out, options=AssessOptions(), generated=DAY)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_previous_report_kept_on_failure_and_replaced_on_success(
+    records: list[PatientRecord], tmp_path: Path
+) -> None:
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "old.txt").write_text("previous")
+    with pytest.raises(InputError):
+        write_reports(_failing(records), out, options=AssessOptions(), generated=DAY, pdf=False)
+    assert (out / "old.txt").read_text() == "previous"
+    write_reports(records[:2], out, options=AssessOptions(), generated=DAY, pdf=False)
+    assert not (out / "old.txt").exists() and (out / "index.html").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_duplicate_ids_refused(records: list[PatientRecord], tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="appears twice"):
+        write_reports([records[0], records[0]], tmp_path / "r", options=AssessOptions(),
+                      generated=DAY, pdf=False)
+
+
+def test_empty_input_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no patient records"):
+        write_reports([], tmp_path / "r", options=AssessOptions(), generated=DAY)
+
+
+def test_safe_names() -> None:
+    taken: set[str] = set()
+    assert safe_name("P01", taken) == "P01"
+    assert safe_name("p01", taken) == "p01-2"  # case-insensitive file systems
+    assert safe_name("../etc/passwd", taken) == "_etc_passwd"
+
+
+def test_worker_processes_give_the_same_pages(
+    records: list[PatientRecord], report: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rep2"
+    write_reports(records, out, options=AssessOptions(), generated=DAY,
+                  source="patients.jsonl", jobs=2)
+    for page in ["index.html", "patients/P01.html", "patients/P11.html"]:
+        assert (out / page).read_text() == (report / page).read_text()
