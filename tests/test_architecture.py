@@ -33,3 +33,9 @@ def test_error_codes_in_step_with_source() -> None:
     for path in SRC.rglob("*.py"):
         used |= set(pattern.findall(path.read_text()))
     assert used <= set(errors.ERROR_CODES), used - set(errors.ERROR_CODES)
+
+
+def test_error_codes_documented_in_readme() -> None:
+    readme = (SRC.parents[1] / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, flags=re.M))
+    assert documented == set(errors.ERROR_CODES)
