@@ -126,3 +126,13 @@ def test_record_without_pcr_or_therapy() -> None:
     a = assess(rec, as_of=dt.date(2020, 2, 1))
     ax = plot_bcr_abl1(rec, a)
     assert "no TKI start" in ax.get_xlabel()
+
+
+def test_zones_restart_with_a_new_tki(clinic: dict[str, PatientRecord]) -> None:
+    rec = clinic["P04"]  # imatinib from 2015-06-08, ponatinib from 2018-05-14
+    ax = plot_bcr_abl1(rec, assess(rec))
+    # By hand: 2015-06-08 to 2018-06-08 is 1096 days (2016 is a leap year), less 25 days:
+    # 1071 days = 35.19 months; the second line's 3-month window opens 2.0 months later.
+    starts = sorted(p.get_x() for p in ax.patches if p.get_zorder() == 0)
+    assert starts[0] == pytest.approx(1071 / 30.4375 + 2.0)
+    assert "line 2 (ponatinib from month 35.2)" in ax.get_title()

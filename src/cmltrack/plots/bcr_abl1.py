@@ -19,11 +19,12 @@ What it shows, and why:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cmltrack.domain.assess import DAYS_PER_MONTH, Assessment
 from cmltrack.domain.enums import TKIS, MilestoneStatus, MolecularResponse
+from cmltrack.domain.guidelines.eln import tki_lines
 from cmltrack.domain.records import PatientRecord, Pcr
 from cmltrack.domain.response import MOLECULAR_BANDS, UNDETECTED_MIN_COPIES
 from cmltrack.plots._mpl import figure_of
@@ -161,7 +162,13 @@ def plot_bcr_abl1(
 
     # Milestone zones first, so that everything else is drawn on top.
     shown: set[MilestoneStatus] = set()
+    # Landmarks count from the start of the current line of TKI therapy: after a switch to
+    # another TKI they restart (clinical-rules section 14), and so do the zones.
+    lines = tki_lines(record, assessment.as_of)
+    shift = months_between(origin, lines[-1].start) if lines else 0.0
     for zone in zones_for(assessment.guideline):
+        zone = replace(zone, start=zone.start + shift,
+                       end=None if zone.end is None else zone.end + shift)
         z_end = x_max if zone.end is None else zone.end
         for band in zone.bands:
             face, hatch = ZONE_STYLE[band.status]
@@ -217,6 +224,11 @@ def plot_bcr_abl1(
 
     ax.set_ylabel("BCR::ABL1 % IS (log scale)")
     title = f"Patient {record.id}: BCR::ABL1 with {assessment.guideline} milestone zones"
+    if len(lines) > 1:
+        verdicts = verdicts.replace(
+            "milestones:",
+            f"line {len(lines)} ({lines[-1].drug} from month {shift:.1f}) milestones:",
+        )
     # An explicit y spares matplotlib the costly automatic placement of the title.
     ax.set_title(title + (f"\n{verdicts}" if verdicts else ""), fontsize=9.5, y=1.01)
     from matplotlib.ticker import FuncFormatter, NullLocator

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cmltrack.errors import InputError
-from cmltrack.plots._mpl import GREYS, LINESTYLES, MARKERS, new_axes
+from cmltrack.plots._mpl import GREYS, LINESTYLES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -108,12 +108,19 @@ def _at_risk_table(ax: Axes, table: pd.DataFrame) -> None:
                     va="top")
 
 
+def _curve_axes() -> Axes:
+    """Axes with a fixed margin below for the at-risk rows and on the left for their labels
+    (a layout engine does not see text drawn outside the Axes)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.0, 4.8), dpi=100)
+    return fig.add_axes((0.2, 0.28, 0.76, 0.64))
+
+
 def _style(i: int) -> dict[str, object]:
     return {
         "color": GREYS[i % len(GREYS)],
         "linestyle": LINESTYLES[i % len(LINESTYLES)],
-        "marker": MARKERS[i % len(MARKERS)],
-        "markevery": [],
         "linewidth": 1.6,
     }
 
@@ -157,7 +164,7 @@ def plot_km(
     """Kaplan-Meier curves by group (events: 1 event, 0 censored) with numbers at risk."""
     t, e, g = _arrays(durations, events, groups)
     if ax is None:
-        ax = new_axes((7.0, 4.8))
+        ax = _curve_axes()
     _curves(ax, t, e, g, "km", 1)
     return _finish(ax, t, g, times, xlabel, ylabel, title)
 
@@ -177,7 +184,7 @@ def plot_cif(
     """Cumulative incidence of ``cause`` (0 censored, other codes compete), by group."""
     t, e, g = _arrays(durations, events, groups)
     if ax is None:
-        ax = new_axes((7.0, 4.8))
+        ax = _curve_axes()
     _curves(ax, t, e, g, "cif", cause)
     return _finish(ax, t, g, times, xlabel, ylabel, title)
 
