@@ -173,7 +173,8 @@ def classify_phase(
     on_therapy: bool,
 ) -> Classified[Phase]:
     """Phase by the chosen criteria from the results of one day (any of them may be None)."""
-    r = PHASE_RULES[PhaseCriteria(criteria)]
+    # A StrEnum hashes as its text: the plain lookup serves both, the enum call names a bad value.
+    r = PHASE_RULES.get(criteria) or PHASE_RULES[PhaseCriteria(criteria)]
     blast: list[_Finding] = []
     accelerated: list[_Finding] = []
     seen: list[_Finding] = []

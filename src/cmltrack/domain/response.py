@@ -48,7 +48,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Generic, Literal, NamedTuple, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from cmltrack.domain.enums import CytogeneticResponse as CyR
 from cmltrack.domain.enums import CytogeneticScheme, HematologicResponse
@@ -332,14 +332,10 @@ CHR_BASOPHILS_BELOW = 5.0  # %, strict; ELN only
 
 #: A component's wording, written only when a basis is read (see ``Classified``).
 _Text = str | Callable[[], str]
-
-
-class _Check(NamedTuple):
-    """One CHR component: met, failed or not given; if failed, whether PHR excuses it."""
-
-    met: bool | None
-    text: _Text
-    excused: bool | None = False  # None: the baseline needed to tell is missing
+#: One CHR component: (met, excused, text). ``met`` is True, False, or None when the value is
+#: not given; ``excused`` says whether PHR excuses a failed component (None: the baseline
+#: needed to tell is missing). A plain tuple: sixty blood counts a patient make this hot.
+_Check = tuple[bool | None, bool | None, _Text]
 
 
 def _written(text: _Text) -> str:
@@ -360,18 +356,23 @@ def _name(field: str) -> str:
 
 
 def _immature_check(blood: BloodCount, fields: tuple[str, ...]) -> _Check:
-    given = [(f, v) for f in fields if (v := getattr(blood, f)) is not None]
+    given = False
+    present: list[tuple[str, float]] = []
+    for f in fields:
+        v = getattr(blood, f)
+        if v is not None:
+            given = True
+            if v > 0:
+                present.append((f, v))
     if not given:
-        return _Check(None, "differential (immature cells) not given")
-    present = [(f, v) for f, v in given if v > 0]
+        return (None, False, "differential (immature cells) not given")
     if not present:
-        return _Check(True, partial(_no_immature_text, fields, given))
-    return _Check(False, partial(_immature_text, present), excused=True)
+        return (True, False, partial(_no_immature_text, blood, fields))
+    return (False, True, partial(_immature_text, present))
 
 
-def _no_immature_text(fields: tuple[str, ...], given: list[tuple[str, float]]) -> str:
-    names = {f for f, _ in given}
-    absent = [_name(f) for f in fields if f not in names]
+def _no_immature_text(blood: BloodCount, fields: tuple[str, ...]) -> str:
+    absent = [_name(f) for f in fields if getattr(blood, f) is None]
     tail = f" ({', '.join(absent)} not given)" if absent else ""
     return "no immature cells" + tail
 
@@ -386,15 +387,9 @@ def _improvement(
 ) -> _Check:
     """A failed component that PHR excuses if it improved by more than 50% since diagnosis."""
     if before <= 0:
-        return _Check(False, partial(_no_baseline_text, head))
+        return (False, False, partial(_suffixed, head, " (none at diagnosis)"))
     ok = 2.0 * now < before  # improvement (before - now) / before > 50%, without division
-    return _Check(
-        False, partial(_improvement_text, head, now, before, unit, excess, ok), excused=ok
-    )
-
-
-def _no_baseline_text(head: _Text) -> str:
-    return f"{_written(head)} (none at diagnosis)"
+    return (False, ok, partial(_improvement_text, head, now, before, unit, excess, ok))
 
 
 def _improvement_text(
@@ -417,15 +412,13 @@ def _spleen_text(s: float) -> str:
 def _spleen_check(blood: BloodCount, baseline: Diagnosis | None) -> _Check:
     s = blood.spleen_cm
     if s is None:
-        return _Check(None, "spleen not given")
+        return (None, False, "spleen not given")
     if s == 0:
-        return _Check(True, "spleen not palpable")
+        return (True, False, "spleen not palpable")
     head = partial(_spleen_text, s)
     b = baseline.spleen_cm if baseline is not None else None
     if b is None:
-        return _Check(
-            False, partial(_suffixed, head, " (size at diagnosis not given)"), excused=None
-        )
+        return (False, None, partial(_suffixed, head, " (size at diagnosis not given)"))
     return _improvement(head, s, b, unit=" cm")
 
 
@@ -434,15 +427,13 @@ def _platelet_check(
 ) -> _Check:
     p = blood.platelets
     if p is None:
-        return _Check(None, "platelets not given")
+        return (None, False, "platelets not given")
     head = partial(_compared, "platelets", p, CHR_PLATELETS_BELOW)
     if p < CHR_PLATELETS_BELOW:
-        return _Check(True, head)
+        return (True, False, head)
     b = baseline.platelets if baseline is not None else None
     if b is None:
-        return _Check(
-            False, partial(_suffixed, head, " (count at diagnosis not given)"), excused=None
-        )
+        return (False, None, partial(_suffixed, head, " (count at diagnosis not given)"))
     if basis == "count":
         return _improvement(head, p, b)
     return _improvement(head, p - CHR_PLATELETS_BELOW, b - CHR_PLATELETS_BELOW, excess=True)
@@ -455,33 +446,33 @@ def _chr_checks(
     thrombocytosis_basis: Literal["excess", "count"],
 ) -> list[_Check]:
     wbc = blood.wbc
-    checks = [
-        _Check(None, "WBC not given") if wbc is None
-        else _Check(wbc < CHR_WBC_BELOW, partial(_compared, "WBC", wbc, CHR_WBC_BELOW)),
+    checks: list[_Check] = [
+        (None, False, "WBC not given") if wbc is None
+        else (wbc < CHR_WBC_BELOW, False, partial(_compared, "WBC", wbc, CHR_WBC_BELOW)),
         _platelet_check(blood, baseline, thrombocytosis_basis),
         _immature_check(blood, IMMATURE_FIELDS[definition]),
     ]
     if definition == "eln":
         baso = blood.basophils_pb
         checks.append(
-            _Check(None, "basophils not given") if baso is None
-            else _Check(baso < CHR_BASOPHILS_BELOW,
-                        partial(_compared, "basophils", baso, CHR_BASOPHILS_BELOW, "%"))
+            (None, False, "basophils not given") if baso is None
+            else (baso < CHR_BASOPHILS_BELOW, False,
+                  partial(_compared, "basophils", baso, CHR_BASOPHILS_BELOW, "%"))
         )
     checks.append(_spleen_check(blood, baseline))
     return checks
 
 
 def _checks_text(checks: list[_Check], suffix: str) -> str:
-    return ", ".join(_written(c.text) for c in checks) + suffix
+    return ", ".join(_written(text) for _, _, text in checks) + suffix
 
 
 def is_chr(blood: BloodCount, *, definition: ChrDefinition = "eln") -> bool | None:
     """Whether the count meets CHR; None when a missing component leaves it open."""
-    checks = _chr_checks(blood, definition, None, "excess")
-    if any(c.met is False for c in checks):
+    met = [m for m, _, _ in _chr_checks(blood, definition, None, "excess")]
+    if False in met:
         return False
-    return None if any(c.met is None for c in checks) else True
+    return None if None in met else True
 
 
 def classify_hematologic(
@@ -496,20 +487,28 @@ def classify_hematologic(
         raise ValueError(f"unknown CHR definition {definition!r}")
     chr_rule = _CHR_RULE[definition]
     checks = _chr_checks(blood, definition, baseline, thrombocytosis_basis)
-    failed = [c for c in checks if c.met is False]
-    missing = any(c.met is None for c in checks)
+    failed = missing = unexcused = excuse_unknown = False
+    for met, excused, _ in checks:
+        if met is None:
+            missing = True
+        elif not met:
+            failed = True
+            if excused is False:
+                unexcused = True
+            elif excused is None:
+                excuse_unknown = True
     if not failed:
         if missing:
             return Classified(
                 None, chr_rule, partial(_checks_text, checks, "; CHR cannot be judged")
             )
         return Classified(HematologicResponse.CHR, chr_rule, partial(_checks_text, checks, ""))
-    if any(c.excused is False for c in failed):
+    if unexcused:
         return Classified(
             HematologicResponse.NONE, "MDACC.PHR",
             partial(_checks_text, checks, "; neither CHR nor PHR"),
         )
-    if missing or any(c.excused is None for c in failed):
+    if missing or excuse_unknown:
         return Classified(
             None, "MDACC.PHR", partial(_checks_text, checks, "; not CHR, PHR cannot be judged")
         )

@@ -128,10 +128,20 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+#: Whether an operator includes its bound (``<=``, ``>=``).
+_INCLUSIVE: dict[str, bool] = {"<": False, "<=": True, ">": False, ">=": True}
+
+
 def _compare(x: float, op: str, bound: float) -> bool:
+    """``x op bound``, with ``x`` on the cut-off when equal to it to 12 significant digits."""
+    holds = _OPS[op](x, bound)
+    if holds == _INCLUSIVE[op]:
+        # An inclusive comparison that holds, or a strict one that fails, also does so for
+        # x = bound: the tolerance cannot change it (and most values are far from a cut-off).
+        return holds
     if math.isclose(x, bound, rel_tol=1e-12, abs_tol=1e-12):
-        x = bound  # on the cut-off to 12 significant digits
-    return _OPS[op](x, bound)
+        return not holds  # x is read as the bound itself
+    return holds
 
 
 # --- Loading and validating the tables ---------------------------------------------------------
