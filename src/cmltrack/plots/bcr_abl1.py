@@ -169,7 +169,9 @@ def plot_bcr_abl1(
     for zone in zones_for(assessment.guideline):
         zone = replace(zone, start=zone.start + shift,
                        end=None if zone.end is None else zone.end + shift)
-        z_end = x_max if zone.end is None else zone.end
+        z_end = x_max if zone.end is None else min(zone.end, x_max)
+        if zone.start >= x_max:
+            continue  # a landmark beyond the follow-up: nothing to shade yet
         for band in zone.bands:
             face, hatch = ZONE_STYLE[band.status]
             shown.add(band.status)
@@ -180,10 +182,11 @@ def plot_bcr_abl1(
                     facecolor=face, hatch=hatch, edgecolor="0.6", linewidth=0.0, zorder=0,
                 )
             )
-        ax.text(
-            (zone.start + min(z_end, x_max)) / 2, y_high / 1.5, zone.label,
-            ha="center", va="top", fontsize=7, color="0.25",
-        )
+        if z_end - zone.start > (len(zone.label) + 1) * (x_max - x_min) / 100:
+            ax.text(
+                (zone.start + z_end) / 2, y_high / 1.5, zone.label,
+                ha="center", va="top", fontsize=7, color="0.25",
+            )
 
     for i, level in enumerate(MR_LINES):
         y = mr_threshold(level)
