@@ -31,6 +31,9 @@ def test_report_writes_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         (["plot", "bcr-abl1", JSONL, "--patient", "P99", "--out", "{out}/x.png"], "P99"),
         (["plot", "bcr-abl1", JSONL, "--patient", "P01", "--out", "{out}/x.gif"], ".png"),
         (["plot", "swimmer", JSONL, "--out", "{out}/x.jpeg"], ".svg"),
+        (["plot", "km", JSONL, "--endpoint", "TTMMR", "--out", "{out}/x.png"], "PFS, EFS"),
+        (["plot", "cif", JSONL, "--endpoint", "OS", "--out", "{out}/x.png"], "TTCHR"),
+        (["plot", "km", JSONL, "--by", "age", "--out", "{out}/x.png"], "sokal"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -51,9 +54,9 @@ def test_report_on_a_bad_file_writes_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]
 
 
-@pytest.mark.parametrize("kind", ["bcr-abl1", "swimmer", "waterfall"])
+@pytest.mark.parametrize("kind", ["bcr-abl1", "swimmer", "waterfall", "km", "cif"])
 def test_plot_commands(kind: str, tmp_path: Path) -> None:
     out = tmp_path / f"{kind}.svg"
-    extra = ["--patient", "P04"] if kind == "bcr-abl1" else []
+    extra = {"bcr-abl1": ["--patient", "P04"], "km": ["--by", "sokal"]}.get(kind, [])
     assert run(["plot", kind, JSONL, *extra, "--out", str(out)]) == 0
     assert out.read_text().lstrip().startswith("<?xml")

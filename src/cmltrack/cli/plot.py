@@ -112,3 +112,98 @@ def waterfall(
         )
     save_figure(figure_of(plot_waterfall(bars)), out, dpi=dpi)
     sys.stdout.write(f"wrote {out}\n")
+
+
+#: Time-to-event endpoints ``plot km`` draws, and the response endpoints ``plot cif`` draws
+#: (definitions in cmltrack.domain.endpoints).
+SURVIVAL_ENDPOINTS = ("PFS", "EFS", "OS", "TTF")
+RESPONSE_ENDPOINTS = ("TTCHR", "TTCCYR", "TTMMR", "TTMR4", "TTMR45")
+RISK_SCORES = ("sokal", "hasford", "eutos", "elts")
+
+EndpointOpt = Annotated[str, typer.Option("--endpoint", help="Endpoint PARAMCD.")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Group by a baseline risk score: sokal, hasford, eutos or elts."),
+]
+
+
+def _endpoint_table(
+    input: Path, endpoint: str, allowed: tuple[str, ...], by: str | None, as_of: str | None
+) -> tuple[list[float], list[int], list[str] | None]:
+    """(months, event code, groups) of one endpoint over every patient with a TKI start.
+
+    Event codes: 1 event, 0 censored, 2 a competing event (death or progression first).
+    """
+    from cmltrack.domain.assess import assess
+    from cmltrack.domain.endpoints import derive_endpoints
+    from cmltrack.io import read_records
+
+    if endpoint not in allowed:
+        raise InputError(f"endpoint {endpoint!r} is not one of {', '.join(allowed)}",
+                         code="bad_argument", field="--endpoint")
+    if by is not None and by not in RISK_SCORES:
+        raise InputError(f"--by {by!r} is not one of {', '.join(RISK_SCORES)}",
+                         code="bad_argument", field="--by")
+    day = parse_date(as_of, "--as-of")
+    times: list[float] = []
+    codes: list[int] = []
+    groups: list[str] = []
+    for record in read_records(input):
+        a = assess(record, as_of=day)
+        row = next((r for r in derive_endpoints(record, a) if endpoint == r.PARAMCD), None)
+        if row is None:
+            continue
+        times.append(row.AVAL)
+        codes.append(1 if row.CNSR == 0 else 2 * row.CMPEVNT)
+        if by is not None:
+            score = a.risk.get(by)
+            group = score.group if score is not None else None
+            groups.append(f"{by} {group}" if group else f"{by} not computable")
+    if not times:
+        raise InputError("no patient with a start of TKI therapy", code="empty", file=str(input))
+    return times, codes, (groups if by is not None else None)
+
+
+@plot_app.command("km")
+def km(
+    input: InputArg,
+    out: OutOpt,
+    endpoint: EndpointOpt = "PFS",
+    by: ByOpt = None,
+    as_of: AsOfOpt = None,
+    dpi: DpiOpt = 120,
+) -> None:
+    """Kaplan-Meier curves of PFS, EFS, OS or TTF with numbers at risk."""
+    from cmltrack.domain.endpoints import PARAMS
+    from cmltrack.plots import figure_of, plot_km, save_figure
+
+    _check_out(out)
+    t, c, g = _endpoint_table(input, endpoint, SURVIVAL_ENDPOINTS, by, as_of)
+    ax = plot_km(t, [1 if x == 1 else 0 for x in c], g,
+                 xlabel="months since start of TKI therapy", ylabel="probability",
+                 title=PARAMS[endpoint].replace(" (months)", ""))
+    save_figure(figure_of(ax), out, dpi=dpi)
+    sys.stdout.write(f"wrote {out}\n")
+
+
+@plot_app.command("cif")
+def cif(
+    input: InputArg,
+    out: OutOpt,
+    endpoint: EndpointOpt = "TTMMR",
+    by: ByOpt = None,
+    as_of: AsOfOpt = None,
+    dpi: DpiOpt = 120,
+) -> None:
+    """Cumulative incidence of a response, death or progression before it competing."""
+    from cmltrack.domain.endpoints import PARAMS
+    from cmltrack.plots import figure_of, plot_cif, save_figure
+
+    _check_out(out)
+    t, c, g = _endpoint_table(input, endpoint, RESPONSE_ENDPOINTS, by, as_of)
+    what = PARAMS[endpoint].replace(" (months)", "").replace("Time to ", "")
+    ax = plot_cif(t, c, g, xlabel="months since start of TKI therapy",
+                  ylabel="cumulative incidence",
+                  title=f"Cumulative incidence of {what}\n(death or progression competing)")
+    save_figure(figure_of(ax), out, dpi=dpi)
+    sys.stdout.write(f"wrote {out}\n")

@@ -101,7 +101,7 @@ def _at_risk_table(ax: Axes, table: pd.DataFrame) -> None:
             ha="left", va="top")
     for i, (label, row) in enumerate(table.iterrows()):
         y = -0.21 - 0.06 * i
-        ax.text(-0.02, y, str(label), transform=ax.transAxes, fontsize=7.5, ha="right",
+        ax.text(-0.06, y, str(label), transform=ax.transAxes, fontsize=7.5, ha="right",
                 va="top")
         for x, n in row.items():
             ax.text(float(str(x)), y, str(int(n)), transform=trans, fontsize=7.5, ha="center",
