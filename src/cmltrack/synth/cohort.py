@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
@@ -94,12 +94,39 @@ def output_format(path: Path) -> Format:
     )
 
 
-def _work(args: tuple[Profile, int, int, list[int], dt.date, Format]) -> tuple[int, Any]:
-    prof, seed, first, sizes, as_of, fmt = args
+def _work(job: tuple[Profile, int, int, list[int], dt.date, Format, str]
+          ) -> tuple[int, dict[str, str]]:
+    """Simulate one batch and write its text to part files (cheaper than sending it back)."""
+    prof, seed, first, sizes, as_of, fmt, part_dir = job
     res = simulate_batch(prof, seed, first, sizes, as_of)
-    text = (batch_to_jsonl(res, as_of.toordinal()) if fmt == "jsonl"
-            else batch_to_csv(res, as_of.toordinal()))
-    return res.n, text
+    texts = ({"cohort.jsonl": batch_to_jsonl(res, as_of.toordinal())} if fmt == "jsonl"
+             else batch_to_csv(res, as_of.toordinal()))
+    parts = {}
+    for name, text in texts.items():
+        part = os.path.join(part_dir, f"part-{first:07d}-{name}")
+        with open(part, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+        parts[name] = part
+    return res.n, parts
+
+
+def _append(dst: BinaryIO, src: str) -> None:
+    """Append file ``src`` to ``dst`` (in the kernel where it can) and delete ``src``."""
+    with open(src, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        done = 0
+        try:
+            while done < size:
+                k = os.copy_file_range(fh.fileno(), dst.fileno(), size - done)
+                if k == 0:
+                    break
+                done += k
+        except OSError:
+            pass
+        if done < size:
+            fh.seek(done)
+            shutil.copyfileobj(fh, dst)
+    os.unlink(src)
 
 
 def write_cohort(
@@ -109,7 +136,7 @@ def write_cohort(
 ) -> Path:
     """Write the cohort to ``out`` (``.jsonl`` or a CSV folder), streaming batch by batch.
 
-    Written to a temporary sibling first and moved into place at the end, so an interrupted run
+    Built in a temporary sibling folder and moved into place at the end, so an interrupted run
     leaves nothing half-written. ``workers`` > 1 simulates batches in parallel processes (at
     most two batches per worker in flight, so memory stays bounded); the output is identical.
     ``progress`` is called with the number of patients finished after each batch.
@@ -121,60 +148,50 @@ def write_cohort(
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"folder {str(parent)!r} does not exist", code="not_found", field="out")
-    jobs = [(prof, seed, first, sizes, as_of, fmt) for first, sizes in _batches(n, batch_size)]
-    if fmt == "jsonl":
-        tmp = parent / f".{path.name}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                for k, text in _run(jobs, workers):
-                    fh.write(text)
-                    if progress:
-                        progress(k)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return path
+    if fmt == "csv" and path.exists() and not path.is_dir():
+        raise InputError(f"{str(path)!r} exists and is not a folder", code="bad_argument",
+                         field="out")
     tmpdir = parent / f".{path.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmpdir, ignore_errors=True)
     tmpdir.mkdir()
+    jobs = [(prof, seed, first, sizes, as_of, fmt, str(tmpdir))
+            for first, sizes in _batches(n, batch_size)]
+    names = ["cohort.jsonl"] if fmt == "jsonl" else list(CSV_TABLES)
     try:
-        handles = {name: open(tmpdir / name, "w", encoding="utf-8", newline="")  # noqa: SIM115
-                   for name in CSV_TABLES}
+        handles = {name: open(tmpdir / name, "wb", buffering=0)  # noqa: SIM115
+                   for name in names}
         try:
-            for name, cols in CSV_TABLES.items():
-                handles[name].write(",".join(cols) + "\n")
-            for k, tables in _run(jobs, workers):
-                for name, text in tables.items():
-                    handles[name].write(text)
+            if fmt == "csv":
+                for name, cols in CSV_TABLES.items():
+                    handles[name].write((",".join(cols) + "\n").encode())
+            for k, parts in _run(jobs, workers):
+                for name, part in parts.items():
+                    _append(handles[name], part)
                 if progress:
                     progress(k)
         finally:
             for fh in handles.values():
                 fh.close()
-        if path.exists():
-            if not path.is_dir():
-                raise InputError(f"{str(path)!r} exists and is not a folder", code="bad_argument",
-                                 field="out")
-            for name in CSV_TABLES:
+        if fmt == "jsonl":
+            os.replace(tmpdir / "cohort.jsonl", path)
+        elif path.is_dir():
+            for name in names:
                 os.replace(tmpdir / name, path / name)
-            tmpdir.rmdir()
         else:
             os.replace(tmpdir, path)
-    except BaseException:
+    finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
     return path
 
 
-def _run(jobs: list[Any], workers: int) -> Iterator[tuple[int, Any]]:
+def _run(jobs: list[Any], workers: int) -> Iterator[tuple[int, dict[str, str]]]:
     """Results of ``_work`` in job order, with a bounded number of jobs in flight."""
     if workers <= 1 or len(jobs) == 1:
         for job in jobs:
             yield _work(job)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: list[Future[tuple[int, Any]]] = []
+        pending: list[Future[tuple[int, dict[str, str]]]] = []
         it = iter(jobs)
         for job in it:
             pending.append(pool.submit(_work, job))

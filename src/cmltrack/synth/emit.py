@@ -107,11 +107,13 @@ def _sorted(log: dict[str, np.ndarray], t0: np.ndarray, n: int) -> tuple[np.ndar
 
 
 _BLOOD_JSON = (
-    '{"date":"%s","kind":"blood","wbc":%.1f,"anc":%.2f,"platelets":%d,"hemoglobin":%.1f,'
-    '"blasts_pb":%d,"promyelocytes_pb":%d,"myelocytes_pb":%d,"metamyelocytes_pb":%d,'
-    '"basophils_pb":%d,"eosinophils_pb":%d,"spleen_cm":%d}'
+    '{"date":"%s","kind":"blood","wbc":%s,"anc":%s,"platelets":%s,"hemoglobin":%s,'
+    '"blasts_pb":%s,"promyelocytes_pb":%s,"myelocytes_pb":%s,"metamyelocytes_pb":%s,'
+    '"basophils_pb":%s,"eosinophils_pb":%s,"spleen_cm":%s}'
 )
-_PCR_JSON = '{"date":"%s","kind":"pcr","bcr_abl1_is":%s,"control_gene":"ABL1","control_copies":%d}'
+_PCR_JSON = (
+    '{"date":"%s","kind":"pcr","bcr_abl1_is":%.4g,"control_gene":"ABL1","control_copies":%d}'
+)
 _PCR0_JSON = '{"date":"%s","kind":"pcr","detected":false,"control_gene":"ABL1","control_copies":%d}'
 _CYTO_JSON = '{"date":"%s","kind":"cytogenetics","ph_pos":%d,"metaphases":%d,"aca":[%s]}'
 _MUT_JSON = '{"date":"%s","kind":"mutation","mutations":[%s]}'
@@ -127,55 +129,74 @@ def _fmt_is(v: float) -> str:
     return "%.4g" % v
 
 
+@functools.cache
+def _numbers() -> tuple[list[str], list[str], list[str]]:
+    """Text of integers, tenths and hundredths (a list lookup beats formatting per value)."""
+    ints = [str(i) for i in range(10_001)]
+    tenths = ["%.1f" % (i / 10) for i in range(30_001)]
+    hundredths = ["%.2f" % (i / 100) for i in range(100_001)]
+    return ints, tenths, hundredths
+
+
+def _text(values: np.ndarray, spec: str) -> list[str]:
+    """Values already rounded to ``spec`` (%d, %.1f, %.2f) as text, by table lookup."""
+    ints, tenths, hundredths = _numbers()
+    if spec == "%d":
+        return [ints[i] for i in np.rint(values).astype(np.int64).tolist()]
+    if spec == "%.1f":
+        return [tenths[i] for i in np.rint(values * 10).astype(np.int64).tolist()]
+    return [hundredths[i] for i in np.rint(values * 100).astype(np.int64).tolist()]
+
+
 def _obs_strings(res: BatchResult, obs: _Obs, dates: list[str], csv_ids: list[str] | None
                  ) -> list[str]:
     """One string per kept observation, in ``obs`` order (JSON objects, or CSV row blocks)."""
-    out: list[str] = [""] * len(obs.pid)
+    t0 = res.baseline["t0_ord"]
+    every: list[str] = []
+    start = []
     for k, log in enumerate((res.blood, res.pcr, res.cyto, res.mutation)):
-        pos = np.nonzero(obs.kind == k)[0]
-        if not len(pos):
+        start.append(len(every))
+        if not len(log["pid"]):
             continue
-        rows = obs.index[pos]
-        ds = [dates[o - _BASE] for o in obs.ordinal[pos].tolist()]
-        pids = obs.pid[pos].tolist()
-        strs = _format_kind(k, log, rows, ds, pids, csv_ids)
-        for p, s in zip(pos.tolist(), strs, strict=True):
-            out[p] = s
-    return out
+        pid = log["pid"].astype(np.int64)
+        ordinal = t0[pid] + np.floor(log["day"]).astype(np.int64)
+        ds = [dates[o - _BASE] for o in ordinal.tolist()]
+        every += _format_kind(k, log, ds, pid.tolist(), csv_ids)
+    where = (np.asarray(start)[obs.kind] + obs.index).tolist()
+    return [every[i] for i in where]
 
 
-def _format_kind(k: int, log: dict[str, np.ndarray], rows: np.ndarray, ds: list[str],
-                 pids: list[int], csv_ids: list[str] | None) -> list[str]:
+def _format_kind(k: int, log: dict[str, np.ndarray], ds: list[str], pids: list[int],
+                 csv_ids: list[str] | None) -> list[str]:
     if k == 0:
-        cols = [log[f][rows].tolist() for f, _ in _BLOOD_FIELDS]
+        cols = [_text(log[f], spec) for f, spec in _BLOOD_FIELDS]
         if csv_ids is None:
             return [_BLOOD_JSON % t for t in zip(ds, *cols, strict=True)]
-        tmpl = "\n".join(f"%s,%s,{f},{spec}," for f, spec in _BLOOD_FIELDS)
+        tmpl = "\n".join(f"%s,%s,{f},%s," for f, _ in _BLOOD_FIELDS)
         ids = [csv_ids[p] for p in pids]
         return [
             tmpl % tuple(x for pair in zip([i] * 11, [d] * 11, vals, strict=True) for x in pair)
             for i, d, *vals in zip(ids, ds, *cols, strict=True)
         ]
     if k == 1:
-        vals = log["value"][rows].tolist()
-        copies = log["copies"][rows].tolist()
+        vals = log["value"].tolist()
+        copies = log["copies"].tolist()
         if csv_ids is None:
             return [
-                _PCR0_JSON % (d, c) if v != v else _PCR_JSON % (d, _fmt_is(v), c)
+                _PCR0_JSON % (d, c) if v != v else _PCR_JSON % (d, v, c)
                 for d, v, c in zip(ds, vals, copies, strict=True)
             ]
         return [
             f"{csv_ids[p]},{d},bcr_abl1_is,{'undetected' if v != v else _fmt_is(v)},\n"
-            f"{csv_ids[p]},{d},control_gene,ABL1,\n{csv_ids[p]},{d},control_copies,{int(c)},"
+            f"{csv_ids[p]},{d},control_gene,ABL1,\n{csv_ids[p]},{d},control_copies,{c:.0f},"
             for p, d, v, c in zip(pids, ds, vals, copies, strict=True)
         ]
     if k == 2:
-        ph = log["ph_pos"][rows].astype(np.int64).tolist()
-        meta = log["metaphases"][rows].astype(np.int64).tolist()
-        aca = log["aca"][rows].astype(np.int64).tolist()
+        ph = log["ph_pos"].astype(np.int64).tolist()
+        meta = log["metaphases"].astype(np.int64).tolist()
+        aca = log["aca"].astype(np.int64).tolist()
         # diagnosis karyotypes carry the baseline ACA codes, later ones the progression codes
-        day = log["day"][rows]
-        prog = (day > 0).tolist()
+        prog = (log["day"] > 0).tolist()
         if csv_ids is None:
             return [
                 _CYTO_JSON % (d, a, b, (_PACA_JSON if pr else _ACA_JSON)[c])
@@ -188,7 +209,7 @@ def _format_kind(k: int, log: dict[str, np.ndarray], rows: np.ndarray, ds: list[
                 s += f"\n{csv_ids[p]},{d},aca,{(_PACA_TEXT if pr else _ACA_TEXT)[c]},"
             out.append(s)
         return out
-    codes = log["code"][rows].astype(np.int64).tolist()
+    codes = log["code"].astype(np.int64).tolist()
     if csv_ids is None:
         return [
             _MUT_JSON % (d, f'"{MUTATIONS[c - 1]}"' if c else "")
