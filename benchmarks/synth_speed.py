@@ -50,8 +50,8 @@ def main() -> None:
         "patients": args.patients, "workers": args.workers, "batch_size": args.batch_size,
         "format": args.format, "profile": args.profile, "seconds": round(seconds, 1),
         "patients_per_second": round(args.patients / seconds),
-        "cpu_seconds": round(cpu, 1), "megabytes_written": round(size / 1e6), "peak_rss_mb_main": round(own),
-        "peak_rss_mb_worker": round(children),
+        "cpu_seconds": round(cpu, 1), "megabytes_written": round(size / 1e6),
+        "peak_rss_mb_main": round(own), "peak_rss_mb_worker": round(children),
     }))
 
 
