@@ -392,15 +392,17 @@ def _grade_term(
     call this directly, with the term looked up once per table)."""
     if math.isnan(value):
         return None, None
+    # Within normal limits is grade 0. Most results are, so the plain comparison is tried
+    # before the call: an inclusive comparison that holds needs no tolerance (see _compare).
     if t.direction == "decreased":
         if lln is None:
             return None, None
-        if _compare(value, ">=", lln):
+        if value >= lln or _compare(value, ">=", lln):
             return 0, None
     else:
         if uln is None:
             return None, None
-        if _compare(value, "<=", uln):
+        if value <= uln or _compare(value, "<=", uln):
             return 0, None
     if baseline is not None and baseline <= 0:
         baseline = None
