@@ -51,3 +51,7 @@ class AssessOptions:
     #: "worst" (clinical-rules section 14 read literally: the worst of the latest landmark and
     #: the latest any-time judgements). Failures since the last therapy change stand in both.
     standing_rule: Literal["latest", "worst"] = "latest"
+    #: How long a failure stands: "until_change" (default; clinical-rules section 14: until a
+    #: new drug or a new dose) or "until_optimal" (also ended by a later result that meets the
+    #: edition's optimal cell, e.g. MMR reached without a change: a clinician no longer switches).
+    failure_stands: Literal["until_change", "until_optimal"] = "until_change"

@@ -301,6 +301,22 @@ _FACT_KIND = {
     EventKind.LOSS_OF_MMR: ("loss_of_mmr", "pcr"),
     EventKind.PROGRESSION: ("progression", "phase"),
 }
+_FACT_LABEL = {
+    EventKind.LOSS_OF_CHR: "loss of CHR",
+    EventKind.LOSS_OF_CCYR: "loss of CCyR",
+    EventKind.LOSS_OF_MMR: "loss of MMR",
+    EventKind.PROGRESSION: "progression",
+}
+#: TKIs active against T315I (the only mutation whose drug sensitivity the reference names;
+#: clinical-rules section 14 and the ELN 2006 "high insensitivity" list). A T315I found on one
+#: of them is the known target of that drug, not a resistance mutation to it.
+T315I_ACTIVE = ("ponatinib", "asciminib")
+
+
+def _drug_on(record: PatientRecord, day: dt.date) -> str | None:
+    """The TKI most recently started on or before ``day`` (None before any TKI)."""
+    rows = [t for t in record.therapy if t.drug in TKIS and t.start <= day]
+    return max(rows, key=lambda t: t.start).drug if rows else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +342,7 @@ def _facts(
     for ev in events:
         if ev.kind in _FACT_KIND:
             fact, kind = _FACT_KIND[ev.kind]
-            out.append(_Fact(ev.date, fact, kind, (), f"{ev.kind}: {ev.basis}"))
+            out.append(_Fact(ev.date, fact, kind, (), f"{_FACT_LABEL[ev.kind]}: {ev.basis}"))
     # An advanced phase that persists is still progression (failure) on each later result.
     presenting, origin = presenting_phase(record, tps, first_start)
     progressed = {e.date for e in events if e.kind is EventKind.PROGRESSION}
@@ -336,15 +352,25 @@ def _facts(
             out.append(_Fact(tp.date, "progression", "phase", (),
                              f"{tp.phase} phase persists on {tp.date}"))
     pcrs = [t for t in tps if bcr_value(t) is not None]
-    dx_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
-    for obs in record.observations:
+    # A mutation or an ACA is a finding when first detected: the same finding on a later test
+    # (e.g. the karyotype or mutation test after a switch) is not a new failure of the new drug.
+    seen_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
+    seen_mut: set[str] = set()
+    for obs in sorted(record.observations, key=lambda o: o.date):
         if obs.date > as_of:
             continue
         if isinstance(obs, Mutation) and obs.mutations:
-            out.append(_Fact(obs.date, "mutation", "mutation", obs.mutations,
-                             f"BCR::ABL1 mutation {', '.join(obs.mutations)}"))
+            found = tuple(m for m in obs.mutations if m not in seen_mut)
+            seen_mut.update(found)
+            drug = _drug_on(record, obs.date)
+            resist = tuple(m for m in found if not (m == "T315I" and drug in T315I_ACTIVE))
+            if resist:
+                out.append(_Fact(obs.date, "mutation", "mutation", resist,
+                                 f"BCR::ABL1 mutation {', '.join(resist)}"
+                                 + (f" on {drug}" if drug else "")))
         elif isinstance(obs, Cytogenetics):
-            new = tuple(a for a in obs.aca if norm_aca(a) not in dx_aca)
+            new = tuple(a for a in obs.aca if norm_aca(a) not in seen_aca)
+            seen_aca.update(norm_aca(a) for a in new)
             if new:
                 out.append(_Fact(obs.date, "new_aca_ph_pos", "cytogenetics", new,
                                  f"ACA in Ph+ cells not present at diagnosis: {', '.join(new)}"))
@@ -353,18 +379,23 @@ def _facts(
                                  f"ACA in Ph- cells: {', '.join(obs.aca_ph_neg)}"))
     if not wanted & {"transcript_rise", "mmr_stable"}:
         return out
-    previous: float | None = None
+    # A rise is judged between quantified levels: an undetected result has no level (it is below
+    # the assay's sensitivity), so undetected -> 0.002% is not a rise; the last detected value is.
+    previous: tuple[float, dt.date] | None = None
     for tp in pcrs:
         value = bcr_value(tp)
         assert value is not None
+        detected = tp.bcr_abl1_is is not None
         if any_time_from is not None and tp.date > any_time_from:
-            if previous is not None and value > previous:
+            if previous is not None and detected and value > previous[0]:
                 out.append(_Fact(tp.date, "transcript_rise", "pcr", (),
-                                 f"{describe_bcr(value)}, up from {fmt_pct(previous)}%"))
+                                 f"{describe_bcr(value)}, up from {fmt_pct(previous[0])}% IS "
+                                 f"on {previous[1]}"))
             elif value <= MMR_PCT:
                 out.append(_Fact(tp.date, "mmr_stable", "pcr", (),
                                  f"{describe_bcr(value)}, MMR stable or improving"))
-        previous = value
+        if detected:
+            previous = (value, tp.date)
     return out
 
 
@@ -457,7 +488,8 @@ def _baseline(
                 texts.append((row, f"ACA at diagnosis: {', '.join(hits)}"))
     if not texts:
         return None
-    basis = "; ".join(f"{t} ({r.wording})" for r, t in texts)
+    basis = "; ".join(t if t.lower() == r.wording.lower() else f"{t} ({r.wording})"
+                      for r, t in texts)
     return Milestone(0, S.WARNING, dx.date if dx else None, basis, texts[0][0].id)
 
 
@@ -476,6 +508,7 @@ def _standing(
     latest_by_kind: Mapping[str, dt.date],
     since: dt.date | None,
     rule: str = "latest",
+    failure_stands: str = "until_change",
 ) -> tuple[MilestoneStatus | None, Judgement | None]:
     landmark = [Judgement(m.date or dt.date.min, "landmark", m.status, m.rule, m.basis)
                 for m in milestones]
@@ -491,7 +524,14 @@ def _standing(
         or not any(j.date > recent.date for j in latest)
     ):
         pool.append(recent)
-    pool += [j for j in (*landmark, *judgements) if j.status is S.FAILURE and after(j.date)]
+    judged = (*landmark, *judgements)
+    failures = [j for j in judged if j.status is S.FAILURE and after(j.date)]
+    if failure_stands == "until_optimal":
+        # Option: a later result meeting the optimal cell (a landmark, or an any-time result)
+        # ends the failure too: the patient responded on the unchanged therapy.
+        failures = [f for f in failures
+                    if not any(o.status is S.OPTIMAL and o.date > f.date for o in judged)]
+    pool += failures
     decisive = _worst(pool)
     if decisive is not None:
         return decisive.status, decisive
@@ -548,8 +588,18 @@ def _recommend(
     recs: list[Recommendation] = []
 
     def add(action: Action, drug: str | None = None, dose: float | None = None,
-            rule_id: str | None = None, why: str | None = None) -> None:
-        recs.append(Recommendation(action, rule_id or rule, source, why or because, drug, dose))
+            rule_id: str | None = None, why: str | None = None, src: str | None = None) -> None:
+        recs.append(Recommendation(action, rule_id or rule, src or source, why or because, drug,
+                                   dose))
+
+    # A mutation analysis dated on or after the judgement has answered the call for one (a
+    # failure decided by a mutation finding is itself that analysis).
+    tested = decisive is not None and any(
+        isinstance(o, Mutation) and decisive.date <= o.date <= as_of for o in record.observations)
+
+    def analyse() -> None:
+        if not tested:
+            add(Action.MUTATION_ANALYSIS)
 
     stands = decisive is not None and (since is None or decisive.date > since)
     if status is S.FAILURE and not stands:
@@ -561,7 +611,7 @@ def _recommend(
         drugs = _next_tkis(lines, mutations, ed)
         if drugs:
             add(Action.SWITCH_TKI, drugs)
-        add(Action.MUTATION_ANALYSIS)
+        analyse()
         if ed is not Guideline.ELN2006:
             add(Action.MARROW_CYTOGENETICS)
         current = _current_row(lines, as_of)
@@ -576,15 +626,18 @@ def _recommend(
                 Action.ESCALATE_DOSE, f"{ed.value}.failure.escalate_imatinib", _ESCALATION,
                 f"{because}; imatinib {dose:g} mg/day", "imatinib", target))
     elif status is S.SUBOPTIMAL:
-        add(Action.MUTATION_ANALYSIS)
+        analyse()
         if ed is Guideline.ELN2009:
             add(Action.MARROW_CYTOGENETICS)
         add(Action.INCREASE_MONITORING)
     elif status is S.WARNING:
         add(Action.INCREASE_MONITORING)
         if ed is Guideline.ELN2013:
-            add(Action.MUTATION_ANALYSIS)
-    elif status is S.OPTIMAL:
+            analyse()
+    elif status is S.OPTIMAL and any(r.end is None or r.end > as_of
+                                     for ln in lines for r in ln.rows):
+        # "continue" is said only with a TKI running: not during a hold nor after a TKI stop
+        # (treatment-free remission has its own monitoring recommendations).
         add(Action.CONTINUE)
     failed = [ln for ln in lines[:-1] if ln.reason_end in _FAILED_REASONS]
     if status is S.FAILURE and stands and lines:
@@ -592,7 +645,9 @@ def _recommend(
     if phase is Phase.BLAST or len({ln.drug for ln in failed}) >= 2:
         why = ("blast phase" if phase is Phase.BLAST
                else "failure of " + " and ".join(dict.fromkeys(ln.drug for ln in failed)))
-        add(Action.HSCT_EVALUATION, rule_id=f"{ed.value}.hsct", why=why)
+        add(Action.HSCT_EVALUATION, rule_id=f"{ed.value}.hsct", why=why,
+            src=f"{table.citation}; cmltrack convention, clinical-rules section 14 'Actions for "
+                "statuses' (blast phase, or failure of two TKIs)")
     return recs
 
 
@@ -694,15 +749,19 @@ def assess_eln(
     judgements = _any_time_judgements(table, lists, facts, pcrs, any_time_from)
     since = last_therapy_change(lines)
     latest = _latest_by_kind(record, tps, as_of)
-    status, decisive = _standing(milestones, judgements, latest, since, options.standing_rule)
+    status, decisive = _standing(milestones, judgements, latest, since, options.standing_rule,
+                                 options.failure_stands)
     phase = _current_phase(record, tps, as_of)
     recs = _recommend(table, status, decisive, lines=lines, since=since, record=record,
                       phase=phase, as_of=as_of, trail=trail)
-    if table.edition is Guideline.ELN2020 and as_of_months >= 3 and not any(
+    # PCR "unavailable": none since the line started and the 3-month window has closed (a PCR
+    # simply not yet done at 3 months is due, not unavailable).
+    if table.edition is Guideline.ELN2020 and as_of_months > table.landmarks[0].end and not any(
         bcr_value(t) is not None for t in line_tps
     ):
         recs.append(Recommendation(
-            Action.MARROW_CYTOGENETICS, "ELN2020.monitoring.no_pcr", table.citation,
+            Action.MARROW_CYTOGENETICS, "ELN2020.monitoring.no_pcr",
+            f"{table.citation} (monitoring; U: clinical-rules section 12)",
             f"no BCR::ABL1 result since {line.drug} started on {line.start}: "
             "cytogenetics when PCR is unavailable"))
 
