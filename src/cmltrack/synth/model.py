@@ -563,7 +563,7 @@ def simulate_batch(
                             + 0.3 * (years_mr4 - 3) - 0.4 * (grp[who] == 2))
                 cured = rng.random(who) < pi
                 late = 730.0 - np.log1p(-rng.random(who)) / 0.007 * YEAR
-                early_t = np.exp(math.log(4 * DT) + 0.6 * rng.normal(who))
+                early_t = np.exp(math.log(3 * DT) + 0.6 * rng.normal(who))
                 t_loss = np.where(cured, late, early_t)
                 lead = np.log(0.1 / lvl) / r_tfr[who]
                 growth_start[who] = d + np.maximum(0.0, t_loss - lead)

@@ -30,7 +30,7 @@ class Profile:
     # Interferon before imatinib (the post-IFN cohorts of SEED-004): months from diagnosis.
     interferon_months_median: float | None = None
     # Response (4.2): primary resistance by Sokal group low/intermediate/high.
-    primary_resistance: tuple[float, float, float] = (0.04, 0.08, 0.14)
+    primary_resistance: tuple[float, float, float] = (0.03, 0.07, 0.12)
     log10_f_mean: float = -2.0
     log10_plateau_mean: float = -4.5
     alpha_median_per_day: float = 0.045
@@ -47,7 +47,7 @@ class Profile:
     tfr_years_on_tki: float = 5.0
     tfr_years_mr4: float = 2.0
     tfr_stop_p_per_visit: float = 0.25
-    tfr_logit_intercept: float = -0.4
+    tfr_logit_intercept: float = -0.3
     # Follow-up
     lost_to_follow_up: float = 0.01
     late_visit_p: float = 0.10
