@@ -525,13 +525,13 @@ def _standing(
     ):
         pool.append(recent)
     judged = (*landmark, *judgements)
-    failures = [j for j in judged if j.status is S.FAILURE and after(j.date)]
+    pool += [j for j in judged if j.status is S.FAILURE and after(j.date)]
     if failure_stands == "until_optimal":
         # Option: a later result meeting the optimal cell (a landmark, or an any-time result)
-        # ends the failure too: the patient responded on the unchanged therapy.
-        failures = [f for f in failures
-                    if not any(o.status is S.OPTIMAL and o.date > f.date for o in judged)]
-    pool += failures
+        # ends a failure too, even the latest result of its kind (a mutation or karyotype not
+        # repeated since): the patient responded on the unchanged therapy.
+        pool = [j for j in pool if j.status is not S.FAILURE
+                or not any(o.status is S.OPTIMAL and o.date > j.date for o in judged)]
     decisive = _worst(pool)
     if decisive is not None:
         return decisive.status, decisive
