@@ -19,18 +19,21 @@ What it shows, and why:
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cmltrack.domain.assess import DAYS_PER_MONTH, Assessment
 from cmltrack.domain.enums import TKIS, MilestoneStatus, MolecularResponse
-from cmltrack.domain.guidelines.eln import tki_lines
+from cmltrack.domain.guidelines.eln import Line, tki_lines
 from cmltrack.domain.records import PatientRecord, Pcr
 from cmltrack.domain.response import MOLECULAR_BANDS, UNDETECTED_MIN_COPIES
 from cmltrack.plots._mpl import figure_of
 from cmltrack.plots.zones import zones_for
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
 #: Reference lines drawn on the chart, deepest last.
@@ -126,6 +129,56 @@ def chart_origin(record: PatientRecord, assessment: Assessment) -> tuple[dt.date
     return first, "months since first result (no TKI start recorded)"
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What a chart shares with other patients' charts: scales, zones, labels.
+
+    Limits are rounded (x to half-years, y to 1-2-5 steps) so that many patients share a
+    frame; :class:`ChartRenderer` draws each frame once and only the course on top of it.
+    """
+
+    guideline: str
+    x_min: float
+    x_max: float
+    y_low: float
+    y_high: float
+    shift: float  # start of the current TKI line, months: the landmarks count from it
+    xlabel: str
+    strip: bool
+
+
+def _nice(value: float, up: bool) -> float:
+    """The 1-2-5 step at or below (``up`` False) or at or above ``value``."""
+    exp = math.floor(math.log10(value))
+    steps = [m * 10.0**e for e in (exp - 1, exp, exp + 1) for m in (1, 2, 5)]
+    return min(s for s in steps if s >= value) if up else max(s for s in steps if s <= value)
+
+
+def chart_frame(
+    record: PatientRecord, assessment: Assessment, *, dose_strip: bool = True
+) -> tuple[Frame, dt.date, list[PcrPoint], list[Line]]:
+    """The frame of one patient's chart, its time origin, PCR points and TKI lines."""
+    origin, xlabel = chart_origin(record, assessment)
+    points = pcr_points(record, origin)
+    end = months_between(origin, assessment.as_of)
+    last = max([end, 12.0] + [p.months for p in points])
+    first = min([0.0] + [p.months for p in points])
+    values = [p.value for p in points if p.value is not None]
+    lines = tki_lines(record, assessment.as_of)
+    frame = Frame(
+        guideline=assessment.guideline,
+        x_min=-1.0 if first >= -0.5 else math.floor(first) - 1.0,
+        x_max=6.0 * math.ceil((last + 1.0) / 6.0),
+        y_low=_nice(min([mr_threshold(MolecularResponse.MR5) / 2] + [v / 2 for v in values]),
+                    up=False),
+        y_high=_nice(max([200.0] + [v * 2 for v in values]), up=True),
+        shift=round(months_between(origin, lines[-1].start), 4) if lines else 0.0,
+        xlabel=xlabel,
+        strip=dose_strip and bool(record.therapy),
+    )
+    return frame, origin, points, lines
+
+
 def plot_bcr_abl1(
     record: PatientRecord,
     assessment: Assessment,
@@ -137,38 +190,57 @@ def plot_bcr_abl1(
     """Draw the patient's BCR::ABL1 course on one Axes (the dose strip sits under its x axis).
 
     ``legend=False`` leaves the key out (a report prints it as a caption) and makes the figure
-    shorter: text is most of the drawing cost of a thousand charts.
+    shorter.
     """
-    from matplotlib.patches import Rectangle
-
     own_figure = ax is None
     if ax is None:
         ax = new_chart_axes(legend)
-    origin, xlabel = chart_origin(record, assessment)
-    points = pcr_points(record, origin)
-    end = months_between(origin, assessment.as_of)
-    x_max = max([end, 12.0] + [p.months for p in points]) * 1.04 + 0.5
-    x_min = min([0.0] + [p.months for p in points]) - 0.5
+    frame, origin, points, lines = chart_frame(record, assessment, dose_strip=dose_strip)
+    shown = draw_frame(ax, frame)
+    draw_course(ax, record, assessment, frame, origin, points, lines)
+    if legend:
+        from matplotlib.patches import Rectangle
 
-    values = [p.value for p in points if p.value is not None]
-    y_low = min([mr_threshold(MolecularResponse.MR5) / 2] + [v / 2 for v in values])
-    y_high = max([200.0] + [v * 2 for v in values])
-    floor = y_low * 1.4  # where undetected results of unknown sensitivity sit
+        for status in ZONE_STYLE:  # proxies so the legend explains the hatching
+            if status in shown:
+                face, hatch = ZONE_STYLE[status]
+                ax.add_patch(
+                    Rectangle((0, 0), 0, 0, facecolor=face, hatch=hatch, edgecolor="0.6",
+                              linewidth=0.0, label=f"zone: {status}")
+                )
+        if points or shown:
+            if own_figure:  # the legend goes under the figure, clear of the data
+                figure_of(ax).legend(loc="lower center", fontsize=7, ncols=3, frameon=False,
+                                     bbox_to_anchor=(0.5, 0.0))
+            else:
+                ax.legend(loc="lower left", fontsize=7, framealpha=0.9, ncols=3)
+    return ax
+
+
+def draw_frame(ax: Axes, frame: Frame) -> set[MilestoneStatus]:
+    """Scales, milestone zones, response lines and axis labels; returns the statuses shaded."""
+    from matplotlib.patches import Rectangle
+    from matplotlib.ticker import FuncFormatter, NullLocator
+
+    x_min, x_max, y_low, y_high = frame.x_min, frame.x_max, frame.y_low, frame.y_high
     # Limits first and autoscaling off: every artist added later skips the limit update.
     ax.set_yscale("log")
     ax.set_ylim(y_low, y_high)
     ax.set_xlim(x_min, x_max)
     ax.set_autoscale_on(False)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}%"))
+    ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor log ticks are costly
+    ax.set_ylabel("BCR::ABL1 % IS (log scale)")
+    ax.set_xlabel(frame.xlabel)
+    ax.xaxis.labelpad = 22 if frame.strip else 4  # the label goes under the dose strip
+    ax.set_title("")
 
-    # Milestone zones first, so that everything else is drawn on top.
-    shown: set[MilestoneStatus] = set()
     # Landmarks count from the start of the current line of TKI therapy: after a switch to
     # another TKI they restart (clinical-rules section 14), and so do the zones.
-    lines = tki_lines(record, assessment.as_of)
-    shift = months_between(origin, lines[-1].start) if lines else 0.0
-    for zone in zones_for(assessment.guideline):
-        zone = replace(zone, start=zone.start + shift,
-                       end=None if zone.end is None else zone.end + shift)
+    shown: set[MilestoneStatus] = set()
+    for zone in zones_for(frame.guideline):
+        zone = replace(zone, start=zone.start + frame.shift,
+                       end=None if zone.end is None else zone.end + frame.shift)
         z_end = x_max if zone.end is None else min(zone.end, x_max)
         if zone.start >= x_max:
             continue  # a landmark beyond the follow-up: nothing to shade yet
@@ -187,7 +259,6 @@ def plot_bcr_abl1(
                 (zone.start + z_end) / 2, y_high / 1.5, zone.label,
                 ha="center", va="top", fontsize=7, color="0.25",
             )
-
     for i, level in enumerate(MR_LINES):
         y = mr_threshold(level)
         ax.axhline(y, color="0.15", linestyle=("-", "--", ":")[i], linewidth=0.9, zorder=2)
@@ -195,12 +266,26 @@ def plot_bcr_abl1(
             x_max, y, f" {level} {y:g}%", va="center", ha="left", fontsize=8,
             clip_on=False,
         )
+    return shown
 
+
+def draw_course(
+    ax: Axes,
+    record: PatientRecord,
+    assessment: Assessment,
+    frame: Frame,
+    origin: dt.date,
+    points: Sequence[PcrPoint],
+    lines: Sequence[Line],
+) -> list[Artist]:
+    """The patient's own marks on a frame; returns the artists added (title included)."""
+    before = {id(a) for a in ax.get_children()}
+    floor = frame.y_low * 1.4  # where undetected results of unknown sensitivity sit
     # The course: one line through every result, detected values as filled circles.
-    xs = [p.months for p in points]
-    ys = [p.value if p.value is not None else floor for p in points]
     if points:
-        ax.plot(xs, ys, color="0.3", linewidth=1.0, zorder=3)
+        ax.plot([p.months for p in points],
+                [p.value if p.value is not None else floor for p in points],
+                color="0.3", linewidth=1.0, zorder=3)
     det = [(p.months, p.value) for p in points if p.detected and p.value is not None]
     if det:
         ax.plot(
@@ -221,41 +306,71 @@ def plot_bcr_abl1(
             markeredgecolor="0.5", markersize=7, zorder=4,
             label="undetected, sensitivity not given",
         )
-
-    _draw_events(ax, record, origin, y_low, y_high)
-    verdicts = _draw_milestone_marks(ax, assessment, origin, y_low, y_high)
-
-    ax.set_ylabel("BCR::ABL1 % IS (log scale)")
+    _draw_events(ax, record, origin, frame.y_low, frame.y_high)
+    verdicts = _draw_milestone_marks(ax, assessment, origin, frame.y_low, frame.y_high)
+    if frame.strip:
+        _dose_strip(ax, record, origin, frame.x_min, frame.x_max)
     title = f"Patient {record.id}: BCR::ABL1 with {assessment.guideline} milestone zones"
     if len(lines) > 1:
         verdicts = verdicts.replace(
             "milestones:",
-            f"line {len(lines)} ({lines[-1].drug} from month {shift:.1f}) milestones:",
+            f"line {len(lines)} ({lines[-1].drug} from month {frame.shift:.1f}) milestones:",
         )
     # An explicit y spares matplotlib the costly automatic placement of the title.
     ax.set_title(title + (f"\n{verdicts}" if verdicts else ""), fontsize=9.5, y=1.01)
-    from matplotlib.ticker import FuncFormatter, NullLocator
+    added = [a for a in ax.get_children() if id(a) not in before]
+    return [*sorted(added, key=lambda a: a.get_zorder()), ax.title]
 
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}%"))
-    ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor log ticks are costly
-    for status in ZONE_STYLE:  # proxies so the legend explains the hatching
-        if status in shown:
-            face, hatch = ZONE_STYLE[status]
-            ax.add_patch(
-                Rectangle((0, 0), 0, 0, facecolor=face, hatch=hatch, edgecolor="0.6",
-                          linewidth=0.0, label=f"zone: {status}", visible=True)
-            )
-    if legend and (points or shown):
-        if own_figure:  # the legend goes under the figure, clear of the data
-            figure_of(ax).legend(loc="lower center", fontsize=7, ncols=3, frameon=False,
-                                 bbox_to_anchor=(0.5, 0.0))
+
+class ChartRenderer:
+    """Renders many patients' charts on one figure, drawing each shared frame only once.
+
+    The frame (scales, zones, response lines, tick labels) is drawn the first time it is
+    needed and kept as pixels; each patient's course is then drawn over a copy of it
+    (matplotlib blitting). The result equals a full drawing of :func:`plot_bcr_abl1` with
+    ``legend=False`` (a test compares them pixel by pixel) at a fraction of the cost.
+    """
+
+    def __init__(self, dpi: float = 72, cache: int = 64) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.ax = new_chart_axes(legend=False)
+        self.fig = figure_of(self.ax)
+        self.fig.set_dpi(dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self._cache = cache
+        self._backgrounds: dict[Frame, Any] = {}
+        self._course: list[Artist] = []
+
+    def render(self, record: PatientRecord, assessment: Assessment) -> Any:
+        """The chart as an RGBA array (height x width x 4, uint8)."""
+        import numpy as np
+
+        from cmltrack.plots._mpl import reset_axes
+
+        ax = self.ax
+        for artist in self._course:
+            if artist is not ax.title:
+                artist.remove()
+        frame, origin, points, lines = chart_frame(record, assessment)
+        background = self._backgrounds.pop(frame, None)
+        if background is None:
+            reset_axes(ax)
+            draw_frame(ax, frame)
+            self.canvas.draw()  # type: ignore[no-untyped-call]
+            background = self.canvas.copy_from_bbox(self.fig.bbox)  # type: ignore[no-untyped-call]
+            if len(self._backgrounds) >= self._cache:
+                self._backgrounds.pop(next(iter(self._backgrounds)))
         else:
-            ax.legend(loc="lower left", fontsize=7, framealpha=0.9, ncols=3)
-    ax.set_xlabel(xlabel)
-    if dose_strip and record.therapy:
-        _dose_strip(ax, record, origin, x_min, x_max)
-        ax.xaxis.labelpad = 22  # the label goes under the strip
-    return ax
+            ax.set_xlim(frame.x_min, frame.x_max)  # transforms of the course need the limits
+            ax.set_ylim(frame.y_low, frame.y_high)
+            self.canvas.restore_region(background)  # type: ignore[no-untyped-call]
+        self._backgrounds[frame] = background  # most recently used last
+        self._course = draw_course(ax, record, assessment, frame, origin, points, lines)
+        renderer = self.canvas.get_renderer()  # type: ignore[no-untyped-call]
+        for artist in self._course:
+            artist.draw(renderer)
+        return np.asarray(self.canvas.buffer_rgba()).copy()  # type: ignore[no-untyped-call]
 
 
 def new_chart_axes(legend: bool = True) -> Axes:
@@ -280,7 +395,7 @@ def _draw_events(
     xs = [months_between(origin, ev.date) for ev in events]
     if xs:
         ax.vlines(xs, y_low, y_high, colors="0.1", linestyles=(0, (1, 2)), linewidth=1.1,
-                  zorder=2)
+                  zorder=2.6)
     for m, ev in zip(xs, events, strict=True):
         label = ev.kind.replace("_", " ")
         if ev.kind == "progression" and ev.phase:
@@ -298,7 +413,7 @@ def _draw_milestone_marks(
     ]
     if used:
         ax.vlines(used, y_low, y_high, colors="0.45", linewidth=0.6,
-                  linestyles=(0, (4, 3)), zorder=1)
+                  linestyles=(0, (4, 3)), zorder=2.6)
     parts = [f"{ms.month} mo {str(ms.status).replace('_', ' ')}" for ms in assessment.milestones]
     return "milestones: " + ", ".join(parts) if parts else ""
 

@@ -36,7 +36,7 @@ from cmltrack.reports.cohort import (
 from cmltrack.reports.patient import patient_html, write_patient_pdf
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+    from cmltrack.plots.bcr_abl1 import ChartRenderer
 
 #: Resolution of the per-patient chart: small, so a thousand patients stay quick and light.
 CHART_DPI = 72
@@ -182,17 +182,15 @@ def _map_chunks(job: _Job, chunks: Iterator[Chunk], jobs: int) -> Iterator[list[
             raise
 
 
-_CHART: list[Axes] = []  # one reused chart Axes per process
+_RENDERER: list[ChartRenderer] = []  # one per process (workers are forked)
 
 
-def _chart_axes() -> Axes:
-    """The process's chart Axes, emptied: reuse keeps its axis and tick objects."""
-    from cmltrack.plots._mpl import reset_axes
-    from cmltrack.plots.bcr_abl1 import new_chart_axes
+def _renderer() -> ChartRenderer:
+    from cmltrack.plots.bcr_abl1 import ChartRenderer
 
-    if not _CHART:
-        _CHART.append(new_chart_axes(legend=False))
-    return reset_axes(_CHART[0])
+    if not _RENDERER:
+        _RENDERER.append(ChartRenderer(CHART_DPI))
+    return _RENDERER[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,15 +209,13 @@ class _Job:
     def one(self, record: PatientRecord, name: str) -> PatientSummary:
         from matplotlib.backends.backend_pdf import PdfPages
 
-        from cmltrack.plots._mpl import figure_of, png_bytes, render_rgba
-        from cmltrack.plots.bcr_abl1 import plot_bcr_abl1
+        from cmltrack.plots._mpl import png_bytes
         from cmltrack.plots.cohort import ph_change, swimmer_rows
 
         a = assess(record, options=self.options, as_of=self.as_of)
         rgba = png = None
         if any(isinstance(o, Pcr) and o.date <= a.as_of for o in record.observations):
-            ax = plot_bcr_abl1(record, a, ax=_chart_axes(), legend=False)
-            rgba = render_rgba(figure_of(ax), CHART_DPI)
+            rgba = _renderer().render(record, a)
             png = png_bytes(rgba)
         html = patient_html(record, a, png, generated=self.generated,
                             cohort_href="../index.html")
