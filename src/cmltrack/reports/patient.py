@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cmltrack.domain.assess import Assessment
+from cmltrack.domain.guidelines.eln import tki_lines
 from cmltrack.domain.records import PatientRecord
 from cmltrack.reports.html import Raw, esc, page, png_img, table
 from cmltrack.reports.pdf import plain_table, text_pages
@@ -59,7 +60,7 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
             ),
         ),
         Section(
-            f"Milestones ({a.guideline})",
+            f"Milestones ({a.guideline}{_line_note(record, a)})",
             ("month", "status", "result date", "basis", "rule"),
             tuple(
                 (m.month, _status(m.status), m.date, m.basis, m.rule) for m in a.milestones
@@ -112,6 +113,14 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
         ),
     ]
     return out
+
+
+def _line_note(record: PatientRecord, a: Assessment) -> str:
+    """After a switch of TKI the landmarks restart: say from which line they count."""
+    lines = tki_lines(record, a.as_of)
+    if len(lines) < 2:
+        return ""
+    return f", line {len(lines)}: {lines[-1].drug} from {lines[-1].start.isoformat()}"
 
 
 def _reported(*parts: str | None) -> str | None:
