@@ -181,9 +181,10 @@ def _loss_series(
             first_bad = (day, text)
             continue
         how = "with progression" if first_bad is None else f"after {first_bad[1]} on {first_bad[0]}"
+        last = reached[1] if reached[1] != response else ""
         out.append(ClinicalEvent(
             kind, day,
-            f"{text}, {how}; {response} last on {reached[0]} ({reached[1]})",
+            f"{text}, {how}; {response} last on {reached[0]}" + (f" ({last})" if last else ""),
             f"LOSS.{response}",
         ))
         reached, first_bad = None, None
@@ -191,7 +192,13 @@ def _loss_series(
 
 
 def _losses(tps: Sequence[Timepoint], prog_dates: Sequence[dt.date]) -> list[ClinicalEvent]:
-    hem = [(t.date, t.hematologic is HematologicResponse.CHR, f"hematologic {t.hematologic}")
+    def hem_text(t: Timepoint) -> str:
+        if t.hematologic is HematologicResponse.CHR:
+            return "CHR"
+        return ("PHR, not CHR" if t.hematologic is HematologicResponse.PHR
+                else "no hematologic response")
+
+    hem = [(t.date, t.hematologic is HematologicResponse.CHR, hem_text(t))
            for t in tps if t.hematologic is not None]
     cyto = [t for t in tps if ph_value(t) is not None or (
         t.cytogenetic is not None and t.cytogenetic is not CytogeneticResponse.INADEQUATE)]

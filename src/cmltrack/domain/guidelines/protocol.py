@@ -152,7 +152,7 @@ def assess_kantarjian2003(
     here = f"imatinib {dose:g} mg/day since {since}" if dose is not None else "imatinib"
     if not found:
         return ProtocolAssessment((), (f"KANTARJIAN2003: no trigger on {here}",))
-    what = "; ".join(f"{e.kind} on {e.date} ({e.basis})" for e in found)
+    what = "; ".join(f"{str(e.kind).replace('_', ' ')} on {e.date} ({e.basis})" for e in found)
     target = r.steps.get(float(dose)) if dose is not None else None
     if target is None:
         why = (
