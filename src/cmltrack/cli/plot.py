@@ -164,6 +164,30 @@ def _endpoint_table(
     return times, codes, (groups if by is not None else None)
 
 
+def _curves(
+    kind: str, input: Path, out: Path, endpoint: str, by: str | None, as_of: str | None,
+    dpi: int,
+) -> None:
+    """Draw Kaplan-Meier (``km``) or cumulative incidence (``cif``) curves of an endpoint."""
+    from cmltrack.domain.endpoints import PARAMS
+    from cmltrack.plots import figure_of, plot_cif, plot_km, save_figure
+
+    _check_out(out)
+    name = PARAMS.get(endpoint, endpoint).replace(" (months)", "")
+    xlabel = "months since start of TKI therapy"
+    if kind == "km":
+        t, c, g = _endpoint_table(input, endpoint, SURVIVAL_ENDPOINTS, by, as_of)
+        ax = plot_km(t, [1 if x == 1 else 0 for x in c], g, xlabel=xlabel,
+                     ylabel="probability", title=name)
+    else:
+        t, c, g = _endpoint_table(input, endpoint, RESPONSE_ENDPOINTS, by, as_of)
+        what = name.replace("Time to ", "")
+        ax = plot_cif(t, c, g, xlabel=xlabel, ylabel="cumulative incidence",
+                      title=f"Cumulative incidence of {what}\n(death or progression competing)")
+    save_figure(figure_of(ax), out, dpi=dpi)
+    sys.stdout.write(f"wrote {out}\n")
+
+
 @plot_app.command("km")
 def km(
     input: InputArg,
@@ -174,16 +198,7 @@ def km(
     dpi: DpiOpt = 120,
 ) -> None:
     """Kaplan-Meier curves of PFS, EFS, OS or TTF with numbers at risk."""
-    from cmltrack.domain.endpoints import PARAMS
-    from cmltrack.plots import figure_of, plot_km, save_figure
-
-    _check_out(out)
-    t, c, g = _endpoint_table(input, endpoint, SURVIVAL_ENDPOINTS, by, as_of)
-    ax = plot_km(t, [1 if x == 1 else 0 for x in c], g,
-                 xlabel="months since start of TKI therapy", ylabel="probability",
-                 title=PARAMS[endpoint].replace(" (months)", ""))
-    save_figure(figure_of(ax), out, dpi=dpi)
-    sys.stdout.write(f"wrote {out}\n")
+    _curves("km", input, out, endpoint, by, as_of, dpi)
 
 
 @plot_app.command("cif")
@@ -196,14 +211,4 @@ def cif(
     dpi: DpiOpt = 120,
 ) -> None:
     """Cumulative incidence of a response, death or progression before it competing."""
-    from cmltrack.domain.endpoints import PARAMS
-    from cmltrack.plots import figure_of, plot_cif, save_figure
-
-    _check_out(out)
-    t, c, g = _endpoint_table(input, endpoint, RESPONSE_ENDPOINTS, by, as_of)
-    what = PARAMS[endpoint].replace(" (months)", "").replace("Time to ", "")
-    ax = plot_cif(t, c, g, xlabel="months since start of TKI therapy",
-                  ylabel="cumulative incidence",
-                  title=f"Cumulative incidence of {what}\n(death or progression competing)")
-    save_figure(figure_of(ax), out, dpi=dpi)
-    sys.stdout.write(f"wrote {out}\n")
+    _curves("cif", input, out, endpoint, by, as_of, dpi)
