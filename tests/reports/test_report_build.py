@@ -138,3 +138,26 @@ def test_worker_processes_give_the_same_pages(
                   source="patients.jsonl", jobs=2)
     for page in ["index.html", "patients/P01.html", "patients/P11.html"]:
         assert (out / page).read_text() == (report / page).read_text()
+
+
+def _pdf_text(path: Path) -> str:
+    """The text drawn in a PDF made by matplotlib (Flate-compressed content streams)."""
+    import zlib
+
+    data = path.read_bytes()
+    out = []
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            out.append(zlib.decompress(m.group(1)).decode("latin-1"))
+        except zlib.error:
+            continue
+    return " ".join(re.findall(r"\((.*?)\)\s*Tj", "\n".join(out), re.S))
+
+
+def test_every_pdf_page_carries_the_disclaimer(report: Path) -> None:
+    for pdf in [report / "cohort.pdf", report / "patients" / "P11.pdf"]:
+        text = _pdf_text(pdf)
+        pages = len(re.findall(r"page \d+/\d+", text))
+        assert pages >= 1
+        assert text.count("not a medical device") == pages, pdf
+    assert "P11" in _pdf_text(report / "patients" / "P11.pdf")
