@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cmltrack.domain.enums import Guideline, HematologicResponse, MilestoneStatus
+from cmltrack.domain.enums import TKIS, Guideline, HematologicResponse, MilestoneStatus
 from cmltrack.errors import RuleTableError
 from cmltrack.rules.loader import load_table
 
@@ -428,3 +428,41 @@ def load_guideline_table(edition: Guideline | str) -> GuidelineTable:
     """The validated milestone table of an ELN edition, loaded once per process."""
     ed = Guideline(str(edition).upper())
     return parse_guideline_table(ed.value, load_table(ed.value.lower()))
+
+
+@dataclass(frozen=True, slots=True)
+class MutationTable:
+    """TKIs and the BCR::ABL1 mutations each is clinically insensitive to (``eln_mutations``)."""
+
+    citation: str
+    verification: str
+    insensitive: Mapping[str, frozenset[str]]
+
+    def resists(self, mutation: str, drug: str | None) -> bool:
+        """Whether ``mutation`` confers resistance to ``drug``: every mutation does to imatinib
+        (or with no TKI known); otherwise only those the table lists for the drug."""
+        if drug is None or drug not in self.insensitive:
+            return True
+        return mutation in self.insensitive[drug]
+
+
+@functools.cache
+def load_mutation_table() -> MutationTable:
+    """The validated mutation table (``rules/data/eln_mutations.yaml``), loaded once."""
+    where = "eln_mutations.yaml"
+    data = load_table("eln_mutations")
+    _check_keys(where, data, {"name", "citation", "verification", "insensitive"})
+    for key in ("name", "citation", "verification"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise _fail(where, f"'{key}' is missing")
+    raw = data.get("insensitive")
+    if not isinstance(raw, dict) or not raw:
+        raise _fail(where, "insensitive must map each TKI to a list of mutations")
+    table: dict[str, frozenset[str]] = {}
+    for drug, muts in raw.items():
+        if drug not in TKIS or drug == "imatinib":
+            raise _fail(where, f"{drug!r} is not a TKI other than imatinib")
+        if not isinstance(muts, list) or not all(isinstance(m, str) for m in muts):
+            raise _fail(where, f"{drug}: a list of mutation names")
+        table[str(drug)] = frozenset(muts)
+    return MutationTable(data["citation"], data["verification"], table)

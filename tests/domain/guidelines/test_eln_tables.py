@@ -171,3 +171,15 @@ def test_statuses_are_judgements_only() -> None:
     for edition in EDITIONS:
         for row in load_guideline_table(edition).rows:
             assert row.status not in (MilestoneStatus.PENDING, MilestoneStatus.NOT_EVALUABLE)
+
+
+def test_mutation_table_loads_and_judges_resistance_by_drug() -> None:
+    from cmltrack.rules.guideline_tables import load_mutation_table
+
+    table = load_mutation_table()
+    assert "Baccarani" in table.citation and table.verification.startswith("U")
+    # Every kinase-domain mutation counts against imatinib; T315I against every 2G TKI only.
+    assert table.resists("M351T", "imatinib") and table.resists("M351T", None)
+    assert table.resists("T315I", "nilotinib") and not table.resists("T315I", "ponatinib")
+    assert table.resists("E255K", "nilotinib") and not table.resists("E255K", "dasatinib")
+    assert table.resists("F317L", "dasatinib") and not table.resists("F317L", "nilotinib")

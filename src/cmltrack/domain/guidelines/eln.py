@@ -59,6 +59,7 @@ from cmltrack.rules.guideline_tables import (
     Landmark,
     Row,
     load_guideline_table,
+    load_mutation_table,
 )
 
 S = MilestoneStatus
@@ -307,9 +308,7 @@ _FACT_LABEL = {
     EventKind.LOSS_OF_MMR: "loss of MMR",
     EventKind.PROGRESSION: "progression",
 }
-#: TKIs active against T315I (the only mutation whose drug sensitivity the reference names;
-#: clinical-rules section 14 and the ELN 2006 "high insensitivity" list). A T315I found on one
-#: of them is the known target of that drug, not a resistance mutation to it.
+#: TKIs active against T315I (clinical-rules section 14: "T315I: ponatinib or asciminib").
 T315I_ACTIVE = ("ponatinib", "asciminib")
 
 
@@ -362,8 +361,10 @@ def _facts(
         if isinstance(obs, Mutation) and obs.mutations:
             found = tuple(m for m in obs.mutations if m not in seen_mut)
             seen_mut.update(found)
+            # "Resistance mutations": those the TKI taken when the result came is insensitive to
+            # (eln_mutations.yaml, U); a T315I on ponatinib is that drug's target.
             drug = _drug_on(record, obs.date)
-            resist = tuple(m for m in found if not (m == "T315I" and drug in T315I_ACTIVE))
+            resist = tuple(m for m in found if load_mutation_table().resists(m, drug))
             if resist:
                 out.append(_Fact(obs.date, "mutation", "mutation", resist,
                                  f"BCR::ABL1 mutation {', '.join(resist)}"
@@ -554,11 +555,15 @@ def _next_tkis(lines: Sequence[Line], mutations: set[str], edition: Guideline) -
     T315I: ponatinib or asciminib. ELN 2006/2009: dasatinib or nilotinib (named by NCI PDQ
     2009, seed 001). Otherwise: after imatinib a second-generation TKI; after a second-generation
     TKI another one, or ponatinib or asciminib; never a drug already tried nor an earlier
-    generation. With nothing left, the list is empty and only HSCT evaluation remains.
+    generation, nor one insensitive to a mutation found (eln_mutations.yaml, U: e.g. no
+    nilotinib for E255K, no dasatinib for F317L). With nothing left, the list is empty and only
+    HSCT evaluation remains.
     """
     tried = {line.drug for line in lines}
+    insensitive = load_mutation_table().insensitive
+    tried |= {d for d, muts in insensitive.items() if muts & mutations}
     if "T315I" in mutations:
-        pool = ["ponatinib", "asciminib"]
+        pool = list(T315I_ACTIVE)
     elif edition in (Guideline.ELN2006, Guideline.ELN2009):
         pool = ["dasatinib", "nilotinib"]
     else:
