@@ -104,8 +104,9 @@ def test_dates_in_order_and_never_after_as_of() -> None:
         dates = [_d(o["date"]) for o in d["observations"]]
         assert dates == sorted(dates)
         assert all(dx <= x <= as_of for x in dates)
-        for a, b in zip(d["therapy"], d["therapy"][1:], strict=False):
+        for a, b in itertools.pairwise(d["therapy"]):
             assert a["end"] is not None and _d(a["start"]) <= _d(a["end"]) <= _d(b["start"])
+            assert a["reason_end"] != "other"
         ev = {e["kind"]: _d(e["date"]) for e in d["events"]}
         assert all(first <= x <= as_of for x in ev.values())
         stop = min((ev[k] for k in ("death", "lost_to_follow_up", "off_study") if k in ev),
@@ -119,6 +120,7 @@ def test_no_impossible_values(cohort: tuple[str, list[dict[str, Any]]]) -> None:
     for d in dicts:
         dx = d["diagnosis"]
         assert 18 <= dx["age"] <= 90 and dx["blasts_pb"] < 15 and dx["basophils_pb"] < 20
+        assert all(t.get("reason_end") != "other" for t in d["therapy"])  # every end explained
         for o in d["observations"]:
             if o["kind"] == "blood":
                 assert 0 <= o["anc"] <= o["wbc"] and o["platelets"] > 0

@@ -415,9 +415,10 @@ def simulate_batch(
         vc = np.nonzero(act & (next_visit == m))[0]
         if len(vc):
             delta = (rng.random(vc) - 0.5) * 0.8 * DT
-            t_v = np.maximum(t0m + delta, last_visit[vc] + 10.0)
-            ok = (t_v < ev_time[vc]) & (t_v < end_day[vc]) & ~((state[vc] == ON) & (
-                resume_day[vc] < np.inf) & (t_v >= hold_start[vc]) & (t_v < resume_day[vc]))
+            # a visit early in its month must still follow last month's visit and changes
+            t_v = np.maximum(t0m + delta, np.maximum(last_visit[vc] + 10.0, last_change[vc] + 1))
+            ok = (t_v < ev_time[vc]) & (t_v < end_day[vc]) & ~(
+                (t_v >= hold_start[vc]) & (t_v <= hold_end[vc]))  # no clinic visit while held
             next_visit[vc[~ok]] = m + 1
             vis = vc[ok]
             t_v = t_v[ok]
@@ -537,8 +538,10 @@ def simulate_batch(
             # TFR stop (4.8; ELN 2020 minimal criteria, or the profile's)
             elig = (
                 (state[vis] == ON) & ((line[vis] == 0) | intol_switch[vis]) & ~fail_prior[vis]
-                & ~tfr_done[vis] & (t_v > profile.tfr_years_on_tki * YEAR)
-                & (t_v - np.nan_to_num(mr4_since[vis], nan=np.inf) > profile.tfr_years_mr4 * YEAR)
+                # judged on whole days, as the written dates will show them ("> 5 y" strict)
+                & ~tfr_done[vis] & (np.floor(t_v) > profile.tfr_years_on_tki * YEAR)
+                & (np.floor(t_v) - np.floor(np.nan_to_num(mr4_since[vis], nan=np.inf))
+                   > profile.tfr_years_mr4 * YEAR)
                 & (t_v > hold_end[vis] + 28.0) & (resume_day[vis] == np.inf) & ~esc & ~sw
             )
             stop = elig & (rng.random(vis) < profile.tfr_stop_p_per_visit)
@@ -580,6 +583,7 @@ def simulate_batch(
                 state[who] = ON
                 restarted[who] = True
                 restart_day[who] = d
+                last_change[who] = d  # no other change before the restart has had its time
                 logP[who] = floor_log[who]
                 mmr_prev[who] = False
             # next visit (clinical-rules.md section 12)
@@ -601,7 +605,7 @@ def simulate_batch(
         if len(ev):
             kinds = ev_kind[ev]
             d = ev_time[ev]
-            pr = ev[kinds == E_PROG]
+            pr = ev[(kinds == E_PROG) & (state[ev] == ON)]  # none in TFR (stopped this month)
             if len(pr):
                 dp = ev_time[pr]
                 blast = rng.random(pr) < 0.6
@@ -623,7 +627,8 @@ def simulate_batch(
                 tracked[lo] = False
                 events.add(pid=lo, day=ev_time[lo], kind=E_LOST, detail=-1.0)
             it = ev[kinds == 99]
-            it = it[resume_day[it] == np.inf]  # not while a hold is running
+            # not while a hold is running, nor once off treatment (a stop earlier this month)
+            it = it[(resume_day[it] == np.inf) & (state[it] == ON)]
             if len(it):
                 dd = ev_time[it]
                 avail2 = t0_ord[it] + dd >= profile.second_gen_from.toordinal()
