@@ -107,3 +107,19 @@ def test_tfr_restart_cites_the_eln_2020_paper(examples: dict[str, PatientRecord]
     a = assess(examples["P09"], as_of=dt.date(2020, 8, 20))
     restart = next(r for r in a.recommendations if r.action is Action.RESTART_TKI)
     assert "Hochhaus" in restart.source
+
+
+def test_switch_is_dated_in_the_trail_where_it_happened(
+    examples: dict[str, PatientRecord]
+) -> None:
+    # P03 switched from imatinib to dasatinib on 2018-07-23 (README).
+    a = assess(examples["P03"])
+    assert any(line.startswith("2018-07-23: switch to dasatinib (line 2)") for line in a.trail)
+
+
+def test_hematologic_resistance_names_the_response() -> None:
+    # Kantarjian 2003: no CHR at the 3-month landmark; a PHR there reads "no CHR (PHR)".
+    record, tps, as_of = build_history({"history": [{"month": 3, "hem": "PHR"}]})
+    result = assess_eln(record, tps, options=AssessOptions(), as_of=as_of)
+    event = next(e for e in result.events if str(e.kind) == "hematologic_resistance")
+    assert event.basis.startswith("no CHR (PHR) at 3.0 months")

@@ -729,9 +729,10 @@ def assess_eln(
         return GuidelineResult((), events, (), None, (note,))
 
     line = lines[-1]
-    if len(lines) > 1:
-        trail.append(f"switch to {line.drug} on {line.start}; {ed} landmarks restart "
-                     f"from this date (line {len(lines)})")
+    # Dated notes of the trail (the rest is dated as_of): the switches, where they happened.
+    dated: list[tuple[dt.date, str]] = [
+        (ln.start, f"switch to {ln.drug} (line {i}); {ed} landmarks restart from this date")
+        for i, ln in enumerate(lines[1:], start=2)]
     line_tps = [t for t in tps if t.date >= line.start]
     as_of_months = months_between(line.start, as_of)
     milestones: list[Milestone] = []
@@ -770,7 +771,7 @@ def assess_eln(
             f"no BCR::ABL1 result since {line.drug} started on {line.start}: "
             "cytogenetics when PCR is unavailable"))
 
-    dated = [(as_of, t) for t in trail]
+    dated += [(as_of, t) for t in trail]
     dated += _trail(milestones, judgements, events, line, as_of)
     dated.sort(key=lambda d: d[0])
     lines_out = [f"{d}: {t}" for d, t in dated]

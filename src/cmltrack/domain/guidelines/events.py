@@ -328,7 +328,9 @@ def _kantarjian(tps: Sequence[Timepoint], start: dt.date) -> list[ClinicalEvent]
     checks: list[tuple[Sequence[Timepoint], tuple[float, float, float],
                        Callable[[Timepoint], bool], EventKind, Callable[[Timepoint], str], str]] = [
         (blood, (3, 2.0, 4.5), lambda t: t.hematologic is HematologicResponse.CHR,
-         EventKind.HEMATOLOGIC_RESISTANCE, lambda t: f"no CHR (hematologic {t.hematologic})",
+         EventKind.HEMATOLOGIC_RESISTANCE,
+         lambda t: ("no CHR (PHR)" if t.hematologic is HematologicResponse.PHR
+                    else "no CHR (no hematologic response)"),
          "KANTARJIAN2003.resistance.hem"),
         (cyto, (12, 10.0, 15.0), lambda t: (ph_value(t) or 0.0) < MDACC_MCYR_BELOW,
          EventKind.CYTOGENETIC_RESISTANCE,
