@@ -33,9 +33,12 @@ CORE_FONTS: dict[str, Any] = {
 }
 
 
+_PLAIN = str.maketrans({"≤": "<=", "≥": ">=", "≠": "!=", "→": "->", "−": "-", "≈": "~"})
+
+
 def latin(text: str) -> str:
-    """Text the core fonts can show (characters outside cp1252 become '?')."""
-    return text.encode("cp1252", "replace").decode("cp1252")
+    """Text the core fonts can show: signs spelt in ASCII, anything else outside cp1252 '?'."""
+    return text.translate(_PLAIN).encode("cp1252", "replace").decode("cp1252")
 
 
 def wrap(lines: Sequence[str], width: int = WIDTH) -> list[str]:
@@ -92,9 +95,13 @@ def text_pages(
                 y0 = int(BODY_TOP * A4[1] * PT) - height
                 fig.figimage(image, xo=int(0.06 * A4[0] * PT), yo=y0, origin="upper")
                 top = BODY_TOP - image_lines * LINE_IN / A4[1]
-            if chunk:
-                fig.text(0.06, top, "\n".join(chunk), fontsize=FONT_PT, va="top",
-                         linespacing=1.25)
+            # One text per line on a fixed pitch: a multi-line text would space the lines by
+            # their glyphs' heights, unevenly.
+            pitch = LINE_IN / A4[1]
+            for i, line in enumerate(chunk):
+                if line:
+                    fig.text(0.06, top - (i + 1) * pitch, line, fontsize=FONT_PT,
+                             va="baseline")
             fig.text(0.06, 0.02, f"cmltrack {__version__}, generated {generated}", fontsize=7)
             fig.text(0.94, 0.02, f"page {n}/{len(chunks)}", fontsize=7, ha="right")
             pdf.savefig(fig)  # type: ignore[no-untyped-call]
