@@ -50,9 +50,14 @@ CSV_TABLES = {
 
 
 @functools.cache
-def _dates(last_ordinal: int) -> list[str]:
+def _dates(last_ordinal: int) -> np.ndarray:
     """ISO strings of every day from 1880 to ``last_ordinal`` (a lookup beats isoformat())."""
-    return [dt.date.fromordinal(o).isoformat() for o in range(_BASE, last_ordinal + 1)]
+    return np.array([dt.date.fromordinal(o).isoformat() for o in range(_BASE, last_ordinal + 1)],
+                    dtype=object)
+
+
+def _iso(dates: np.ndarray, ordinals: np.ndarray) -> list[str]:
+    return dates[ordinals - _BASE].tolist()  # type: ignore[no-any-return]
 
 
 def patient_id(index: int) -> str:
@@ -88,7 +93,9 @@ def _sorted_observations(res: BatchResult) -> _Obs:
     kind = np.concatenate([np.full(len(lg["pid"]), k) for k, lg in enumerate(logs)])
     index = np.concatenate([np.arange(len(lg["pid"])) for lg in logs])
     ordinal = t0[pid] + np.floor(day).astype(np.int64)
-    order = np.lexsort((index, kind, ordinal, pid))
+    # one int64 key (patient, day, kind) sorted stably keeps the simulated order within a key
+    key = (pid * 200_000 + (ordinal - _BASE)) * 4 + kind
+    order = np.argsort(key, kind="stable")
     pid, ordinal, kind, index = pid[order], ordinal[order], kind[order], index[order]
     dup = np.zeros(len(pid), dtype=bool)
     if len(pid) > 1:
@@ -148,7 +155,7 @@ def _text(values: np.ndarray, spec: str) -> list[str]:
     return [hundredths[i] for i in np.rint(values * 100).astype(np.int64).tolist()]
 
 
-def _obs_strings(res: BatchResult, obs: _Obs, dates: list[str], csv_ids: list[str] | None
+def _obs_strings(res: BatchResult, obs: _Obs, dates: np.ndarray, csv_ids: list[str] | None
                  ) -> list[str]:
     """One string per kept observation, in ``obs`` order (JSON objects, or CSV row blocks)."""
     t0 = res.baseline["t0_ord"]
@@ -160,7 +167,7 @@ def _obs_strings(res: BatchResult, obs: _Obs, dates: list[str], csv_ids: list[st
             continue
         pid = log["pid"].astype(np.int64)
         ordinal = t0[pid] + np.floor(log["day"]).astype(np.int64)
-        ds = [dates[o - _BASE] for o in ordinal.tolist()]
+        ds = _iso(dates, ordinal)
         every += _format_kind(k, log, ds, pid.tolist(), csv_ids)
     where = (np.asarray(start)[obs.kind] + obs.index).tolist()
     return [every[i] for i in where]
@@ -221,21 +228,21 @@ def _format_kind(k: int, log: dict[str, np.ndarray], ds: list[str], pids: list[i
     ]
 
 
-def _therapy_lines(res: BatchResult, dates: list[str]) -> list[list[tuple[str, ...]]]:
+def _therapy_lines(res: BatchResult, dates: np.ndarray) -> list[list[tuple[str, ...]]]:
     """Per patient: (drug, dose text, start, end or '', reason or '') from the change log."""
     t0 = res.baseline["t0_ord"]
     _, ordinal, order, offsets = _sorted(res.therapy, t0, res.n)
     drug = res.therapy["drug"][order].astype(np.int64).tolist()
     dose = res.therapy["dose"][order].tolist()
     reason = res.therapy["reason"][order].astype(np.int64).tolist()
-    ords = ordinal.tolist()
+    ds = _iso(dates, ordinal)
     off = offsets.tolist()
     out: list[list[tuple[str, ...]]] = []
     for i in range(res.n):
         lines: list[tuple[str, ...]] = []
         cur: tuple[str, str, str] | None = None
         for j in range(off[i], off[i + 1]):
-            d = dates[ords[j] - _BASE]
+            d = ds[j]
             if cur is not None:
                 r = reason[j]
                 lines.append((*cur, d, REASONS[r] if r >= 0 else "other"))
@@ -249,13 +256,13 @@ def _therapy_lines(res: BatchResult, dates: list[str]) -> list[list[tuple[str, .
     return out
 
 
-def _events(res: BatchResult, dates: list[str]) -> list[list[tuple[str, str, str]]]:
+def _events(res: BatchResult, dates: np.ndarray) -> list[list[tuple[str, str, str]]]:
     """Per patient: (date, kind, detail) in date order."""
     t0 = res.baseline["t0_ord"]
     _, ordinal, order, offsets = _sorted(res.events, t0, res.n)
     kind = res.events["kind"][order].astype(np.int64).tolist()
     detail = res.events["detail"][order].tolist()
-    ords = ordinal.tolist()
+    ds = _iso(dates, ordinal)
     off = offsets.tolist()
     out: list[list[tuple[str, str, str]]] = []
     for i in range(res.n):
@@ -268,17 +275,17 @@ def _events(res: BatchResult, dates: list[str]) -> list[list[tuple[str, str, str
                 det = "CML" if detail[j] > 0.5 else "other"
             else:
                 det = ""
-            evs.append((dates[ords[j] - _BASE], EVENTS[k], det))
+            evs.append((ds[j], EVENTS[k], det))
         out.append(evs)
     return out
 
 
-def _baseline_rows(res: BatchResult, dates: list[str]) -> list[tuple[Any, ...]]:
+def _baseline_rows(res: BatchResult, dates: np.ndarray) -> list[tuple[Any, ...]]:
     b = res.baseline
     cols = [
         ["M" if x else "F" for x in b["male"].tolist()],
-        [dates[o - _BASE] for o in b["birth_ord"].tolist()],
-        [dates[o - _BASE] for o in b["dx_ord"].tolist()],
+        _iso(dates, b["birth_ord"]),
+        _iso(dates, b["dx_ord"]),
         [TRANSCRIPTS[t] for t in b["transcript"].tolist()],
         b["age"].tolist(), b["spleen"].tolist(), b["wbc"].tolist(), b["platelets"].tolist(),
         b["hemoglobin"].tolist(), b["blasts"].tolist(), b["basophils"].tolist(),
