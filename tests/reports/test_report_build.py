@@ -161,3 +161,21 @@ def test_every_pdf_page_carries_the_disclaimer(report: Path) -> None:
         assert pages >= 1
         assert text.count("not a medical device") == pages, pdf
     assert "P11" in _pdf_text(report / "patients" / "P11.pdf")
+
+
+def test_out_must_be_a_folder(records: list[PatientRecord], tmp_path: Path) -> None:
+    target = tmp_path / "file.html"
+    target.write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        write_reports(records[:1], target, options=AssessOptions(), generated=DAY)
+    assert target.read_text() == "x"
+
+
+def test_pdf_text_in_the_core_font_range() -> None:
+    from cmltrack.reports.pdf import latin, plain_table
+
+    assert latin("BCR::ABL1 0.8% IS (≤1%), ≥ 10,000 copies, 漢") == (
+        "BCR::ABL1 0.8% IS (<=1%), >= 10,000 copies, ?"
+    )
+    lines = plain_table(("month", "status"), [(3, "optimal"), (12, None)])
+    assert lines == ["month  status", "-" * 13, "3      optimal", "12     -"]
