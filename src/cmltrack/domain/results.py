@@ -33,17 +33,24 @@ class Classified(Generic[T]):
     assessment classifies hundreds of results and most bases are never read).
     """
 
-    __slots__ = ("_basis", "rule", "value")
-
-    value: T | None
-    rule: str
-    _basis: str | Callable[[], str]
+    # Read-only properties over plain slots: as immutable to callers as a frozen dataclass,
+    # without its object.__setattr__ per field (an assessment makes hundreds of these).
+    __slots__ = ("_basis", "_rule", "_value")
 
     def __init__(self, value: T | None, rule: str, basis: str | Callable[[], str]) -> None:
-        setattr_ = object.__setattr__  # frozen: plain assignment is refused below
-        setattr_(self, "value", value)
-        setattr_(self, "rule", rule)
-        setattr_(self, "_basis", basis)
+        self._value = value
+        self._rule = rule
+        self._basis = basis
+
+    @property
+    def value(self) -> T | None:
+        """The category, or None when the result cannot be classified."""
+        return self._value
+
+    @property
+    def rule(self) -> str:
+        """The id of the rule that classified it (see the module's ``SOURCES``)."""
+        return self._rule
 
     @property
     def basis(self) -> str:
@@ -51,15 +58,8 @@ class Classified(Generic[T]):
         b = self._basis
         if isinstance(b, str):
             return b
-        text = b()
-        object.__setattr__(self, "_basis", text)  # written once, kept
+        text = self._basis = b()  # written once, kept
         return text
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Classified is frozen: cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Classified is frozen: cannot delete {name!r}")
 
     def _key(self) -> tuple[object, str, str]:
         return (self.value, self.rule, self.basis)

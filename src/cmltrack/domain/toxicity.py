@@ -546,8 +546,9 @@ def grade_observation(
     return ToxicityGrader(baseline=baseline, limits=limits, sex=sex, version=version)(obs)
 
 
-#: Per term of one model: (term, field, own-limit field or None, site limit, baseline, its ULN).
-_Entry = tuple[CtcaeTerm, str, str | None, float | None, float | None, float | None]
+#: Per term of one model: (term, field, own-limit field or None, decreased, site limit,
+#: baseline, its ULN).
+_Entry = tuple[CtcaeTerm, str, str | None, bool, float | None, float | None, float | None]
 
 
 class ToxicityGrader:
@@ -583,11 +584,13 @@ class ToxicityGrader:
                     if p.field == "hemoglobin"
                     else getattr(self._limits, p.limit, None)
                 )
-                out.append((p.term, p.field, p.own_limit, site, None, None))
+                out.append((p.term, p.field, p.own_limit, True, site, None, None))
             else:
                 site = getattr(self._limits, p.limit, None)
                 base = getattr(b, p.field, None)
-                out.append((p.term, p.field, p.own_limit, site, base, getattr(b, p.limit, None)))
+                out.append(
+                    (p.term, p.field, p.own_limit, False, site, base, getattr(b, p.limit, None))
+                )
         entries = self._entries[model] = tuple(out)
         return entries
 
@@ -597,14 +600,14 @@ class ToxicityGrader:
         start = self._baseline.tki_start
         use_baseline = start is None or obs.date > start
         out: dict[str, int] = {}
-        for term, field, own, site, base, base_uln in entries:
+        for term, field, own, decreased, site, base, base_uln in entries:
             value: float | None = getattr(obs, field)
             if value is None:
                 continue
             limit: float | None = getattr(obs, own) if own is not None else None
             if limit is None:
                 limit = site
-            if term.direction == "decreased":
+            if decreased:
                 grade = _grade_term(term, value, limit, None, None, None)[0]
             elif use_baseline:
                 grade = _grade_term(term, value, None, limit, base, base_uln)[0]
