@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmltrack.domain.assess import assess
 from cmltrack.domain.records import PatientRecord, Pcr
@@ -154,3 +156,46 @@ def test_renderer_draws_what_plot_bcr_abl1_draws(clinic: dict[str, PatientRecord
         assert fast.shape == full.shape
         differ = np.abs(fast.astype(int) - full.astype(int)).max(axis=2) > 40
         assert differ.mean() < 1e-3, pid  # only antialiased edge pixels may differ
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-40, 3000),  # day of the PCR relative to the TKI start
+            st.one_of(st.none(), st.floats(0.0001, 1000)),  # None: undetected
+            st.integers(1000, 300_000),  # ABL1 copies
+        ),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_frame_holds_every_result(pcrs: list[tuple[int, float | None, int]]) -> None:
+    from cmltrack.plots.bcr_abl1 import chart_frame
+
+    start = dt.date(2020, 1, 1)
+    obs = [
+        {"kind": "pcr", "date": (start + dt.timedelta(days=d)).isoformat(),
+         **({"bcr_abl1_is": v} if v is not None else {"detected": False}),
+         "control_gene": "ABL1", "control_copies": c}
+        for d, v, c in pcrs
+    ]
+    rec = PatientRecord.model_validate(
+        {"id": "H", "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400,
+                                 "start": start.isoformat()}], "observations": obs}
+    )
+    frame, _origin, points, _lines = chart_frame(rec, assess(rec))
+    assert frame.y_low < frame.y_high and frame.x_min < 0 < frame.x_max
+    for p in points:
+        assert p.value is not None  # every sample here has control copies
+        assert frame.y_low < p.value < frame.y_high
+        assert frame.x_min < p.months < frame.x_max
+
+
+@given(st.integers(1_000, 1_000_000), st.integers(1_000, 1_000_000))
+def test_more_control_copies_more_sensitive(a: int, b: int) -> None:
+    lo, hi = sorted((a, b))
+    s_lo = pcr_sensitivity(_pcr(control_gene="ABL1", control_copies=lo))
+    s_hi = pcr_sensitivity(_pcr(control_gene="ABL1", control_copies=hi))
+    assert s_lo is not None and s_hi is not None and s_hi <= s_lo
