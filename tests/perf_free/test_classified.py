@@ -58,3 +58,22 @@ def test_classified_is_frozen() -> None:
     with pytest.raises(AttributeError):
         del c.rule
     assert (c.value, c.rule, c.basis) == (None, "ELN2006.CHR", "WBC not given")
+
+
+def test_deferred_bases_survive_pickling() -> None:
+    # Reports assess in forked worker processes: a result with an unread basis must travel.
+    import pickle
+
+    from cmltrack.domain.records import BloodCount
+    from cmltrack.domain.response import classify_hematologic
+
+    day = BloodCount.model_validate({"date": "2021-03-01", "wbc": 12.5, "platelets": 210,
+                                     "blasts_pb": 0, "basophils_pb": 1, "spleen_cm": 0})
+    c = classify_hematologic(day, baseline=None)
+    back = pickle.loads(pickle.dumps(c))
+    # By hand: WBC 12.5 >= 10 fails CHR, and PHR does not excuse a high WBC.
+    assert back.basis == (
+        "WBC 12.5 >= 10, platelets 210 < 450, no immature cells (promyelocytes, myelocytes, "
+        "metamyelocytes not given), basophils 1% < 5%, spleen not palpable; neither CHR nor PHR"
+    )
+    assert back == c
