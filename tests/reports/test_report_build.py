@@ -179,3 +179,17 @@ def test_pdf_text_in_the_core_font_range() -> None:
     )
     lines = plain_table(("month", "status"), [(3, "optimal"), (12, None)])
     assert lines == ["month  status", "-" * 13, "3      optimal", "12     -"]
+
+
+def test_survival_table_by_hand() -> None:
+    from cmltrack.reports.cohort import survival_table
+
+    # By hand (Kaplan-Meier): events at 10 (n=5), 15 (n=4; a censoring at 15 too), 25 (n=2):
+    # S = 0.8 from 10, 0.6 from 15, 0.3 from 25; at risk (time >= t): 4 at 12, 2 at 24, 1 at 60.
+    headers, rows = survival_table([10, 15, 15, 25, 70], [1, 0, 1, 1, 0], None)
+    assert headers[:4] == ("group", "n", "events", "median (months)")
+    (row,) = rows
+    assert row[1:4] == (5, 3, "25.0")
+    cells = [str(c) for c in row[4:]]
+    assert [c.split(" ")[0] for c in cells] == ["80.0", "60.0", "30.0"]
+    assert [c.rsplit(", ", 1)[1] for c in cells] == ["4", "2", "1"]

@@ -235,4 +235,5 @@ class _Job:
             endpoints=tuple(derive_endpoints(record, a)),
             swimmer=swim[0] if swim else None,
             waterfall=ph_change(a),
+            elts=a.risk["elts"].group if "elts" in a.risk else None,
         )

@@ -38,6 +38,7 @@ class PatientSummary:
     endpoints: tuple[EndpointRow, ...]
     swimmer: SwimmerRow | None
     waterfall: WaterfallBar | None
+    elts: str | None = None  # ELTS risk group at diagnosis, for the survival curves
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,47 @@ class CohortFigures:
     figures: dict[str, Figure] = field(default_factory=dict)
     png: dict[str, bytes] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = field(
+        default_factory=dict
+    )
+
+
+#: Times (months) at which the survival table reads the curves.
+PFS_TIMES = (12.0, 24.0, 60.0)
+
+
+def _pct_ci(est: float, low: float, high: float) -> str | None:
+    """'93.1 (88.0-96.0)'; no interval where there is none (S = 1 or 0 under log-log)."""
+    if est != est:
+        return None
+    if low != low or high != high or low >= high:
+        return f"{100 * est:.1f}"
+    return f"{100 * est:.1f} ({100 * low:.1f}-{100 * high:.1f})"
+
+
+def survival_table(
+    t: Sequence[float], e: Sequence[int], groups: Sequence[str] | None
+) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
+    """Per group: n, events, median and survival at :data:`PFS_TIMES` with log-log 95% CI
+    and the number still at risk (cmltrack.stats.kaplan_meier, as R's survfit)."""
+    from cmltrack.stats import kaplan_meier
+
+    km = kaplan_meier(list(t), list(e), None if groups is None else list(groups),
+                      at=list(PFS_TIMES))
+    headers = ("group", "n", "events", "median (months)",
+               *(f"{m:g} months: % (95% CI), at risk" for m in PFS_TIMES))
+    rows: list[tuple[object, ...]] = []
+    for g in km.groups:
+        cells: list[object] = [
+            str(g.group), g.n, g.events,
+            "not reached" if g.median != g.median else f"{g.median:.1f}",
+        ]
+        for at in g.at:
+            ci = _pct_ci(at.survival, at.lower, at.upper)
+            # Nobody left at risk: the curve is not read beyond the group's follow-up.
+            cells.append(None if ci is None or at.at_risk == 0 else f"{ci}, {at.at_risk}")
+        rows.append(tuple(cells))
+    return headers, rows
 
 
 def cohort_figures(patients: Sequence[PatientSummary], dpi: float = 90) -> CohortFigures:
@@ -149,11 +191,19 @@ def cohort_figures(patients: Sequence[PatientSummary], dpi: float = 90) -> Cohor
     )
     t, e = endpoint_arrays(patients, "PFS")
     if t:
+        with_start = [p for p in patients if p.endpoints]
+        elts = [f"ELTS {p.elts}" if p.elts else "ELTS not computable" for p in with_start]
+        known = {g for g in elts if g != "ELTS not computable"}
+        groups = elts if len(known) >= 2 else None  # by risk group where there are groups
         out.figures["pfs"] = figure_of(
-            plot_km(t, e, xlabel="months since start of TKI therapy",
+            plot_km(t, e, groups, xlabel="months since start of TKI therapy",
                     ylabel="progression-free survival", title="Progression-free survival")
         )
-        out.notes["pfs"] = f"{len(t)} patients, {sum(e)} events (progression to AP/BP or death)."
+        out.notes["pfs"] = (
+            f"{len(t)} patients, events (progression to AP/BP or death): {sum(e)}. "
+            "Survival with log-log 95% intervals, as R's survfit."
+        )
+        out.tables["pfs"] = survival_table(t, e, groups)
     t, c = competing_arrays(patients, "TTMMR")
     if t:
         out.figures["mmr_cif"] = figure_of(
@@ -275,6 +325,8 @@ def cohort_html(
         parts.append(f"<h2>{esc(title)}</h2>")
         if key in figs.png:
             parts.append(png_img(figs.png[key], title))
+        if key in figs.tables:
+            parts.append(table(*figs.tables[key], numeric=(1, 2, 3)))
         if key in figs.notes:
             parts.append(f'<p class="small">{esc(figs.notes[key])}</p>')
         elif key not in figs.png:
@@ -302,6 +354,8 @@ def write_cohort_pdf(
     ]
     for title, headers, rows in cohort_tables(patients):
         lines += ["", title.upper(), *plain_table(headers, rows)]
+    if "pfs" in figs.tables:
+        lines += ["", "PROGRESSION-FREE SURVIVAL (KAPLAN-MEIER)", *plain_table(*figs.tables["pfs"])]
     lines += ["", "METHODS AND SOURCES"]
     for topic, text in METHODS:
         lines.append(f"{topic}: {text}")
