@@ -27,8 +27,10 @@ from cmltrack.domain.enums import (
     STATUS_SEVERITY,
     TKIS,
     Action,
+    CytogeneticResponse,
     EventKind,
     Guideline,
+    HematologicResponse,
     MilestoneStatus,
     Phase,
 )
@@ -308,6 +310,11 @@ _FACT_LABEL = {
     EventKind.LOSS_OF_MMR: "loss of MMR",
     EventKind.PROGRESSION: "progression",
 }
+#: The response whose loss each event is (for attributing a loss to the line it began on).
+_HELD: dict[EventKind, Callable[[Timepoint], bool]] = {
+    EventKind.LOSS_OF_CHR: lambda t: t.hematologic is HematologicResponse.CHR,
+    EventKind.LOSS_OF_CCYR: lambda t: t.cytogenetic is CytogeneticResponse.CCYR,
+}
 #: TKIs active against T315I (clinical-rules section 14: "T315I: ponatinib or asciminib").
 T315I_ACTIVE = ("ponatinib", "asciminib")
 
@@ -335,11 +342,19 @@ def _facts(
     as_of: dt.date,
     first_start: dt.date,
     wanted: frozenset[str],
+    line_start: dt.date | None = None,
 ) -> list[_Fact]:
     """The facts the table's rows ask about (``wanted``), in no particular order."""
     out: list[_Fact] = []
     for ev in events:
         if ev.kind in _FACT_KIND:
+            held = _HELD.get(ev.kind)
+            if held is not None and line_start is not None:
+                # A response last seen before the current TKI started was lost on the previous
+                # one: its confirmation on the new drug is not a failure of the new drug.
+                last = max((t.date for t in tps if t.date < ev.date and held(t)), default=None)
+                if last is not None and last < line_start:
+                    continue
             fact, kind = _FACT_KIND[ev.kind]
             out.append(_Fact(ev.date, fact, kind, (), f"{_FACT_LABEL[ev.kind]}: {ev.basis}"))
     # An advanced phase that persists is still progression (failure) on each later result.
@@ -751,7 +766,8 @@ def assess_eln(
 
     pcrs = [t for t in tps if bcr_value(t) is not None]
     wanted = frozenset(c.fact for r in table.rows for c in r.conditions if c.fact)
-    facts = _facts(record, events, tps, any_time_from, as_of, lines[0].start, wanted)
+    facts = _facts(record, events, tps, any_time_from, as_of, lines[0].start, wanted,
+                   line.start)
     judgements = _any_time_judgements(table, lists, facts, pcrs, any_time_from)
     since = last_therapy_change(lines)
     latest = _latest_by_kind(record, tps, as_of)
