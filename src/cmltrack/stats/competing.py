@@ -132,7 +132,8 @@ def _cinc(
     ut, nd1, nd2, nd, rs = ut[keep], nd1[keep], nd2[keep], nd[keep], rs[keep]
     fkn = np.cumprod((rs - nd) / rs)  # all-cause KM just after each failure time
     fk = np.concatenate(([1.0], fkn[:-1]))  # ... and just before it
-    f = np.cumsum(fk * nd1 / rs)
+    # A probability: summing the increments can overshoot 1 by rounding (1 + 2e-16).
+    f = np.minimum(np.cumsum(fk * nd1 / rs), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_fkn = np.where(fkn > 0, 1.0 / fkn, 0.0)
         # Other causes (only while the KM is above 0).
