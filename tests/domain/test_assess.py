@@ -116,3 +116,11 @@ def test_standing_rule_latest_versus_worst(examples: dict[str, PatientRecord]) -
     assert {m.month: m.status for m in latest.milestones}[12] == MilestoneStatus.WARNING
     assert latest.current.status == MilestoneStatus.OPTIMAL
     assert worst.current.status == MilestoneStatus.WARNING
+
+
+def test_no_continue_beside_a_hold(examples: dict[str, PatientRecord]) -> None:
+    # P07 on 2019-05-06: ANC 0.7 (< 1.0) in chronic phase: the label says hold; the guideline's
+    # "continue" must not be shown beside it.
+    a = assess(examples["P07"], as_of=dt.date(2019, 5, 6))
+    actions = {str(r.action) for r in a.recommendations}
+    assert "hold" in actions and "continue" not in actions

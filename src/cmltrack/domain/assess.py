@@ -18,6 +18,7 @@ from cmltrack.domain.enums import (
     HEMATOLOGIC_DEPTH,
     MOLECULAR_DEPTH,
     TKIS,
+    Action,
     EventKind,
     MilestoneStatus,
     Phase,
@@ -56,6 +57,10 @@ from cmltrack.domain.risk import assess_risk
 from cmltrack.domain.toxicity import ToxicityGrader, derive_toxicity_baseline
 
 SCHEMA = "cmltrack.assessment/1"
+_CHANGES_THERAPY = frozenset(
+    {Action.HOLD, Action.REDUCE_DOSE, Action.ESCALATE_DOSE, Action.SWITCH_TKI, Action.RESUME,
+     Action.RESTART_TKI}
+)
 DAYS_PER_MONTH = 30.4375  # clinical-rules section 14: 1 month = 30.4375 days
 _TIMEPOINT_KINDS = frozenset({"blood", "marrow", "cytogenetics", "fish", "pcr", "chemistry"})
 
@@ -317,6 +322,10 @@ def assess(
     tfr = assess_tfr(rec, timepoints, as_of=as_of, prior_failure=prior_failure)
     recs += tfr.recommendations
     recs = _dedupe(recs)
+    if any(r.action in _CHANGES_THERAPY for r in recs):
+        # "continue" (the guideline's optimal) cannot stand beside a hold, a dose change or a
+        # switch that another rule calls for on the same day.
+        recs = [r for r in recs if r.action != Action.CONTINUE]
     trail = tuple(eln.trail) + tuple(tfr.basis)
     death = next((e for e in rec.events if e.kind == "death"), None)
     if death is not None:
