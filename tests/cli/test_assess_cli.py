@@ -91,3 +91,11 @@ def test_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
     # The same seed gives the same clinic.
     assert run(["demo", "--clinic", "40", "--seed", "3"]) == 0
     assert capsys.readouterr().out == out
+
+
+def test_failure_stands_option(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(example_path("json"))
+    assert run(["assess", path, "--json", "--failure-stands", "until_optimal"]) == 0
+    assert len(_lines(capsys)) == 12
+    assert run(["assess", path, "--failure-stands", "forever"]) == 2
+    assert "--failure-stands" in capsys.readouterr().err

@@ -40,6 +40,13 @@ StandingOpt = Annotated[
         help="current.status: latest (landmark until a later result replaces it) or worst.",
     ),
 ]
+FailureOpt = Annotated[
+    str,
+    typer.Option(
+        "--failure-stands",
+        help="A failure stands until_change (of therapy; section 14) or until_optimal.",
+    ),
+]
 CtcaeOpt = Annotated[
     CtcaeVersion, typer.Option("--ctcae-version", help="CTCAE version for toxicity grades.")
 ]
@@ -63,6 +70,7 @@ def make_options(
     protocol: str | None,
     ctcae: CtcaeVersion,
     standing: str = "latest",
+    failure_stands: str = "until_change",
 ) -> AssessOptions:
     if protocol not in (None, "kantarjian2003"):
         raise InputError(
@@ -76,7 +84,14 @@ def make_options(
             code="bad_argument",
             field="--standing",
         )
+    if failure_stands not in ("until_change", "until_optimal"):
+        raise InputError(
+            f"unknown rule {failure_stands!r} (until_change or until_optimal)",
+            code="bad_argument",
+            field="--failure-stands",
+        )
     return AssessOptions(
+        failure_stands="until_optimal" if failure_stands == "until_optimal" else "until_change",
         standing_rule="worst" if standing == "worst" else "latest",
         guideline=guideline,
         cytogenetic_scheme=scheme,
@@ -97,6 +112,7 @@ def assess(
     as_of: AsOfOpt = None,
     ctcae_version: CtcaeOpt = CtcaeVersion.V5,
     standing: StandingOpt = "latest",
+    failure_stands: FailureOpt = "until_change",
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Report refused records and go on.")
     ] = False,
@@ -107,7 +123,8 @@ def assess(
     from cmltrack.io import read_records
 
     options = make_options(
-        guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing
+        guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
+        failure_stands,
     )
     day = parse_as_of(as_of)
     out = sys.stdout
