@@ -147,13 +147,18 @@ def explain(
     protocol: ProtocolOpt = None,
     as_of: AsOfOpt = None,
     ctcae_version: CtcaeOpt = CtcaeVersion.V5,
+    standing: StandingOpt = "latest",
+    failure_stands: FailureOpt = "until_change",
 ) -> None:
     """Explain, in date order, what was judged, from which result, by which rule and source."""
     from cmltrack.cli.render import render_explanation
     from cmltrack.domain.assess import assess as run_assess
     from cmltrack.io import read_records
 
-    options = make_options(guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version)
+    options = make_options(
+        guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
+        failure_stands,
+    )
     day = parse_as_of(as_of)
     found = False
     for rec in read_records(input):
