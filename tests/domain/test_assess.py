@@ -124,3 +124,20 @@ def test_no_continue_beside_a_hold(examples: dict[str, PatientRecord]) -> None:
     a = assess(examples["P07"], as_of=dt.date(2019, 5, 6))
     actions = {str(r.action) for r in a.recommendations}
     assert "hold" in actions and "continue" not in actions
+
+
+def test_atypical_transcript_is_followed_by_cytogenetics(
+    examples: dict[str, PatientRecord],
+) -> None:
+    # P12 has an e1a2 transcript: its BCR::ABL1 is not on the IS, so ELN 2020's BCR::ABL1-only
+    # landmarks cannot be judged and marrow cytogenetics is recommended instead.
+    a = assess(examples["P12"])
+    ms = {m.month: m.status for m in a.milestones}
+    assert ms[3] == ms[6] == ms[12] == MilestoneStatus.NOT_EVALUABLE
+    assert [str(r.action) for r in a.recommendations] == ["marrow_cytogenetics"]
+    # The molecular category of each PCR is still reported as measured.
+    assert any(t.molecular is not None for t in a.timepoints)
+    # Under ELN 2013 the 6-month karyotype (12 metaphases) is inadequate too: not evaluable.
+    a13 = assess(examples["P12"], options=dataclasses.replace(AssessOptions(),
+                                                              guideline=Guideline.ELN2013))
+    assert {m.month: m.status for m in a13.milestones}[6] == MilestoneStatus.NOT_EVALUABLE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cmltrack.domain.enums import (
@@ -30,6 +30,7 @@ from cmltrack.domain.guidelines.tfr import assess_tfr
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.phase import classify_phase
 from cmltrack.domain.records import (
+    TYPICAL_TRANSCRIPTS,
     BloodCount,
     Chemistry,
     Cytogenetics,
@@ -307,12 +308,31 @@ def assess(
     rec = restrict_record(record, as_of)
     timepoints = build_timepoints(rec, options)
     risk = assess_risk(rec)
-    eln = assess_eln(rec, timepoints, options=options, as_of=as_of)
+    atypical = _atypical_transcript(rec)
+    eln_timepoints = timepoints
+    if atypical is not None:
+        # BCR::ABL1 of an atypical transcript is not on the International Scale: the IS-based
+        # milestones and MR levels do not apply, response is followed by cytogenetics.
+        eln_timepoints = tuple(
+            replace(t, bcr_abl1_is=None, molecular=None) for t in timepoints
+        )
+    eln = assess_eln(rec, eln_timepoints, options=options, as_of=as_of)
     events = list(eln.events) + list(derive_toxicity_events(timepoints))
     events.sort(key=lambda e: e.date)
     phase = _current_phase(rec, timepoints)
 
     recs: list[Recommendation] = list(eln.recommendations)
+    if atypical is not None:
+        recs = [r for r in recs if r.rule != "ELN2020.monitoring.no_pcr"]
+        recs.append(
+            Recommendation(
+                Action.MARROW_CYTOGENETICS,
+                ATYPICAL_RULE,
+                ATYPICAL_SOURCE,
+                f"transcript {atypical} is atypical: BCR::ABL1 cannot be read on the "
+                "International Scale, so response is monitored by marrow cytogenetics",
+            )
+        )
     if options.protocol == "kantarjian2003":
         recs += recommend_kantarjian2003(rec, timepoints, eln.events, as_of=as_of)
     recs += recommend_label_dose(rec, as_of=as_of, phase=phase, limits=options.limits)
@@ -327,6 +347,11 @@ def assess(
         # switch that another rule calls for on the same day.
         recs = [r for r in recs if r.action != Action.CONTINUE]
     trail = tuple(eln.trail) + tuple(tfr.basis)
+    if atypical is not None:
+        trail += (
+            f"transcript {atypical}: BCR::ABL1 values are not on the IS; the guideline's "
+            f"BCR::ABL1 milestones are not judged on them [{ATYPICAL_RULE}]",
+        )
     death = next((e for e in rec.events if e.kind == "death"), None)
     if death is not None:
         # Nothing is due for a patient who has died; the judgements above still stand.
@@ -356,6 +381,21 @@ def assess(
         current=current,
         trail=trail,
     )
+
+
+ATYPICAL_RULE = "ELN2020.monitoring.atypical_transcript"
+ATYPICAL_SOURCE = (
+    "Hochhaus A, et al. Leukemia 2020;34(4):966-984 (monitoring of atypical transcripts by "
+    "cytogenetics; clinical-rules section 12, unverified)"
+)
+
+
+def _atypical_transcript(record: PatientRecord) -> str | None:
+    """The transcript when it is known and atypical (not e13a2/e14a2), else None."""
+    dx = record.diagnosis
+    if dx is None or dx.transcript in (None, "unknown") or dx.transcript in TYPICAL_TRANSCRIPTS:
+        return None
+    return dx.transcript
 
 
 def _dedupe(recs: Sequence[Recommendation]) -> list[Recommendation]:
