@@ -133,7 +133,7 @@ def chart_origin(record: PatientRecord, assessment: Assessment) -> tuple[dt.date
 class Frame:
     """What a chart shares with other patients' charts: scales, zones, labels.
 
-    Limits are rounded (x to half-years, y to 1-2-5 steps) so that many patients share a
+    Limits are rounded (x to whole years, y to a few ranges) so that many patients share a
     frame; :class:`ChartRenderer` draws each frame once and only the course on top of it.
     """
 
@@ -165,13 +165,16 @@ def chart_frame(
     first = min([0.0] + [p.months for p in points])
     values = [p.value for p in points if p.value is not None]
     lines = tki_lines(record, assessment.as_of)
+    low = min([mr_threshold(MolecularResponse.MR5) / 2] + [v / 2 for v in values])
+    high = max(values, default=1.0)
     frame = Frame(
         guideline=assessment.guideline,
-        x_min=-1.0 if first >= -0.5 else math.floor(first) - 1.0,
-        x_max=6.0 * math.ceil((last + 1.0) / 6.0),
-        y_low=_nice(min([mr_threshold(MolecularResponse.MR5) / 2] + [v / 2 for v in values]),
-                    up=False),
-        y_high=_nice(max([200.0] + [v * 2 for v in values]), up=True),
+        # Coarse steps, so that most patients of a cohort share a handful of frames: three
+        # months before therapy, whole years after it, and few vertical ranges.
+        x_min=-3.0 * math.ceil((0.5 - first) / 3.0),
+        x_max=12.0 * math.ceil((last + 1.0) / 12.0),
+        y_low=min(0.0002, _nice(low, up=False)),
+        y_high=200.0 if high <= 100 else 1000.0 if high <= 500 else _nice(2 * high, up=True),
         shift=round(months_between(origin, lines[-1].start), 4) if lines else 0.0,
         xlabel=xlabel,
         strip=dose_strip and bool(record.therapy),

@@ -93,7 +93,9 @@ def text_pages(
             if n == 1 and image is not None:
                 height = image.shape[0]
                 y0 = int(BODY_TOP * A4[1] * PT) - height
-                fig.figimage(image, xo=int(0.06 * A4[0] * PT), yo=y0, origin="upper")
+                # RGB, not RGBA: an alpha channel would be written (and compressed) again as a
+                # soft mask.
+                fig.figimage(image[..., :3], xo=int(0.06 * A4[0] * PT), yo=y0, origin="upper")
                 top = BODY_TOP - image_lines * LINE_IN / A4[1]
             # One text per line on a fixed pitch: a multi-line text would space the lines by
             # their glyphs' heights, unevenly.
