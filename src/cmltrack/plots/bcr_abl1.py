@@ -257,11 +257,12 @@ def draw_frame(ax: Axes, frame: Frame) -> set[MilestoneStatus]:
                     facecolor=face, hatch=hatch, edgecolor="0.6", linewidth=0.0, zorder=0,
                 )
             )
-        if z_end - zone.start > (len(zone.label) + 1) * (x_max - x_min) / 100:
-            ax.text(
-                (zone.start + z_end) / 2, y_high / 1.5, zone.label,
-                ha="center", va="top", fontsize=7, color="0.25",
-            )
+        # The landmark's name on top of its zone; upright where the window is too narrow.
+        wide = z_end - zone.start > (len(zone.label) + 1) * (x_max - x_min) / 100
+        ax.text(
+            (zone.start + z_end) / 2, y_high / 1.5, zone.label, ha="center", va="top",
+            fontsize=7, color="0.15", rotation=0 if wide else 90,
+        )
     for i, level in enumerate(MR_LINES):
         y = mr_threshold(level)
         ax.axhline(y, color="0.15", linestyle=("-", "--", ":")[i], linewidth=0.9, zorder=2)
