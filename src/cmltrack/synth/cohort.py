@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -117,7 +118,7 @@ def _append(dst: BinaryIO, src: str) -> None:
         done = 0
         try:
             while done < size:
-                k = os.copy_file_range(fh.fileno(), dst.fileno(), size - done)
+                k = os.sendfile(dst.fileno(), fh.fileno(), done, size - done)
                 if k == 0:
                     break
                 done += k
@@ -154,7 +155,11 @@ def write_cohort(
     tmpdir = parent / f".{path.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmpdir, ignore_errors=True)
     tmpdir.mkdir()
-    jobs = [(prof, seed, first, sizes, as_of, fmt, str(tmpdir))
+    # batch parts in RAM where there is a tmpfs: the disk then sees each byte once
+    shm = "/dev/shm"
+    part_dir = tempfile.mkdtemp(prefix="cmltrack-synth-",
+                                dir=shm if os.access(shm, os.W_OK) else str(tmpdir))
+    jobs = [(prof, seed, first, sizes, as_of, fmt, part_dir)
             for first, sizes in _batches(n, batch_size)]
     names = ["cohort.jsonl"] if fmt == "jsonl" else list(CSV_TABLES)
     try:
@@ -180,6 +185,7 @@ def write_cohort(
         else:
             os.replace(tmpdir, path)
     finally:
+        shutil.rmtree(part_dir, ignore_errors=True)
         shutil.rmtree(tmpdir, ignore_errors=True)
     return path
 
