@@ -59,3 +59,13 @@ def test_validate_prints_every_target(capsys: pytest.CaptureFixture[str],
     assert rc == (0 if all(t["pass"] for t in doc["targets"]) else 1)
     row = next(t for t in doc["targets"] if t["key"] == "os_5y")
     assert row["target"] == "89%" and 0 <= row["measured"] <= 100
+
+
+def test_long_runs_report_progress_on_stderr(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "big.jsonl"
+    assert run(["synth", "--patients", "5000", "--out", str(out), "--workers", "1"]) == 0
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    assert "5,000 patients (first-line)" in cap.err
+    assert len(out.read_text().splitlines()) == 5000

@@ -62,10 +62,12 @@ def synth(
         write_cohort(patients, seed, out, prof, as_of=day, batch_size=batch_size,
                      workers=n_workers)
     else:
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(TextColumn("synth"), BarColumn(), TextColumn("{task.completed:,} patients"),
-                      TimeRemainingColumn(), transient=True) as bar:
+                      TimeRemainingColumn(), transient=True,
+                      console=Console(stderr=True)) as bar:
             task = bar.add_task("synth", total=patients)
             write_cohort(patients, seed, out, prof, as_of=day, batch_size=batch_size,
                          workers=n_workers, progress=lambda k: bar.advance(task, k))
