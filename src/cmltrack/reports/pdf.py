@@ -97,17 +97,40 @@ def text_pages(
                 # soft mask.
                 fig.figimage(image[..., :3], xo=int(0.06 * A4[0] * PT), yo=y0, origin="upper")
                 top = BODY_TOP - image_lines * LINE_IN / A4[1]
-            # One text per line on a fixed pitch: a multi-line text would space the lines by
-            # their glyphs' heights, unevenly.
-            pitch = LINE_IN / A4[1]
-            for i, line in enumerate(chunk):
-                if line:
-                    fig.text(0.06, top - (i + 1) * pitch, line, fontsize=FONT_PT,
-                             va="baseline")
+            if chunk:
+                fig.add_artist(_body(chunk, 0.06 * A4[0] * PT, top * A4[1] * PT))
             fig.text(0.06, 0.02, f"cmltrack {__version__}, generated {generated}", fontsize=7)
             fig.text(0.94, 0.02, f"page {n}/{len(chunks)}", fontsize=7, ha="right")
             pdf.savefig(fig)  # type: ignore[no-untyped-call]
     return len(chunks)
+
+
+def _body(lines: Sequence[str], x: float, top: float) -> Any:
+    """The body text as one artist: each line on a fixed pitch (a multi-line Text spaces
+    lines by their glyphs' heights, unevenly), handed straight to the renderer: in a
+    monospaced core font there is nothing to lay out, and layout is most of the cost of a
+    page of text. ``x`` and ``top`` are in points from the page's lower left corner.
+    """
+    from matplotlib.artist import Artist
+    from matplotlib.font_manager import FontProperties
+
+    class _Lines(Artist):
+        def draw(self, renderer: Any) -> None:
+            gc = renderer.new_gc()
+            gc.set_foreground("black")
+            prop = FontProperties(family="monospace", size=FONT_PT)
+            scale = renderer.points_to_pixels(1.0)
+            pitch = LINE_IN * PT
+            height = renderer.get_canvas_width_height()[1]
+            for i, line in enumerate(lines):
+                if line:
+                    y = (top - (i + 1) * pitch) * scale  # the baseline, from the bottom
+                    if renderer.flipy():  # raster renderers count from the top
+                        y = height - y
+                    renderer.draw_text(gc, x * scale, y, line, prop, 0.0)
+            gc.restore()
+
+    return _Lines()
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
