@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--batch-size", type=int, default=20_000)
+    ap.add_argument("--batch-size", type=int, default=10_000)
     ap.add_argument("--profile", default="first-line")
     ap.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     args = ap.parse_args()

@@ -25,7 +25,7 @@ from cmltrack.synth.rng import BLOCK
 
 #: The fixed generation date: the generator never reads the clock.
 DEFAULT_AS_OF = dt.date(2025, 12, 31)
-DEFAULT_BATCH = 20_000
+DEFAULT_BATCH = 10_000
 
 Format = Literal["jsonl", "csv"]
 
