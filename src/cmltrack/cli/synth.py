@@ -33,7 +33,7 @@ def synth(
     ] = "2025-12-31",
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="Patients simulated together (bounds memory).")
-    ] = 20_000,
+    ] = 10_000,
     workers: Annotated[
         int, typer.Option("--workers", help="Worker processes (0: one per CPU).")
     ] = 0,
