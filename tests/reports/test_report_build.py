@@ -193,3 +193,29 @@ def test_survival_table_by_hand() -> None:
     cells = [str(c) for c in row[4:]]
     assert [c.split(" ")[0] for c in cells] == ["80.0", "60.0", "30.0"]
     assert [c.rsplit(", ", 1)[1] for c in cells] == ["4", "2", "1"]
+
+
+def test_pdf_page_shows_the_chart_upright(records: list[PatientRecord]) -> None:
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from cmltrack.domain.assess import assess
+    from cmltrack.plots.bcr_abl1 import ChartRenderer
+    from cmltrack.reports.pdf import A4, BODY_TOP, PT, text_pages
+
+    rec = next(r for r in records if r.id == "P04")
+    chart = ChartRenderer(dpi=72).render(rec, assess(rec))
+    pages: list[np.ndarray] = []
+
+    class Raster:  # stands in for PdfPages: draws each page with Agg at the PDF's 72 dpi
+        def savefig(self, fig: object) -> None:
+            canvas = FigureCanvasAgg(fig)  # type: ignore[arg-type]
+            canvas.draw()
+            pages.append(np.asarray(canvas.buffer_rgba()).copy())
+
+    text_pages(Raster(), "t", ["a line"], generated="x", image=chart)  # type: ignore[arg-type]
+    page = pages[0]
+    h, w = chart.shape[:2]
+    x0 = int(0.06 * A4[0] * PT)
+    top = page.shape[0] - int(BODY_TOP * A4[1] * PT)  # first row of the picture
+    assert np.array_equal(page[top : top + h, x0 : x0 + w, :3], chart[..., :3])

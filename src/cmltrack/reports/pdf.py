@@ -93,9 +93,7 @@ def text_pages(
             if n == 1 and image is not None:
                 height = image.shape[0]
                 y0 = int(BODY_TOP * A4[1] * PT) - height
-                # RGB, not RGBA: an alpha channel would be written (and compressed) again as a
-                # soft mask.
-                fig.figimage(image[..., :3], xo=int(0.06 * A4[0] * PT), yo=y0, origin="upper")
+                fig.add_artist(_picture(image, int(0.06 * A4[0] * PT), y0))
                 top = BODY_TOP - image_lines * LINE_IN / A4[1]
             if chunk:
                 fig.add_artist(_body(chunk, 0.06 * A4[0] * PT, top * A4[1] * PT))
@@ -103,6 +101,22 @@ def text_pages(
             fig.text(0.94, 0.02, f"page {n}/{len(chunks)}", fontsize=7, ha="right")
             pdf.savefig(fig)  # type: ignore[no-untyped-call]
     return len(chunks)
+
+
+def _picture(rgba: Any, x: float, y: float) -> Any:
+    """An RGBA image (first row on top) placed pixel for point with its lower left corner at
+    (``x``, ``y``) points, handed straight to the renderer (a figure image would be resampled
+    first). Renderers take the bottom row first, hence the flip."""
+    from matplotlib.artist import Artist
+
+    class _Picture(Artist):
+        def draw(self, renderer: Any) -> None:
+            gc = renderer.new_gc()
+            scale = renderer.points_to_pixels(1.0)
+            renderer.draw_image(gc, x * scale, y * scale, rgba[::-1])
+            gc.restore()
+
+    return _Picture()
 
 
 def _body(lines: Sequence[str], x: float, top: float) -> Any:
