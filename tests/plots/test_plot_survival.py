@@ -84,3 +84,12 @@ def test_km_properties(data: list[tuple[float, int]]) -> None:
     table = numbers_at_risk(t, None, [0.0, 10.0, 20.0, 30.0])
     counts = table.iloc[0].tolist()
     assert counts[0] == len(t) and all(a >= b for a, b in itertools.pairwise(counts))
+
+
+def test_all_times_zero_still_draw() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_km([0.0, 0.0], [0, 1])
+    assert ax.get_xlim()[1] > ax.get_xlim()[0]

@@ -201,7 +201,7 @@ def _finish(
     at = list(default_times(t) if times is None else times)
     table = numbers_at_risk(t, g, at)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(min(at[0], 0.0), max(max(at), float(np.max(t))) * 1.03)
+    ax.set_xlim(min(at[0], 0.0), max(max(at), float(np.max(t)), 1.0) * 1.03)  # never empty
     ax.set_xticks(at)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
