@@ -219,3 +219,19 @@ def test_pdf_page_shows_the_chart_upright(records: list[PatientRecord]) -> None:
     x0 = int(0.06 * A4[0] * PT)
     top = page.shape[0] - int(BODY_TOP * A4[1] * PT)  # first row of the picture
     assert np.array_equal(page[top : top + h, x0 : x0 + w, :3], chart[..., :3])
+
+
+def test_a_refusal_in_a_worker_reaches_the_caller(
+    records: list[PatientRecord], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cmltrack.reports import build
+
+    def refuse(self: object, record: PatientRecord, name: str) -> object:
+        raise InputError("cannot", code="inconsistent", file="f.jsonl", row=7, field="wbc",
+                         patient=record.id)
+
+    monkeypatch.setattr(build._Job, "one", refuse)  # the workers are forked: they see it
+    with pytest.raises(InputError) as info:
+        write_reports(records, tmp_path / "r", options=AssessOptions(), generated=DAY, jobs=2)
+    assert str(info.value) == "f.jsonl, row 7, patient 'P01', field 'wbc': cannot"
+    assert list(tmp_path.iterdir()) == []

@@ -36,6 +36,8 @@ from cmltrack.reports.cohort import (
 from cmltrack.reports.patient import patient_html, write_patient_pdf
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from cmltrack.plots.bcr_abl1 import ChartRenderer
 
 #: Resolution of the per-patient chart: small, so a thousand patients stay quick and light.
@@ -165,7 +167,7 @@ def _map_chunks(job: _Job, chunks: Iterator[Chunk], jobs: int) -> Iterator[list[
         return
     import multiprocessing
     from collections import deque
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
@@ -174,9 +176,9 @@ def _map_chunks(job: _Job, chunks: Iterator[Chunk], jobs: int) -> Iterator[list[
             for chunk in chunks:
                 pending.append(pool.submit(job, chunk))
                 if len(pending) >= 2 * jobs:  # bounded: the reader never runs far ahead
-                    yield pending.popleft().result()
+                    yield _result(pending.popleft())
             while pending:
-                yield pending.popleft().result()
+                yield _result(pending.popleft())
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -193,6 +195,19 @@ def _renderer() -> ChartRenderer:
     return _RENDERER[0]
 
 
+class _Refused(Exception):
+    """An InputError on its way back from a worker (InputError itself does not pickle)."""
+
+
+def _result(future: Future[list[PatientSummary]]) -> list[PatientSummary]:
+    try:
+        return future.result()
+    except _Refused as exc:
+        message, code, file, row, path, field, patient = exc.args
+        raise InputError(message, code=code, file=file, row=row, path=path, field=field,
+                         patient=patient) from None
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     """Assess and write the reports of a chunk of patients (picklable for worker processes)."""
@@ -204,7 +219,11 @@ class _Job:
     pdf: bool
 
     def __call__(self, chunk: Chunk) -> list[PatientSummary]:
-        return [self.one(record, name) for record, name in chunk]
+        try:
+            return [self.one(record, name) for record, name in chunk]
+        except InputError as exc:  # crosses the process boundary as plain fields
+            raise _Refused(exc.message, exc.code, exc.file, exc.row, exc.path, exc.field,
+                           exc.patient) from None
 
     def one(self, record: PatientRecord, name: str) -> PatientSummary:
         from matplotlib.backends.backend_pdf import PdfPages
