@@ -12,7 +12,7 @@ import typer
 
 from cmltrack.cli.app import app
 from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
-from cmltrack.domain.options import AssessOptions
+from cmltrack.domain.options import AssessOptions, LabLimits
 from cmltrack.errors import InputError
 
 GuidelineOpt = Annotated[
@@ -47,6 +47,13 @@ FailureOpt = Annotated[
         help="A failure stands until_change (of therapy; section 14) or until_optimal.",
     ),
 ]
+SiteOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--site-config",
+        help="TOML file with the laboratory's reference limits ([limits] anc_lln = 1.5 ...).",
+    ),
+]
 CtcaeOpt = Annotated[
     CtcaeVersion, typer.Option("--ctcae-version", help="CTCAE version for toxicity grades.")
 ]
@@ -71,6 +78,7 @@ def make_options(
     ctcae: CtcaeVersion,
     standing: str = "latest",
     failure_stands: str = "until_change",
+    site_config: Path | None = None,
 ) -> AssessOptions:
     if protocol not in (None, "kantarjian2003"):
         raise InputError(
@@ -90,7 +98,13 @@ def make_options(
             code="bad_argument",
             field="--failure-stands",
         )
+    limits = LabLimits()
+    if site_config is not None:
+        from cmltrack.io.site import read_site_config
+
+        limits = read_site_config(site_config)
     return AssessOptions(
+        limits=limits,
         failure_stands="until_optimal" if failure_stands == "until_optimal" else "until_change",
         standing_rule="worst" if standing == "worst" else "latest",
         guideline=guideline,
@@ -113,6 +127,7 @@ def assess(
     ctcae_version: CtcaeOpt = CtcaeVersion.V5,
     standing: StandingOpt = "latest",
     failure_stands: FailureOpt = "until_change",
+    site_config: SiteOpt = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Report refused records and go on.")
     ] = False,
@@ -124,7 +139,7 @@ def assess(
 
     options = make_options(
         guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
-        failure_stands,
+        failure_stands, site_config,
     )
     day = parse_as_of(as_of)
     out = sys.stdout
@@ -149,6 +164,7 @@ def explain(
     ctcae_version: CtcaeOpt = CtcaeVersion.V5,
     standing: StandingOpt = "latest",
     failure_stands: FailureOpt = "until_change",
+    site_config: SiteOpt = None,
 ) -> None:
     """Explain, in date order, what was judged, from which result, by which rule and source."""
     from cmltrack.cli.render import render_explanation
@@ -157,7 +173,7 @@ def explain(
 
     options = make_options(
         guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
-        failure_stands,
+        failure_stands, site_config,
     )
     day = parse_as_of(as_of)
     found = False
