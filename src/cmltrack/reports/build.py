@@ -161,13 +161,16 @@ def _chunks(records: Iterable[PatientRecord]) -> Iterator[Chunk]:
 
 def _map_chunks(job: _Job, chunks: Iterator[Chunk], jobs: int) -> Iterator[list[PatientSummary]]:
     """Run ``job`` over the chunks in order, in ``jobs`` processes (forked) when above 1."""
-    if jobs <= 1:
-        for chunk in chunks:
-            yield job(chunk)
-        return
     import multiprocessing
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
+
+    # Workers are forked (they inherit the loaded code and need no re-import); where the
+    # platform cannot fork, the work is done in this process.
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for chunk in chunks:
+            yield job(chunk)
+        return
 
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
