@@ -36,6 +36,7 @@ from cmltrack.domain.records import (
     Cytogenetics,
     Fish,
     Marrow,
+    ObservationIndex,
     PatientRecord,
     Pcr,
     TherapyLine,
@@ -316,7 +317,8 @@ def assess(
         eln_timepoints = tuple(
             replace(t, bcr_abl1_is=None, molecular=None) for t in timepoints
         )
-    eln = assess_eln(rec, eln_timepoints, options=options, as_of=as_of)
+    index = ObservationIndex.of(rec)  # observations by kind, for the rules that read them
+    eln = assess_eln(rec, eln_timepoints, options=options, as_of=as_of, index=index, risk=risk)
     events = list(eln.events) + list(derive_toxicity_events(timepoints))
     events.sort(key=lambda e: e.date)
     phase = _current_phase(rec, timepoints)
@@ -335,7 +337,8 @@ def assess(
         )
     if options.protocol == "kantarjian2003":
         recs += recommend_kantarjian2003(rec, timepoints, eln.events, as_of=as_of)
-    recs += recommend_label_dose(rec, as_of=as_of, phase=phase, limits=options.limits)
+    recs += recommend_label_dose(rec, as_of=as_of, phase=phase, limits=options.limits,
+                                 index=index)
     prior_failure = any(m.status == MilestoneStatus.FAILURE for m in eln.milestones) or (
         eln.status == MilestoneStatus.FAILURE
     )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -58,12 +60,19 @@ def _convert_units(data: Any) -> Any:
     return out
 
 
+#: Value types that are never a ``{"value", "unit"}`` pair: a dict holding only these needs no
+#: conversion (most do; a record validates ~130 models, so the hook checks this in C first).
+_PLAIN = frozenset({str, int, float, bool, type(None), list, tuple})
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
     @model_validator(mode="before")
     @classmethod
     def _units(cls, data: Any) -> Any:
+        if type(data) is dict and _PLAIN.issuperset(map(type, data.values())):
+            return data  # nothing to convert: the same answer as _convert_units, without a copy
         return _convert_units(data)
 
 
@@ -175,11 +184,11 @@ class BloodCount(_Obs):
 
     @model_validator(mode="after")
     def _differential(self) -> BloodCount:
-        parts = [
-            self.blasts_pb, self.promyelocytes_pb, self.myelocytes_pb, self.metamyelocytes_pb,
-            self.basophils_pb, self.eosinophils_pb,
-        ]
-        total = sum(p for p in parts if p is not None)
+        total = 0.0  # summed left to right, as sum() does
+        for p in (self.blasts_pb, self.promyelocytes_pb, self.myelocytes_pb,
+                  self.metamyelocytes_pb, self.basophils_pb, self.eosinophils_pb):
+            if p is not None:
+                total += p
         if total > 100.0 + 1e-9:
             raise _err("inconsistent", f"differential percentages add up to {total:g}% (> 100%)")
         if self.anc is not None and self.wbc is not None and self.anc > self.wbc + 1e-9:
@@ -394,13 +403,20 @@ class PatientRecord(_Model):
         birth = self.birth_date
         dx = self.diagnosis
         if birth is not None:
-            dated: list[tuple[str, dt.date | None]] = [("diagnosis.date", dx.date if dx else None)]
-            dated += [(f"therapy[{i}].start", t.start) for i, t in enumerate(self.therapy)]
-            dated += [(f"observations[{i}].date", o.date) for i, o in enumerate(self.observations)]
-            dated += [(f"events[{i}].date", e.date) for i, e in enumerate(self.events)]
-            for where, d in dated:
-                if d is not None and d < birth:
-                    raise _err("impossible_value", f"{where} {d} is before birth_date {birth}")
+            # Checked in this order, the first date before birth named (the path is written only
+            # then: a record has hundreds of dates).
+            dated: tuple[tuple[str, str, Sequence[Any]], ...] = (
+                ("diagnosis", "date", (dx,) if dx is not None else ()),
+                ("therapy", "start", self.therapy),
+                ("observations", "date", self.observations),
+                ("events", "date", self.events),
+            )
+            for name, attr, items in dated:
+                for i, item in enumerate(items):
+                    d = getattr(item, attr)
+                    if d is not None and d < birth:
+                        where = f"{name}.{attr}" if name == "diagnosis" else f"{name}[{i}].{attr}"
+                        raise _err("impossible_value", f"{where} {d} is before birth_date {birth}")
             if dx is not None and dx.age is not None and dx.date is not None:
                 computed = (dx.date - birth).days / 365.25
                 if abs(computed - dx.age) > 1.0:
@@ -422,3 +438,29 @@ class PatientRecord(_Model):
         if self.birth_date is not None and dx.date is not None:
             return (dx.date - self.birth_date).days / 365.25
         return None
+
+
+def _date_of(obs: _Obs) -> dt.date:
+    return obs.date
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationIndex:
+    """A record's observations of the kinds several rules read, each kind in date order (ties:
+    record order, as a stable sort of the whole record gives). Built once per assessment so
+    that each rule does not scan and sort every observation again."""
+
+    blood: tuple[BloodCount, ...] = ()
+    cytogenetics: tuple[Cytogenetics, ...] = ()
+    mutation: tuple[Mutation, ...] = ()
+    chemistry: tuple[Chemistry, ...] = ()
+
+    @classmethod
+    def of(cls, record: PatientRecord) -> ObservationIndex:
+        groups: dict[str, list[Any]] = {"blood": [], "cytogenetics": [], "mutation": [],
+                                        "chemistry": []}
+        for obs in record.observations:
+            group = groups.get(obs.kind)
+            if group is not None:
+                group.append(obs)
+        return cls(**{kind: tuple(sorted(g, key=_date_of)) for kind, g in groups.items()})

@@ -38,19 +38,21 @@ from cmltrack.domain.guidelines.events import (
     MMR_PCT,
     PHASE_RANK,
     LossRule,
+    PcrValue,
     bcr_value,
     derive_events,
     describe_bcr,
     fmt_pct,
     months_between,
     norm_aca,
+    pcr_values,
     ph_value,
     presenting_phase,
     select_nearest,
 )
 from cmltrack.domain.options import AssessOptions
-from cmltrack.domain.records import Cytogenetics, Mutation, PatientRecord, TherapyLine
-from cmltrack.domain.results import ClinicalEvent, Milestone, Recommendation, Timepoint
+from cmltrack.domain.records import Mutation, ObservationIndex, PatientRecord, TherapyLine
+from cmltrack.domain.results import ClinicalEvent, Milestone, Recommendation, RiskScore, Timepoint
 from cmltrack.domain.risk import assess_risk
 from cmltrack.rules.guideline_tables import (
     MEASURE_LABEL,
@@ -338,13 +340,16 @@ def _facts(
     record: PatientRecord,
     events: Sequence[ClinicalEvent],
     tps: Sequence[Timepoint],
+    pcrs: Sequence[PcrValue],
+    index: ObservationIndex,
     any_time_from: dt.date | None,
     as_of: dt.date,
     first_start: dt.date,
     wanted: frozenset[str],
     line_start: dt.date | None = None,
 ) -> list[_Fact]:
-    """The facts the table's rows ask about (``wanted``), in no particular order."""
+    """The facts the table's rows ask about (``wanted``), in no particular order (each fact's
+    own kind in date order)."""
     out: list[_Fact] = []
     for ev in events:
         if ev.kind in _FACT_KIND:
@@ -365,42 +370,41 @@ def _facts(
                 and PHASE_RANK[tp.phase] > presenting and tp.date not in progressed):
             out.append(_Fact(tp.date, "progression", "phase", (),
                              f"{tp.phase} phase persists on {tp.date}"))
-    pcrs = [t for t in tps if bcr_value(t) is not None]
     # A mutation or an ACA is a finding when first detected: the same finding on a later test
     # (e.g. the karyotype or mutation test after a switch) is not a new failure of the new drug.
-    seen_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
     seen_mut: set[str] = set()
-    for obs in sorted(record.observations, key=lambda o: o.date):
-        if obs.date > as_of:
-            continue
-        if isinstance(obs, Mutation) and obs.mutations:
-            found = tuple(m for m in obs.mutations if m not in seen_mut)
+    for mut in index.mutation:
+        if mut.date > as_of:
+            break
+        if mut.mutations:
+            found = tuple(m for m in mut.mutations if m not in seen_mut)
             seen_mut.update(found)
             # "Resistance mutations": those the TKI taken when the result came is insensitive to
             # (eln_mutations.yaml, U); a T315I on ponatinib is that drug's target.
-            drug = _drug_on(record, obs.date)
+            drug = _drug_on(record, mut.date)
             resist = tuple(m for m in found if load_mutation_table().resists(m, drug))
             if resist:
-                out.append(_Fact(obs.date, "mutation", "mutation", resist,
+                out.append(_Fact(mut.date, "mutation", "mutation", resist,
                                  f"BCR::ABL1 mutation {', '.join(resist)}"
                                  + (f" on {drug}" if drug else "")))
-        elif isinstance(obs, Cytogenetics):
-            new = tuple(a for a in obs.aca if norm_aca(a) not in seen_aca)
-            seen_aca.update(norm_aca(a) for a in new)
-            if new:
-                out.append(_Fact(obs.date, "new_aca_ph_pos", "cytogenetics", new,
-                                 f"ACA in Ph+ cells not present at diagnosis: {', '.join(new)}"))
-            if obs.aca_ph_neg:
-                out.append(_Fact(obs.date, "aca_ph_neg", "cytogenetics", obs.aca_ph_neg,
-                                 f"ACA in Ph- cells: {', '.join(obs.aca_ph_neg)}"))
+    seen_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
+    for obs in index.cytogenetics:
+        if obs.date > as_of:
+            break
+        new = tuple(a for a in obs.aca if norm_aca(a) not in seen_aca)
+        seen_aca.update(norm_aca(a) for a in new)
+        if new:
+            out.append(_Fact(obs.date, "new_aca_ph_pos", "cytogenetics", new,
+                             f"ACA in Ph+ cells not present at diagnosis: {', '.join(new)}"))
+        if obs.aca_ph_neg:
+            out.append(_Fact(obs.date, "aca_ph_neg", "cytogenetics", obs.aca_ph_neg,
+                             f"ACA in Ph- cells: {', '.join(obs.aca_ph_neg)}"))
     if not wanted & {"transcript_rise", "mmr_stable"}:
         return out
     # A rise is judged between quantified levels: an undetected result has no level (it is below
     # the assay's sensitivity), so undetected -> 0.002% is not a rise; the last detected value is.
     previous: tuple[float, dt.date] | None = None
-    for tp in pcrs:
-        value = bcr_value(tp)
-        assert value is not None
+    for tp, value in pcrs:
         detected = tp.bcr_abl1_is is not None
         if any_time_from is not None and tp.date > any_time_from:
             if previous is not None and detected and value > previous[0]:
@@ -436,7 +440,7 @@ def _any_time_judgements(
     table: GuidelineTable,
     lists: Mapping[str, tuple[str, ...]],
     facts: Sequence[_Fact],
-    pcrs: Sequence[Timepoint],
+    pcrs: Sequence[PcrValue],
     any_time_from: dt.date | None,
 ) -> list[Judgement]:
     rows = table.rows_at("any")
@@ -444,6 +448,8 @@ def _any_time_judgements(
     for fact in facts:
         by_name.setdefault(fact.fact, []).append(fact)
     out: list[Judgement] = []
+    later = ([] if any_time_from is None
+             else [(tp, v) for tp, v in pcrs if tp.date > any_time_from])
     for row in rows:
         cond = row.conditions[0]
         if row.is_fact:
@@ -455,15 +461,12 @@ def _any_time_judgements(
                 out.append(Judgement(fact.date, fact.kind, row.status, row.id,
                                      f"{fact.basis} ({row.wording})"))
             continue
-        if any_time_from is None:
-            continue
         band = cond.interval
-        for tp in pcrs:
-            value = bcr_value(tp)
-            if tp.date <= any_time_from or value is None:
-                continue
-            # Any-time BCR::ABL1 rows are single bands: test the band, word it only if met.
-            if band is not None and len(row.conditions) == 1 and band.contains(value):
+        if band is None or len(row.conditions) != 1:
+            continue  # any-time BCR::ABL1 rows are single bands
+        for tp, value in later:
+            # Test the band, word it only if met.
+            if band.contains(value):
                 out.append(Judgement(tp.date, "pcr", row.status, row.id,
                                      f"{_atom_text(cond, value)} ({row.wording})"))
     return out
@@ -472,9 +475,12 @@ def _any_time_judgements(
 # --------------------------------------------------------------------------- baseline
 
 
-def _risk_groups(record: PatientRecord) -> dict[str, str | None]:
+def _risk_groups(
+    record: PatientRecord, risk: Mapping[str, RiskScore] | None
+) -> dict[str, str | None]:
     """Risk group by score name (``sokal``, ``elts``, ...); None where not evaluable."""
-    return {name: score.group for name, score in assess_risk(record).items()}
+    scores = assess_risk(record) if risk is None else risk
+    return {name: score.group for name, score in scores.items()}
 
 
 def _baseline(
@@ -482,9 +488,10 @@ def _baseline(
     lists: Mapping[str, tuple[str, ...]],
     record: PatientRecord,
     trail: list[str],
+    risk: Mapping[str, RiskScore] | None = None,
 ) -> Milestone | None:
     """Month 0: the baseline warnings met (none met, or none evaluable: no milestone)."""
-    groups = _risk_groups(record)
+    groups = _risk_groups(record, risk)
     dx = record.diagnosis
     texts: list[tuple[Row, str]] = []
     for row in table.rows_at(0):
@@ -599,6 +606,7 @@ def _recommend(
     phase: Phase | None,
     as_of: dt.date,
     trail: list[str],
+    mutation_tests: Sequence[Mutation],
 ) -> list[Recommendation]:
     ed = table.edition
     rule = decisive.rule if decisive else f"{ed.value}.status"
@@ -615,7 +623,7 @@ def _recommend(
     # A mutation analysis dated on or after the judgement has answered the call for one (a
     # failure decided by a mutation finding is itself that analysis).
     tested = decisive is not None and any(
-        isinstance(o, Mutation) and decisive.date <= o.date <= as_of for o in record.observations)
+        decisive.date <= o.date <= as_of for o in mutation_tests)
 
     def analyse() -> None:
         if not tested:
@@ -626,8 +634,7 @@ def _recommend(
         trail.append(f"the failure of {decisive.date if decisive else '?'} predates the "
                      f"therapy change on {since}; its recommendations no longer stand")
     elif status is S.FAILURE:
-        mutations = {m for o in record.observations if isinstance(o, Mutation)
-                     and o.date <= as_of for m in o.mutations}
+        mutations = {m for o in mutation_tests if o.date <= as_of for m in o.mutations}
         drugs = _next_tkis(lines, mutations, ed)
         if drugs:
             add(Action.SWITCH_TKI, drugs)
@@ -682,28 +689,29 @@ def _table_lists(table: GuidelineTable, options: AssessOptions) -> dict[str, tup
 
 
 def _latest_by_kind(
-    record: PatientRecord, tps: Sequence[Timepoint], as_of: dt.date
+    record: PatientRecord,
+    tps: Sequence[Timepoint],
+    pcrs: Sequence[PcrValue],
+    index: ObservationIndex,
+    as_of: dt.date,
 ) -> dict[str, dt.date]:
+    """The date of the latest result of each kind up to ``as_of`` (``tps`` in date order)."""
     latest: dict[str, dt.date] = {}
 
     def seen(kind: str, day: dt.date) -> None:
         if day <= as_of and (kind not in latest or day > latest[kind]):
             latest[kind] = day
 
-    for tp in tps:
-        if bcr_value(tp) is not None:
-            seen("pcr", tp.date)
-        if tp.cytogenetic is not None:
-            seen("cytogenetics", tp.date)
-        if tp.hematologic is not None:
-            seen("blood", tp.date)
-        if tp.phase is not None:
-            seen("phase", tp.date)
-    for obs in record.observations:
-        if isinstance(obs, Mutation):
-            seen("mutation", obs.date)
-        elif isinstance(obs, Cytogenetics):
-            seen("cytogenetics", obs.date)
+    if pcrs:
+        seen("pcr", pcrs[-1][0].date)
+    for kind, attr in (("cytogenetics", "cytogenetic"), ("blood", "hematologic"),
+                       ("phase", "phase")):
+        last = next((tp for tp in reversed(tps) if getattr(tp, attr) is not None), None)
+        if last is not None:
+            seen(kind, last.date)
+    for kind, obs in (("mutation", index.mutation), ("cytogenetics", index.cytogenetics)):
+        for o in obs:
+            seen(kind, o.date)
     for ev in record.events:
         if ev.kind == "progression":
             seen("phase", ev.date)
@@ -723,21 +731,27 @@ def assess_eln(
     *,
     options: AssessOptions,
     as_of: dt.date,
+    index: ObservationIndex | None = None,
+    risk: Mapping[str, RiskScore] | None = None,
 ) -> GuidelineResult:
     """Milestones, events, recommendations and standing status under ``options.guideline``.
 
-    ``timepoints`` are the classified results up to ``as_of`` in date order.
+    ``timepoints`` are the classified results up to ``as_of`` in date order. ``index`` (of
+    ``record``) and ``risk`` (its baseline scores) may be passed where the caller has them.
     """
     table = load_guideline_table(options.guideline)
     lists = _table_lists(table, options)
     ed = table.edition.value
     tps = sorted((t for t in timepoints if t.date <= as_of), key=lambda t: t.date)
+    # Read by several rules below: the PCR levels and the observations by kind, found once.
+    pcrs = pcr_values(tps)
+    index = index or ObservationIndex.of(record)
     lines = tki_lines(record, as_of)
     first_start = lines[0].start if lines else None
     mmr_rule = LossRule(table.loss_of_mmr_consecutive, table.loss_of_mmr_one_at_least,
                         f"{ed}.loss_of_mmr")
     events = derive_events(record, tps, first_tki_start=first_start, mmr_loss=mmr_rule,
-                           as_of=as_of)
+                           as_of=as_of, pcrs=pcrs, index=index)
     trail: list[str] = []
     if not lines:
         note = f"{as_of}: no TKI therapy recorded; no {ed} milestones apply"
@@ -751,7 +765,7 @@ def assess_eln(
     line_tps = [t for t in tps if t.date >= line.start]
     as_of_months = months_between(line.start, as_of)
     milestones: list[Milestone] = []
-    baseline = _baseline(table, lists, record, trail)
+    baseline = _baseline(table, lists, record, trail, risk)
     if baseline is not None:
         milestones.append(baseline)
     any_time_from: dt.date | None = None
@@ -764,22 +778,21 @@ def assess_eln(
             elif as_of_months > lm.end:
                 any_time_from = line.start + dt.timedelta(days=int(lm.end * 30.4375))
 
-    pcrs = [t for t in tps if bcr_value(t) is not None]
     wanted = frozenset(c.fact for r in table.rows for c in r.conditions if c.fact)
-    facts = _facts(record, events, tps, any_time_from, as_of, lines[0].start, wanted,
-                   line.start)
+    facts = _facts(record, events, tps, pcrs, index, any_time_from, as_of, lines[0].start,
+                   wanted, line.start)
     judgements = _any_time_judgements(table, lists, facts, pcrs, any_time_from)
     since = last_therapy_change(lines)
-    latest = _latest_by_kind(record, tps, as_of)
+    latest = _latest_by_kind(record, tps, pcrs, index, as_of)
     status, decisive = _standing(milestones, judgements, latest, since, options.standing_rule,
                                  options.failure_stands)
     phase = _current_phase(record, tps, as_of)
     recs = _recommend(table, status, decisive, lines=lines, since=since, record=record,
-                      phase=phase, as_of=as_of, trail=trail)
+                      phase=phase, as_of=as_of, trail=trail, mutation_tests=index.mutation)
     # PCR "unavailable": none since the line started and the 3-month window has closed (a PCR
     # simply not yet done at 3 months is due, not unavailable).
-    if table.edition is Guideline.ELN2020 and as_of_months > table.landmarks[0].end and not any(
-        bcr_value(t) is not None for t in line_tps
+    if table.edition is Guideline.ELN2020 and as_of_months > table.landmarks[0].end and not (
+        pcrs and pcrs[-1][0].date >= line.start  # pcrs are in date order
     ):
         recs.append(Recommendation(
             Action.MARROW_CYTOGENETICS, "ELN2020.monitoring.no_pcr",

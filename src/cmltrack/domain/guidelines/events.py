@@ -27,7 +27,7 @@ from cmltrack.domain.enums import (
     MolecularResponse,
     Phase,
 )
-from cmltrack.domain.records import Cytogenetics, Mutation, PatientRecord
+from cmltrack.domain.records import ObservationIndex, PatientRecord
 from cmltrack.domain.results import ClinicalEvent, Timepoint
 
 DAYS_PER_MONTH = 30.4375  # clinical-rules section 14
@@ -68,6 +68,21 @@ def bcr_value(tp: Timepoint) -> float | None:
     return None
 
 
+#: A timepoint holding a BCR::ABL1 value, with that value (:func:`bcr_value`).
+PcrValue = tuple[Timepoint, float]
+
+
+def pcr_values(tps: Sequence[Timepoint]) -> list[PcrValue]:
+    """The timepoints that hold a BCR::ABL1 value, with it, in the order given: read once per
+    assessment by every rule on PCR levels."""
+    out: list[PcrValue] = []
+    for tp in tps:
+        value = bcr_value(tp)
+        if value is not None:
+            out.append((tp, value))
+    return out
+
+
 def ph_value(tp: Timepoint) -> float | None:
     """Ph+ % of a timepoint; an inadequate result (< 20 metaphases) counts as no value.
 
@@ -105,16 +120,24 @@ def derive_events(
     first_tki_start: dt.date | None,
     mmr_loss: LossRule,
     as_of: dt.date,
+    pcrs: Sequence[PcrValue] | None = None,
+    index: ObservationIndex | None = None,
 ) -> tuple[ClinicalEvent, ...]:
-    """All events of the history up to ``as_of``, in date order."""
+    """All events of the history up to ``as_of``, in date order.
+
+    ``pcrs`` (:func:`pcr_values` of the timepoints up to ``as_of``) and ``index`` (of
+    ``record``) may be passed where the caller has them already.
+    """
     tps = [t for t in timepoints if t.date <= as_of]
+    if pcrs is None:
+        pcrs = pcr_values(tps)
     events: list[ClinicalEvent] = []
     progression = _progression(record, tps, first_tki_start, as_of)
     events += progression
     prog_dates = [e.date for e in progression]
     events += _losses(tps, prog_dates)
-    events += _loss_of_mmr(tps, mmr_loss)
-    events += _new_findings(record, as_of)
+    events += _loss_of_mmr(pcrs, mmr_loss)
+    events += _new_findings(record, as_of, index or ObservationIndex.of(record))
     if first_tki_start is not None:
         events += _kantarjian(tps, first_tki_start)
     order = {k: i for i, k in enumerate(EventKind)}
@@ -219,14 +242,11 @@ def _losses(tps: Sequence[Timepoint], prog_dates: Sequence[dt.date]) -> list[Cli
     return out
 
 
-def _loss_of_mmr(tps: Sequence[Timepoint], rule: LossRule) -> list[ClinicalEvent]:
+def _loss_of_mmr(pcrs: Sequence[PcrValue], rule: LossRule) -> list[ClinicalEvent]:
     out: list[ClinicalEvent] = []
     last_mmr: tuple[dt.date, float] | None = None
     run: list[tuple[dt.date, float]] = []
-    for tp in tps:
-        value = bcr_value(tp)
-        if value is None:
-            continue
+    for tp, value in pcrs:
         if value <= MMR_PCT:
             last_mmr, run = (tp.date, value), []
             continue
@@ -249,26 +269,30 @@ def _loss_of_mmr(tps: Sequence[Timepoint], rule: LossRule) -> list[ClinicalEvent
     return out
 
 
-def _new_findings(record: PatientRecord, as_of: dt.date) -> list[ClinicalEvent]:
+def _new_findings(
+    record: PatientRecord, as_of: dt.date, index: ObservationIndex
+) -> list[ClinicalEvent]:
+    # Mutations and karyotypes are followed apart (their events sort by date and kind later).
     out: list[ClinicalEvent] = []
     seen_mut: set[str] = set()
     seen_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
-    for obs in sorted(record.observations, key=lambda o: o.date):
+    for mut in index.mutation:
+        if mut.date > as_of:
+            break
+        new = [m for m in mut.mutations if m not in seen_mut]
+        seen_mut.update(new)
+        if new:
+            out.append(ClinicalEvent(EventKind.NEW_MUTATION, mut.date,
+                                     f"BCR::ABL1 kinase-domain mutation {', '.join(new)}",
+                                     "NEW.mutation"))
+    for obs in index.cytogenetics:
         if obs.date > as_of:
-            continue
-        if isinstance(obs, Mutation):
-            new = [m for m in obs.mutations if m not in seen_mut]
-            seen_mut.update(new)
-            if new:
-                out.append(ClinicalEvent(EventKind.NEW_MUTATION, obs.date,
-                                         f"BCR::ABL1 kinase-domain mutation {', '.join(new)}",
-                                         "NEW.mutation"))
-        elif isinstance(obs, Cytogenetics):
-            new = [a for a in obs.aca if norm_aca(a) not in seen_aca]
-            seen_aca.update(norm_aca(a) for a in new)
-            if new:
-                out.append(ClinicalEvent(EventKind.NEW_ACA, obs.date,
-                                         f"new ACA in Ph+ cells: {', '.join(new)}", "NEW.aca"))
+            break
+        new = [a for a in obs.aca if norm_aca(a) not in seen_aca]
+        seen_aca.update(norm_aca(a) for a in new)
+        if new:
+            out.append(ClinicalEvent(EventKind.NEW_ACA, obs.date,
+                                     f"new ACA in Ph+ cells: {', '.join(new)}", "NEW.aca"))
     return out
 
 

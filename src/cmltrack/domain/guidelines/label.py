@@ -31,7 +31,7 @@ from typing import Any
 
 from cmltrack.domain.enums import TKIS, Action, Phase
 from cmltrack.domain.options import LabLimits
-from cmltrack.domain.records import BloodCount, Chemistry, PatientRecord, TherapyLine
+from cmltrack.domain.records import BloodCount, ObservationIndex, PatientRecord, TherapyLine
 from cmltrack.domain.results import Recommendation
 from cmltrack.errors import RuleTableError
 from cmltrack.rules.loader import load_table
@@ -333,11 +333,10 @@ def _resume_or_nothing(
 # --- the rules ---------------------------------------------------------------------------------
 
 
-def _counts(record: PatientRecord, as_of: dt.date) -> list[BloodCount]:
-    obs = [o for o in record.observations if isinstance(o, BloodCount) and o.date <= as_of]
-    return sorted(
-        (o for o in obs if o.anc is not None or o.platelets is not None), key=lambda o: o.date
-    )
+def _counts(index: ObservationIndex, as_of: dt.date) -> list[BloodCount]:
+    """Blood counts up to ``as_of`` with ANC or platelets, in date order."""
+    return [o for o in index.blood
+            if o.date <= as_of and (o.anc is not None or o.platelets is not None)]
 
 
 def _count_text(c: BloodCount) -> str:
@@ -353,7 +352,7 @@ def _at_least(value: float | None, limit: float) -> bool:
 
 
 def _chronic_cytopenia(
-    record: PatientRecord, as_of: dt.date
+    record: PatientRecord, as_of: dt.date, index: ObservationIndex
 ) -> tuple[Recommendation, ...]:
     lab = _label()
     t = lab.table
@@ -364,7 +363,7 @@ def _chronic_cytopenia(
             _below(c.anc, lab.cp_anc_lt) or _below(c.platelets, lab.cp_plt_lt),
             _at_least(c.anc, lab.cp_anc_ge) and _at_least(c.platelets, lab.cp_plt_ge),
         )
-        for c in _counts(record, as_of)
+        for c in _counts(index, as_of)
     ]
     episodes = _find_episodes(results, record, holds_at_once=True)
     if not episodes:
@@ -398,12 +397,12 @@ def _chronic_cytopenia(
 
 
 def _advanced_cytopenia(
-    record: PatientRecord, as_of: dt.date, phase: Phase
+    record: PatientRecord, as_of: dt.date, phase: Phase, index: ObservationIndex
 ) -> tuple[Recommendation, ...]:
     lab = _label()
     t = lab.table
     results: list[_Result] = []
-    for c in _counts(record, as_of):
+    for c in _counts(index, as_of):
         trig = _below(c.anc, lab.ap_anc_lt) or _below(c.platelets, lab.ap_plt_lt)
         restart = _at_least(c.anc, lab.ap_anc_ge) and _at_least(c.platelets, lab.ap_plt_ge)
         results.append((c.date, functools.partial(_count_text, c), trig, restart))
@@ -472,16 +471,14 @@ def _ratio(value: float | None, uln: float | None, default_uln: float) -> float 
 
 
 def _hepatotoxicity(
-    record: PatientRecord, as_of: dt.date, limits: LabLimits
+    record: PatientRecord, as_of: dt.date, limits: LabLimits, index: ObservationIndex
 ) -> tuple[Recommendation, ...]:
     lab = _label()
     t = lab.table
     results: list[_Result] = []
-    chem = sorted(
-        (o for o in record.observations if isinstance(o, Chemistry) and o.date <= as_of),
-        key=lambda o: o.date,
-    )
-    for c in chem:
+    for c in index.chemistry:
+        if c.date > as_of:
+            break  # in date order
         bili = _ratio(c.bilirubin, c.bilirubin_uln, limits.bilirubin_uln)
         named = [
             (n, r) for n, r in (
@@ -570,20 +567,23 @@ def recommend_label_dose(
     as_of: dt.date,
     phase: Phase | None,
     limits: LabLimits = LabLimits(),  # noqa: B008 - frozen dataclass, safe as a default
+    index: ObservationIndex | None = None,
 ) -> tuple[Recommendation, ...]:
     """The imatinib label's hold / resume / reduce_dose recommendations standing at ``as_of``.
 
     The cytopenia rule (chronic vs accelerated/blast) follows :func:`disease_phase` of the
     record and ``phase`` (the day's classified phase). With no phase known at all the cytopenia
     rules are not evaluable and give nothing; the liver rule does not depend on phase.
+    ``index`` (of ``record``) may be passed where the caller has it.
     """
     if not label_applies(record, as_of):
         return ()
+    index = index or ObservationIndex.of(record)
     treated = disease_phase(record, as_of, (phase,))
     recs: list[Recommendation] = []
     if treated == Phase.CHRONIC:
-        recs += _chronic_cytopenia(record, as_of)
+        recs += _chronic_cytopenia(record, as_of, index)
     elif treated in (Phase.ACCELERATED, Phase.BLAST):
-        recs += _advanced_cytopenia(record, as_of, treated)
-    recs += _hepatotoxicity(record, as_of, limits)
+        recs += _advanced_cytopenia(record, as_of, treated, index)
+    recs += _hepatotoxicity(record, as_of, limits, index)
     return tuple(recs)
