@@ -83,14 +83,22 @@ def test_explain_names_rules_and_sources(capsys: pytest.CaptureFixture[str]) -> 
     assert run(["explain", str(example_path("json")), "--patient", "NOPE"]) == 2
 
 
-def test_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["demo", "--clinic", "40", "--seed", "3"]) == 0
+def test_demo_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "report"
+    assert run(["demo", "--clinic", "40", "--seed", "3", "--report", str(report)]) == 0
     out = capsys.readouterr().out
     assert "Clinic summary: 12 patients" in out and "not a medical device" in out
     assert "Clinic summary: 40 patients" in out
+    index = report / "index.html"
+    assert str(index.resolve()) in out
+    assert "not a medical device" in index.read_text()
+    assert len(list((report / "patients").glob("*.html"))) == 12
     # The same seed gives the same clinic.
-    assert run(["demo", "--clinic", "40", "--seed", "3"]) == 0
-    assert capsys.readouterr().out == out
+    assert run(["demo", "--clinic", "40", "--seed", "3", "--no-report"]) == 0
+    again = capsys.readouterr().out
+    assert again.split("A seeded synthetic clinic")[1].split("Next:")[0] == (
+        out.split("A seeded synthetic clinic")[1].split("Reports of")[0]
+    )
 
 
 def test_failure_stands_option(capsys: pytest.CaptureFixture[str]) -> None:

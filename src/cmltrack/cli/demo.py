@@ -58,6 +58,11 @@ def demo(
         int, typer.Option("--clinic", help="Size of the seeded synthetic clinic (0: none).")
     ] = 300,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic clinic.")] = 2026,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Folder for the HTML/PDF reports of the example clinic."),
+    ] = Path("cmltrack-demo-report"),
+    no_report: Annotated[bool, typer.Option("--no-report", help="Write no report.")] = False,
 ) -> None:
     """Assess the bundled example clinic (offline) and print what a clinic would act on."""
     from cmltrack.cli.render import render_assessment
@@ -88,6 +93,18 @@ def demo(
         )
         synthetic = (assess(r) for r in generate_cohort(clinic, seed))
         out.write(summarise_clinic(synthetic) + "\n\n")
-    out.write("Next: cmltrack assess " + str(path) + " --json | cmltrack explain "
-              + str(path) + " --patient <id>\n")
+    if report is not None and not no_report:
+        import datetime as dt
+
+        from cmltrack.domain.options import AssessOptions
+        from cmltrack.reports.build import write_reports
+
+        res = write_reports(
+            read_records(path), report, options=AssessOptions(), generated=dt.date.today(),
+            source=str(path), jobs=1,
+        )
+        index = (res.out / "index.html").resolve()
+        out.write(f"Reports of the example clinic ({res.files} files): open {index}\n\n")
+    out.write(f"Next: cmltrack assess {path} --json\n")
+    out.write(f"      cmltrack explain {path} --patient P04\n")
     out.write(DISCLAIMER + "\n")
