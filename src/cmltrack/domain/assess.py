@@ -50,6 +50,7 @@ from cmltrack.domain.results import (
     Classified,
     ClinicalEvent,
     Current,
+    LazyLines,
     Milestone,
     Recommendation,
     RiskScore,
@@ -81,7 +82,8 @@ class Assessment:
     events: tuple[ClinicalEvent, ...]
     recommendations: tuple[Recommendation, ...]
     current: Current
-    trail: tuple[str, ...] = field(default=())
+    #: ``explain``'s lines, written when first read (see ``LazyLines``).
+    trail: Sequence[str] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON object."""
@@ -349,17 +351,17 @@ def assess(
         # "continue" (the guideline's optimal) cannot stand beside a hold, a dose change or a
         # switch that another rule calls for on the same day.
         recs = [r for r in recs if r.action != Action.CONTINUE]
-    trail = tuple(eln.trail) + tuple(tfr.basis)
+    notes: list[str] = []
     if atypical is not None:
-        trail += (
+        notes.append(
             f"transcript {atypical}: BCR::ABL1 values are not on the IS; the guideline's "
-            f"BCR::ABL1 milestones are not judged on them [{ATYPICAL_RULE}]",
+            f"BCR::ABL1 milestones are not judged on them [{ATYPICAL_RULE}]"
         )
     death = next((e for e in rec.events if e.kind == "death"), None)
     if death is not None:
         # Nothing is due for a patient who has died; the judgements above still stand.
         recs = []
-        trail += (f"{death.date}: the patient died; no actions are recommended.",)
+        notes.append(f"{death.date}: the patient died; no actions are recommended.")
 
     line = _current_therapy(rec, as_of)
     current = Current(
@@ -382,7 +384,7 @@ def assess(
         events=tuple(events),
         recommendations=tuple(recs),
         current=current,
-        trail=trail,
+        trail=LazyLines.join(eln.trail, tfr.basis, notes),
     )
 
 

@@ -7,9 +7,10 @@ methods give the JSON of the assessment contract (``cmltrack.assessment/1``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from cmltrack.domain.enums import (
     Action,
@@ -193,3 +194,64 @@ class Current:
 
 def _s(v: object) -> str | None:
     return None if v is None else str(v)
+
+
+class LazyLines(Sequence[str]):
+    """Lines of text written when first read, then kept: a read-only sequence of strings.
+
+    An assessment's trail (every judgement worded, for ``explain``) is read only by
+    ``explain``; writing it costs a good part of an assessment, so it is written on demand.
+    Compares equal to a tuple of the same lines; pickles as its written lines.
+    """
+
+    __slots__ = ("_lines", "_write")
+
+    def __init__(self, write: Callable[[], Sequence[str]]) -> None:
+        self._write: Callable[[], Sequence[str]] | None = write
+        self._lines: tuple[str, ...] = ()
+
+    @classmethod
+    def join(cls, *parts: Sequence[str]) -> LazyLines:
+        """The lines of ``parts`` one after the other, none read before the result is."""
+        return cls(lambda: tuple(itertools.chain.from_iterable(parts)))
+
+    def _text(self) -> tuple[str, ...]:
+        if self._write is not None:
+            self._lines = tuple(self._write())
+            self._write = None  # written once; drops what writing needed
+        return self._lines
+
+    def __len__(self) -> int:
+        return len(self._text())
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
+        return self._text()[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._text())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyLines | tuple):
+            return self._text() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._text())
+
+    def __repr__(self) -> str:
+        return f"LazyLines({self._text()!r})"
+
+    def __reduce__(self) -> tuple[Callable[[tuple[str, ...]], LazyLines], tuple[tuple[str, ...]]]:
+        return _written_lines, (self._text(),)
+
+
+def _written_lines(lines: tuple[str, ...]) -> LazyLines:
+    out = LazyLines(tuple)
+    out._lines, out._write = lines, None
+    return out

@@ -19,6 +19,7 @@ validated on load). The conventions are those of clinical-rules section 14:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -52,7 +53,14 @@ from cmltrack.domain.guidelines.events import (
 )
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.records import Mutation, ObservationIndex, PatientRecord, TherapyLine
-from cmltrack.domain.results import ClinicalEvent, Milestone, Recommendation, RiskScore, Timepoint
+from cmltrack.domain.results import (
+    ClinicalEvent,
+    LazyLines,
+    Milestone,
+    Recommendation,
+    RiskScore,
+    Timepoint,
+)
 from cmltrack.domain.risk import assess_risk
 from cmltrack.rules.guideline_tables import (
     MEASURE_LABEL,
@@ -81,8 +89,9 @@ class GuidelineResult:
     recommendations: tuple[Recommendation, ...]
     #: ``current.status``: the standing status (clinical-rules section 14).
     status: MilestoneStatus | None
-    #: Plain-language explanation lines in date order (for ``cmltrack explain``).
-    trail: tuple[str, ...] = ()
+    #: Plain-language explanation lines in date order (for ``cmltrack explain``), written when
+    #: first read.
+    trail: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +102,14 @@ class Judgement:
     kind: str  # landmark | pcr | cytogenetics | blood | mutation | phase
     status: MilestoneStatus
     rule: str
-    basis: str
+    #: The basis, or a function that writes it: of the dozens of any-time PCR judgements only
+    #: the decisive one is read, unless the trail is, so their numbers are worded on demand.
+    written: str | Callable[[], str]
+
+    @property
+    def basis(self) -> str:
+        w = self.written
+        return w if isinstance(w, str) else w()
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +452,10 @@ def _fact_matches(
     return items
 
 
+def _band_text(cond: Condition, value: Value, wording: str) -> str:
+    return f"{_atom_text(cond, value)} ({wording})"
+
+
 def _any_time_judgements(
     table: GuidelineTable,
     lists: Mapping[str, tuple[str, ...]],
@@ -468,7 +488,7 @@ def _any_time_judgements(
             # Test the band, word it only if met.
             if band.contains(value):
                 out.append(Judgement(tp.date, "pcr", row.status, row.id,
-                                     f"{_atom_text(cond, value)} ({row.wording})"))
+                                     functools.partial(_band_text, cond, value, row.wording)))
     return out
 
 
@@ -801,12 +821,29 @@ def assess_eln(
             "cytogenetics when PCR is unavailable"))
 
     dated += [(as_of, t) for t in trail]
-    dated += _trail(milestones, judgements, events, line, as_of)
-    dated.sort(key=lambda d: d[0])
-    lines_out = [f"{d}: {t}" for d, t in dated]
+    written = LazyLines(functools.partial(
+        _write_trail, tuple(dated), tuple(milestones), tuple(judgements), events, line, as_of,
+        f"{as_of}: standing {ed} status: {status}: ", decisive))
+    return GuidelineResult(tuple(milestones), events, tuple(recs), status, written)
+
+
+def _write_trail(
+    dated: Sequence[tuple[dt.date, str]],
+    milestones: Sequence[Milestone],
+    judgements: Sequence[Judgement],
+    events: Sequence[ClinicalEvent],
+    line: Line,
+    as_of: dt.date,
+    standing: str,
+    decisive: Judgement | None,
+) -> list[str]:
+    """The trail's lines in date order, then the standing status and what decided it."""
+    notes = [*dated, *_trail(milestones, judgements, events, line, as_of)]
+    notes.sort(key=lambda d: d[0])
+    lines_out = [f"{d}: {t}" for d, t in notes]
     last = f"{decisive.basis} [{decisive.rule}]" if decisive else "no judgement yet"
-    lines_out.append(f"{as_of}: standing {ed} status: {status}: {last}")
-    return GuidelineResult(tuple(milestones), events, tuple(recs), status, tuple(lines_out))
+    lines_out.append(standing + last)
+    return lines_out
 
 
 def _trail(
