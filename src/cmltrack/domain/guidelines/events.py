@@ -167,78 +167,89 @@ def _progression(
 ) -> list[ClinicalEvent]:
     """A phase worse than any before, from the timepoints after therapy began or a report."""
     worst, origin = presenting_phase(record, tps, first_tki_start)
-    found: list[tuple[dt.date, Phase, str]] = []
-    for tp in tps:
-        if tp.phase is not None and origin is not None and tp.date > origin:
-            found.append((tp.date, tp.phase, f"{tp.phase} phase by the results of {tp.date}"))
+    # (date, phase, reported?): worded only for the few that are progression.
+    found: list[tuple[dt.date, Phase, bool]] = []
+    if origin is not None:
+        for tp in tps:
+            if tp.phase is not None and tp.date > origin:
+                found.append((tp.date, tp.phase, False))
     for ev in record.events:
         if ev.kind == "progression" and ev.phase and ev.date <= as_of:
-            found.append((ev.date, Phase(ev.phase), f"reported progression to {ev.phase} phase"))
+            found.append((ev.date, Phase(ev.phase), True))
     found.sort(key=lambda f: f[0])
     out = []
-    for day, phase, basis in found:
+    for day, phase, reported in found:
         if PHASE_RANK[phase] > worst:
             worst = PHASE_RANK[phase]
+            basis = (f"reported progression to {phase} phase" if reported
+                     else f"{phase} phase by the results of {day}")
             out.append(ClinicalEvent(EventKind.PROGRESSION, day, basis, "PROGRESSION.phase"))
     return out
 
 
 def _loss_series(
-    series: Sequence[tuple[dt.date, bool, str]],
+    series: Sequence[tuple[Timepoint, bool]],
+    describe: Callable[[Timepoint], str],
     prog_dates: Sequence[dt.date],
     kind: EventKind,
     response: str,
 ) -> list[ClinicalEvent]:
-    """Two consecutive results without the response once it was reached (one with progression)."""
+    """Two consecutive results without the response once it was reached (one with progression).
+
+    ``series``: (result, meets the response); ``describe`` words a result, only for a loss.
+    """
     out: list[ClinicalEvent] = []
-    reached: tuple[dt.date, str] | None = None
-    first_bad: tuple[dt.date, str] | None = None
-    for day, met, text in series:
+    reached: Timepoint | None = None
+    first_bad: Timepoint | None = None
+    for tp, met in series:
         if met:
-            reached, first_bad = (day, text), None
+            reached, first_bad = tp, None
             continue
         if reached is None:
             continue
-        progressed = any(reached[0] < p <= day for p in prog_dates)
+        day = tp.date
+        progressed = any(reached.date < p <= day for p in prog_dates)
         if first_bad is None and not progressed:
-            first_bad = (day, text)
+            first_bad = tp
             continue
-        how = "with progression" if first_bad is None else f"after {first_bad[1]} on {first_bad[0]}"
-        last = reached[1] if reached[1] != response else ""
+        how = ("with progression" if first_bad is None
+               else f"after {describe(first_bad)} on {first_bad.date}")
+        seen = describe(reached)
+        last = seen if seen != response else ""
         out.append(ClinicalEvent(
             kind, day,
-            f"{text}, {how}; {response} last on {reached[0]}" + (f" ({last})" if last else ""),
+            f"{describe(tp)}, {how}; {response} last on {reached.date}"
+            + (f" ({last})" if last else ""),
             f"LOSS.{response}",
         ))
         reached, first_bad = None, None
     return out
 
 
-def _losses(tps: Sequence[Timepoint], prog_dates: Sequence[dt.date]) -> list[ClinicalEvent]:
-    def hem_text(t: Timepoint) -> str:
-        if t.hematologic is HematologicResponse.CHR:
-            return "CHR"
-        return ("PHR, not CHR" if t.hematologic is HematologicResponse.PHR
-                else "no hematologic response")
+def _hem_text(t: Timepoint) -> str:
+    if t.hematologic is HematologicResponse.CHR:
+        return "CHR"
+    return "PHR, not CHR" if t.hematologic is HematologicResponse.PHR else "no hematologic response"
 
-    hem = [(t.date, t.hematologic is HematologicResponse.CHR, hem_text(t))
-           for t in tps if t.hematologic is not None]
+
+def _cyto_text(t: Timepoint) -> str:
+    ph = ph_value(t)
+    return f"{t.cytogenetic}" + (f" (Ph+ {ph:g}%)" if ph is not None else "")
+
+
+def _losses(tps: Sequence[Timepoint], prog_dates: Sequence[dt.date]) -> list[ClinicalEvent]:
+    hem = [(t, t.hematologic is HematologicResponse.CHR) for t in tps if t.hematologic is not None]
     cyto = [t for t in tps if ph_value(t) is not None or (
         t.cytogenetic is not None and t.cytogenetic is not CytogeneticResponse.INADEQUATE)]
-
-    def label(t: Timepoint) -> str:
-        ph = ph_value(t)
-        return f"{t.cytogenetic}" + (f" (Ph+ {ph:g}%)" if ph is not None else "")
-
-    out = _loss_series(hem, prog_dates, EventKind.LOSS_OF_CHR, "CHR")
+    out = _loss_series(hem, _hem_text, prog_dates, EventKind.LOSS_OF_CHR, "CHR")
     out += [
         ClinicalEvent(EventKind.HEMATOLOGIC_RELAPSE, e.date, e.basis, "KANTARJIAN2003.relapse.hem")
         for e in out
     ]
-    out += _loss_series([(t.date, t.cytogenetic in _MCYR, label(t)) for t in cyto],
+    out += _loss_series([(t, t.cytogenetic in _MCYR) for t in cyto], _cyto_text,
                         prog_dates, EventKind.LOSS_OF_MCYR, "MCyR")
-    out += _loss_series([(t.date, t.cytogenetic is CytogeneticResponse.CCYR, label(t))
-                         for t in cyto], prog_dates, EventKind.LOSS_OF_CCYR, "CCyR")
+    out += _loss_series([(t, t.cytogenetic is CytogeneticResponse.CCYR) for t in cyto],
+                        _cyto_text, prog_dates, EventKind.LOSS_OF_CCYR, "CCyR")
     return out
 
 
