@@ -122,3 +122,17 @@ def test_differential_over_100_is_refused() -> None:
         PatientRecord.model_validate({"id": "X", "observations": [day | {"basophils_pb": 31}]})
     assert exc.value.errors()[0]["msg"] == "differential percentages add up to 101% (> 100%)"
     PatientRecord.model_validate({"id": "X", "observations": [day | {"basophils_pb": 30}]})
+
+
+def test_an_assessment_with_an_unread_trail_pickles_whole() -> None:
+    # Reports assess in forked workers: the trail, not yet written, travels as its lines.
+    from cmltrack.cli.demo import example_path
+    from cmltrack.domain.assess import assess
+    from cmltrack.io import load_records
+
+    record = next(r for r in load_records(example_path("json")) if r.id == "P02")
+    a = assess(record)
+    back = pickle.loads(pickle.dumps(a))
+    assert back.to_dict() == a.to_dict()
+    assert tuple(back.trail) == tuple(assess(record).trail)
+    assert any(": standing ELN2020 status: " in line for line in back.trail)
