@@ -2,7 +2,8 @@
 
 Records are frozen pydantic models. They validate what can be checked from the record alone:
 types, units (a number may be given as ``{"value": 120, "unit": "g/L"}`` and is converted to the
-field's standard unit), physiologically impossible values, and consistency within the record.
+field's standard unit when a ``PatientRecord`` is validated), physiologically impossible values,
+and consistency within the record.
 Checks that need the outside world (a date in the future) take ``today`` from the validation
 context, so the domain never reads a clock.
 
@@ -13,12 +14,23 @@ readers turn them into :class:`~cmltrack.errors.InputError` naming file, row or 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from cmltrack.units import UnitError, to_standard
@@ -61,19 +73,50 @@ def _convert_units(data: Any) -> Any:
 
 
 #: Value types that are never a ``{"value", "unit"}`` pair: a dict holding only these needs no
-#: conversion (most do; a record validates ~130 models, so the hook checks this in C first).
+#: conversion.
 _PLAIN = frozenset({str, int, float, bool, type(None), list, tuple})
+#: The parts of a record that are lists of models, each converting its own units.
+_MODEL_LISTS = ("therapy", "observations", "events")
+_OBSERVATION_KINDS = frozenset(
+    {"blood", "marrow", "cytogenetics", "fish", "pcr", "mutation", "chemistry"})
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _units(cls, data: Any) -> Any:
-        if type(data) is dict and _PLAIN.issuperset(map(type, data.values())):
-            return data  # nothing to convert: the same answer as _convert_units, without a copy
-        return _convert_units(data)
+
+def _units_hook(cls: type[_Model], data: Any) -> Any:
+    """Convert one model's ``{"value", "unit"}`` pairs (the per-model reading of units)."""
+    return _convert_units(data)
+
+
+def _needs_units(item: Any) -> bool:
+    return isinstance(item, dict) and not (
+        type(item) is dict and _PLAIN.issuperset(map(type, item.values())))
+
+
+def _observation_needs_units(item: Any) -> bool:
+    # An observation reaches its model (and the model's hook) only with a valid kind.
+    kind = item.get("kind") if isinstance(item, dict) else None
+    return isinstance(kind, str) and kind in _OBSERVATION_KINDS and _needs_units(item)
+
+
+def _record_units(data: dict[Any, Any]) -> dict[Any, Any] | None:
+    """The record with every model's pairs converted, as each model's own hook converts them
+    (None when one cannot be: the per-model hooks then decide). The parts are lists."""
+    out: dict[Any, Any] = _convert_units(data)  # the record's own fields first, as its hook did
+    try:
+        if _needs_units(out.get("diagnosis")):
+            out["diagnosis"] = _convert_units(out["diagnosis"])
+        for name in _MODEL_LISTS:
+            items = out.get(name)
+            if isinstance(items, list | tuple):
+                hooked = _needs_units if name != "observations" else _observation_needs_units
+                if any(map(hooked, items)):
+                    out[name] = [_convert_units(i) if hooked(i) else i for i in items]
+    except PydanticCustomError:
+        return None
+    return out
 
 
 def _check_not_future(d: dt.date | None, info: ValidationInfo) -> dt.date | None:
@@ -342,7 +385,7 @@ Observation = Annotated[
     Field(discriminator="kind"),
 ]
 
-OBSERVATION_MODELS: dict[str, type[_Obs]] = {
+OBSERVATION_MODELS: dict[str, type[_Obs]] = {  # keys: _OBSERVATION_KINDS
     "blood": BloodCount,
     "marrow": Marrow,
     "cytogenetics": Cytogenetics,
@@ -397,6 +440,29 @@ class PatientRecord(_Model):
     events: tuple[Event, ...] = ()
 
     _future = field_validator("birth_date")(_check_not_future)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _units(cls, data: Any, handler: ModelWrapValidatorHandler[PatientRecord],
+               info: ValidationInfo) -> PatientRecord:
+        # ``{"value", "unit"}`` pairs used to be converted by a hook on each of a record's ~130
+        # models: a fifth of validating one. Records rarely hold a pair (the CSV reader converts
+        # units itself) and no field accepts one, so the record is first validated as it is;
+        # only if that fails are its pairs converted, and where one cannot be, the models with
+        # the per-model hooks decide, so that every error keeps its location and order.
+        if type(data) is not dict:
+            return handler(data)
+        if all(isinstance(data.get(name), list | tuple | None) for name in _MODEL_LISTS):
+            try:
+                return handler(data)
+            except ValidationError:
+                pass
+            converted = _record_units(data)
+            if converted is not None:
+                return handler(converted)
+        # A conversion failed, or a part is not a list (which may be read only once).
+        hooked = _hooked_record().model_validate(data, context=info.context)
+        return handler(hooked.model_dump())
 
     @model_validator(mode="after")
     def _consistent(self) -> PatientRecord:
@@ -464,3 +530,36 @@ class ObservationIndex:
             if group is not None:
                 group.append(obs)
         return cls(**{kind: tuple(sorted(g, key=_date_of)) for kind, g in groups.items()})
+
+
+@functools.cache
+def _hooked_record() -> type[PatientRecord]:
+    """PatientRecord whose every model converts its own units in a before-hook: the reading of
+    units that sets which error a failed conversion gives, where, and in what order."""
+    validators: dict[str, Any] = {"_units_hook": model_validator(mode="before")(_units_hook)}
+
+    def hooked(model: type[_Model]) -> Any:
+        return create_model(model.__name__, __base__=model, __validators__=validators)
+
+    observation: Any = Union[tuple(hooked(m) for m in OBSERVATION_MODELS.values())]  # noqa: UP007
+    parts: dict[str, Any] = {
+        "diagnosis": (hooked(Diagnosis) | None, None),
+        "therapy": (tuple.__class_getitem__((hooked(TherapyLine), ...)), ()),
+        "observations": (
+            tuple.__class_getitem__((Annotated[observation, Field(discriminator="kind")], ...)),
+            (),
+        ),
+        "events": (tuple.__class_getitem__((hooked(Event), ...)), ()),
+    }
+    # The same name as PatientRecord's own wrap validator: replaced by one that only validates.
+    record_validators = validators | {"_units": model_validator(mode="wrap")(_validate_only)}
+    model: type[PatientRecord] = create_model(
+        "PatientRecord", __base__=PatientRecord, __validators__=record_validators, **parts)
+    return model
+
+
+def _validate_only(cls: type[_Model], data: Any, handler: Callable[[Any], Any]) -> Any:
+    return handler(data)
+
+
+assert frozenset(OBSERVATION_MODELS) == _OBSERVATION_KINDS
