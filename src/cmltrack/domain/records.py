@@ -456,8 +456,9 @@ class PatientRecord(_Model):
             try:
                 return handler(data)
             except ValidationError:
-                pass
-            converted = _record_units(data)
+                converted = _record_units(data)
+                if converted == data:
+                    raise  # no pair in it: its errors are these
             if converted is not None:
                 return handler(converted)
         # A conversion failed, or a part is not a list (which may be read only once).
