@@ -12,16 +12,17 @@ pass run back to back with the code before it, 2026-11-25:
 
     before the first performance pass   assess 2.99 ms CPU; read 1,458/s; read + assess 267/s
     after it                            assess 1.72 ms CPU; read 1,640/s; read + assess 407/s
-    before the second pass (load ~1)    assess 1.51-1.55 ms; read 1,742-1,812/s; r + a 429-443/s
-    after it                            assess 1.37 ms CPU;  read 2,441-2,501/s; r + a 505/s
+    before the second pass (load ~1)    assess 1.51-1.66 ms; read 1,705-1,812/s; r + a 429-443/s
+    after it (4 runs of each)           assess 1.36-1.47 ms; read 2,316-2,501/s; r + a 489-506/s
 
 The second pass: observations indexed by kind once per assessment (``ObservationIndex``), PCR
 levels found once in the ELN engine, any-time judgements, loss and progression events and the
 trail worded only when read (``LazyLines``); units converted in one pass over a record, and only
 when validating it as given fails (no per-model hook), record checks that format paths only for
 the date they refuse. Where the time goes after it (per patient, CPU): classifying the
-timepoints ~0.8 ms (response, phase and CTCAE rules; the classifiers are not in this pass), the
-ELN engine ~0.26 ms, the label and TFR rules ~0.15 ms; reading: pydantic validation ~0.3 ms
+timepoints ~0.75 ms (the response, phase and CTCAE classifiers ~0.3 ms, building ~100 frozen
+Timepoint objects ~0.13 ms, the rest the loop; the classifiers are not in this pass), the ELN
+engine ~0.26 ms, the label and TFR rules ~0.15 ms; reading: pydantic validation ~0.3 ms
 (nearly all inside pydantic-core), JSON parsing ~0.08 ms. ``model_validate_json`` was measured
 and is slower than ``from_json`` + ``model_validate`` here (0.46 against 0.38 ms per record).
 """
