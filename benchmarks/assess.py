@@ -20,8 +20,8 @@ levels found once in the ELN engine, any-time judgements, loss and progression e
 trail worded only when read (``LazyLines``); units converted in one pass over a record, and only
 when validating it as given fails (no per-model hook), record checks that format paths only for
 the date they refuse. Where the time goes after it (per patient, CPU): classifying the
-timepoints ~0.75 ms (the response, phase and CTCAE classifiers ~0.3 ms, building ~100 frozen
-Timepoint objects ~0.13 ms, the rest the loop; the classifiers are not in this pass), the ELN
+timepoints ~0.75 ms (the response, phase and CTCAE classifiers ~0.48 ms, building ~100 frozen
+Timepoint objects ~0.13 ms, the loop ~0.14 ms; the classifiers are not in this pass), the ELN
 engine ~0.26 ms, the label and TFR rules ~0.15 ms; reading: pydantic validation ~0.3 ms
 (nearly all inside pydantic-core), JSON parsing ~0.08 ms. ``model_validate_json`` was measured
 and is slower than ``from_json`` + ``model_validate`` here (0.46 against 0.38 ms per record).
