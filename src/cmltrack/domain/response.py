@@ -45,6 +45,7 @@ Molecular (sections 3, 14)
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -330,12 +331,18 @@ CHR_PLATELETS_BELOW = 450.0  # x10^9/L, strict
 CHR_BASOPHILS_BELOW = 5.0  # %, strict; ELN only
 
 
-#: A component's wording, written only when a basis is read (see ``Classified``).
+#: One CHR component's state: (met, excused). ``met`` is True, False, or None when the value
+#: is not given; ``excused`` says whether PHR excuses a failed component (None: the baseline
+#: needed to tell is missing). Only states are computed per count; the wording is written from
+#: the same state functions when a basis is read (sixty blood counts a patient make this hot).
+_State = tuple[bool | None, bool | None]
+_MISSING: _State = (None, False)
+_MET: _State = (True, False)
+_NOT_EXCUSED: _State = (False, False)
+_EXCUSED: _State = (False, True)
+_EXCUSE_UNKNOWN: _State = (False, None)
+#: A component's wording, or a function that writes it.
 _Text = str | Callable[[], str]
-#: One CHR component: (met, excused, text). ``met`` is True, False, or None when the value is
-#: not given; ``excused`` says whether PHR excuses a failed component (None: the baseline
-#: needed to tell is missing). A plain tuple: sixty blood counts a patient make this hot.
-_Check = tuple[bool | None, bool | None, _Text]
 
 
 def _written(text: _Text) -> str:
@@ -355,121 +362,188 @@ def _name(field: str) -> str:
     return field.removesuffix("_pb")
 
 
-def _immature_check(blood: BloodCount, fields: tuple[str, ...]) -> _Check:
-    given = False
-    present: list[tuple[str, float]] = []
-    for f in fields:
-        v = getattr(blood, f)
-        if v is not None:
-            given = True
-            if v > 0:
-                present.append((f, v))
-    if not given:
-        return (None, False, "differential (immature cells) not given")
-    if not present:
-        return (True, False, partial(_no_immature_text, blood, fields))
-    return (False, True, partial(_immature_text, present))
+_IMMATURE_VALUES = {d: operator.attrgetter(*fields) for d, fields in IMMATURE_FIELDS.items()}
 
 
-def _no_immature_text(blood: BloodCount, fields: tuple[str, ...]) -> str:
-    absent = [_name(f) for f in fields if getattr(blood, f) is None]
-    tail = f" ({', '.join(absent)} not given)" if absent else ""
-    return "no immature cells" + tail
-
-
-def _immature_text(present: list[tuple[str, float]]) -> str:
-    cells = ", ".join(f"{_name(f)} {_n(v)}%" for f, v in present)
-    return f"immature cells persist: {cells}"
-
-
-def _improvement(
-    head: _Text, now: float, before: float, *, unit: str = "", excess: bool = False
-) -> _Check:
+def _improved(now: float, before: float) -> _State:
     """A failed component that PHR excuses if it improved by more than 50% since diagnosis."""
     if before <= 0:
-        return (False, False, partial(_suffixed, head, " (none at diagnosis)"))
-    ok = 2.0 * now < before  # improvement (before - now) / before > 50%, without division
-    return (False, ok, partial(_improvement_text, head, now, before, unit, excess, ok))
+        return _NOT_EXCUSED
+    # improvement (before - now) / before > 50%, without division
+    return _EXCUSED if 2.0 * now < before else _NOT_EXCUSED
+
+
+def _wbc_state(blood: BloodCount) -> _State:
+    wbc = blood.wbc
+    if wbc is None:
+        return _MISSING
+    return _MET if wbc < CHR_WBC_BELOW else _NOT_EXCUSED
+
+
+def _platelet_state(
+    blood: BloodCount, baseline: Diagnosis | None, basis: Literal["excess", "count"]
+) -> _State:
+    p = blood.platelets
+    if p is None:
+        return _MISSING
+    if p < CHR_PLATELETS_BELOW:
+        return _MET
+    b = baseline.platelets if baseline is not None else None
+    if b is None:
+        return _EXCUSE_UNKNOWN
+    if basis == "count":
+        return _improved(p, b)
+    return _improved(p - CHR_PLATELETS_BELOW, b - CHR_PLATELETS_BELOW)
+
+
+def _immature_state(blood: BloodCount, definition: ChrDefinition) -> _State:
+    given = False
+    for v in _IMMATURE_VALUES[definition](blood):
+        if v is not None:
+            if v > 0:
+                return _EXCUSED
+            given = True
+    return _MET if given else _MISSING
+
+
+def _basophil_state(blood: BloodCount) -> _State:
+    baso = blood.basophils_pb
+    if baso is None:
+        return _MISSING
+    return _MET if baso < CHR_BASOPHILS_BELOW else _NOT_EXCUSED
+
+
+def _spleen_state(blood: BloodCount, baseline: Diagnosis | None) -> _State:
+    s = blood.spleen_cm
+    if s is None:
+        return _MISSING
+    if s == 0:
+        return _MET
+    b = baseline.spleen_cm if baseline is not None else None
+    if b is None:
+        return _EXCUSE_UNKNOWN
+    return _improved(s, b)
+
+
+def _chr_states(
+    blood: BloodCount,
+    definition: ChrDefinition,
+    baseline: Diagnosis | None,
+    thrombocytosis_basis: Literal["excess", "count"],
+) -> tuple[_State, ...]:
+    """The components in the order the basis names them (basophils by ELN only)."""
+    if definition == "eln":
+        return (
+            _wbc_state(blood),
+            _platelet_state(blood, baseline, thrombocytosis_basis),
+            _immature_state(blood, definition),
+            _basophil_state(blood),
+            _spleen_state(blood, baseline),
+        )
+    return (
+        _wbc_state(blood),
+        _platelet_state(blood, baseline, thrombocytosis_basis),
+        _immature_state(blood, definition),
+        _spleen_state(blood, baseline),
+    )
+
+
+# --- The wording of each component, from its state -------------------------------------------
 
 
 def _improvement_text(
-    head: _Text, now: float, before: float, unit: str, excess: bool, ok: bool
+    head: _Text, now: float, before: float, unit: str = "", excess: bool = False
 ) -> str:
+    if before <= 0:
+        return _written(head) + " (none at diagnosis)"
+    ok = _improved(now, before)[1]
     pct = _n(round(100.0 * (before - now) / before, 1))
     then = f"excess over 450: {_n(now)} vs {_n(before)}" if excess else f"{_n(before)}{unit}"
     verdict = "> 50%" if ok else "not > 50%"
     return f"{_written(head)} ({then} at diagnosis, {pct}% lower: {verdict})"
 
 
-def _suffixed(head: _Text, suffix: str) -> str:
-    return _written(head) + suffix
+def _wbc_text(blood: BloodCount) -> str:
+    wbc = blood.wbc
+    return "WBC not given" if wbc is None else _compared("WBC", wbc, CHR_WBC_BELOW)
 
 
-def _spleen_text(s: float) -> str:
-    return f"spleen {_n(s)} cm"
-
-
-def _spleen_check(blood: BloodCount, baseline: Diagnosis | None) -> _Check:
-    s = blood.spleen_cm
-    if s is None:
-        return (None, False, "spleen not given")
-    if s == 0:
-        return (True, False, "spleen not palpable")
-    head = partial(_spleen_text, s)
-    b = baseline.spleen_cm if baseline is not None else None
-    if b is None:
-        return (False, None, partial(_suffixed, head, " (size at diagnosis not given)"))
-    return _improvement(head, s, b, unit=" cm")
-
-
-def _platelet_check(
+def _platelet_text(
     blood: BloodCount, baseline: Diagnosis | None, basis: Literal["excess", "count"]
-) -> _Check:
+) -> str:
+    state = _platelet_state(blood, baseline, basis)
     p = blood.platelets
     if p is None:
-        return (None, False, "platelets not given")
-    head = partial(_compared, "platelets", p, CHR_PLATELETS_BELOW)
-    if p < CHR_PLATELETS_BELOW:
-        return (True, False, head)
+        return "platelets not given"
+    head = _compared("platelets", p, CHR_PLATELETS_BELOW)
+    if state is _MET:
+        return head
     b = baseline.platelets if baseline is not None else None
     if b is None:
-        return (False, None, partial(_suffixed, head, " (count at diagnosis not given)"))
+        return head + " (count at diagnosis not given)"
     if basis == "count":
-        return _improvement(head, p, b)
-    return _improvement(head, p - CHR_PLATELETS_BELOW, b - CHR_PLATELETS_BELOW, excess=True)
+        return _improvement_text(head, p, b)
+    return _improvement_text(
+        head, p - CHR_PLATELETS_BELOW, b - CHR_PLATELETS_BELOW, excess=True
+    )
 
 
-def _chr_checks(
+def _immature_text(blood: BloodCount, definition: ChrDefinition) -> str:
+    state = _immature_state(blood, definition)
+    fields = IMMATURE_FIELDS[definition]
+    if state is _MISSING:
+        return "differential (immature cells) not given"
+    if state is _MET:
+        absent = [_name(f) for f in fields if getattr(blood, f) is None]
+        tail = f" ({', '.join(absent)} not given)" if absent else ""
+        return "no immature cells" + tail
+    present = [(f, v) for f in fields if (v := getattr(blood, f)) is not None and v > 0]
+    cells = ", ".join(f"{_name(f)} {_n(v)}%" for f, v in present)
+    return f"immature cells persist: {cells}"
+
+
+def _basophil_text(blood: BloodCount) -> str:
+    baso = blood.basophils_pb
+    if baso is None:
+        return "basophils not given"
+    return _compared("basophils", baso, CHR_BASOPHILS_BELOW, "%")
+
+
+def _spleen_text(blood: BloodCount, baseline: Diagnosis | None) -> str:
+    state = _spleen_state(blood, baseline)
+    s = blood.spleen_cm
+    if s is None:
+        return "spleen not given"
+    if state is _MET:
+        return "spleen not palpable"
+    head = f"spleen {_n(s)} cm"
+    b = baseline.spleen_cm if baseline is not None else None
+    if b is None:
+        return head + " (size at diagnosis not given)"
+    return _improvement_text(head, s, b, unit=" cm")
+
+
+def _hematologic_text(
     blood: BloodCount,
     definition: ChrDefinition,
     baseline: Diagnosis | None,
     thrombocytosis_basis: Literal["excess", "count"],
-) -> list[_Check]:
-    wbc = blood.wbc
-    checks: list[_Check] = [
-        (None, False, "WBC not given") if wbc is None
-        else (wbc < CHR_WBC_BELOW, False, partial(_compared, "WBC", wbc, CHR_WBC_BELOW)),
-        _platelet_check(blood, baseline, thrombocytosis_basis),
-        _immature_check(blood, IMMATURE_FIELDS[definition]),
+    suffix: str,
+) -> str:
+    parts = [
+        _wbc_text(blood),
+        _platelet_text(blood, baseline, thrombocytosis_basis),
+        _immature_text(blood, definition),
     ]
     if definition == "eln":
-        baso = blood.basophils_pb
-        checks.append(
-            (None, False, "basophils not given") if baso is None
-            else (baso < CHR_BASOPHILS_BELOW, False,
-                  partial(_compared, "basophils", baso, CHR_BASOPHILS_BELOW, "%"))
-        )
-    checks.append(_spleen_check(blood, baseline))
-    return checks
-
-
-def _checks_text(checks: list[_Check], suffix: str) -> str:
-    return ", ".join(_written(text) for _, _, text in checks) + suffix
+        parts.append(_basophil_text(blood))
+    parts.append(_spleen_text(blood, baseline))
+    return ", ".join(parts) + suffix
 
 
 def is_chr(blood: BloodCount, *, definition: ChrDefinition = "eln") -> bool | None:
     """Whether the count meets CHR; None when a missing component leaves it open."""
-    met = [m for m, _, _ in _chr_checks(blood, definition, None, "excess")]
+    met = [m for m, _ in _chr_states(blood, definition, None, "excess")]
     if False in met:
         return False
     return None if None in met else True
@@ -483,12 +557,11 @@ def classify_hematologic(
     thrombocytosis_basis: Literal["excess", "count"] = "excess",
 ) -> Classified[HematologicResponse]:
     """CHR by the chosen definition, else PHR (Kantarjian 2003), else none."""
-    if definition not in _CHR_RULE:
+    chr_rule = _CHR_RULE.get(definition)
+    if chr_rule is None:
         raise ValueError(f"unknown CHR definition {definition!r}")
-    chr_rule = _CHR_RULE[definition]
-    checks = _chr_checks(blood, definition, baseline, thrombocytosis_basis)
     failed = missing = unexcused = excuse_unknown = False
-    for met, excused, _ in checks:
+    for met, excused in _chr_states(blood, definition, baseline, thrombocytosis_basis):
         if met is None:
             missing = True
         elif not met:
@@ -499,17 +572,17 @@ def classify_hematologic(
                 excuse_unknown = True
     if not failed:
         if missing:
-            return Classified(
-                None, chr_rule, partial(_checks_text, checks, "; CHR cannot be judged")
-            )
-        return Classified(HematologicResponse.CHR, chr_rule, partial(_checks_text, checks, ""))
-    if unexcused:
-        return Classified(
-            HematologicResponse.NONE, "MDACC.PHR",
-            partial(_checks_text, checks, "; neither CHR nor PHR"),
-        )
-    if missing or excuse_unknown:
-        return Classified(
-            None, "MDACC.PHR", partial(_checks_text, checks, "; not CHR, PHR cannot be judged")
-        )
-    return Classified(HematologicResponse.PHR, "MDACC.PHR", partial(_checks_text, checks, "; PHR"))
+            value, rule, suffix = None, chr_rule, "; CHR cannot be judged"
+        else:
+            value, rule, suffix = HematologicResponse.CHR, chr_rule, ""
+    elif unexcused:
+        value, rule, suffix = HematologicResponse.NONE, "MDACC.PHR", "; neither CHR nor PHR"
+    elif missing or excuse_unknown:
+        value, rule, suffix = None, "MDACC.PHR", "; not CHR, PHR cannot be judged"
+    else:
+        value, rule, suffix = HematologicResponse.PHR, "MDACC.PHR", "; PHR"
+    # The basis holds the inputs only and is written from them when read.
+    return Classified(
+        value, rule,
+        partial(_hematologic_text, blood, definition, baseline, thrombocytosis_basis, suffix),
+    )

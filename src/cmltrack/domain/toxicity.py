@@ -128,6 +128,10 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+#: Within normal limits (grade 0): a decreased term at or above its LLN, an increased one at
+#: or below its ULN.
+_NORMAL_OP: dict[str, Op] = {"decreased": ">=", "increased": "<="}
+
 #: Whether an operator includes its bound (``<=``, ``>=``).
 _INCLUSIVE: dict[str, bool] = {"<": False, "<=": True, ">": False, ">=": True}
 
@@ -392,22 +396,20 @@ def _grade_term(
     call this directly, with the term looked up once per table)."""
     if math.isnan(value):
         return None, None
+    limit = lln if t.direction == "decreased" else uln
+    if limit is None:
+        return None, None
     # Within normal limits is grade 0. Most results are, so the plain comparison is tried
     # before the call: an inclusive comparison that holds needs no tolerance (see _compare).
-    if t.direction == "decreased":
-        if lln is None:
-            return None, None
-        if value >= lln or _compare(value, ">=", lln):
-            return 0, None
-    else:
-        if uln is None:
-            return None, None
-        if value <= uln or _compare(value, "<=", uln):
-            return 0, None
+    normal = _NORMAL_OP[t.direction]
+    if _OPS[normal](value, limit) or _compare(value, normal, limit):
+        return 0, None
     if baseline is not None and baseline <= 0:
         baseline = None
-    limit = baseline_uln if baseline_uln is not None else uln
-    abnormal = baseline is not None and limit is not None and _compare(baseline, ">", limit)
+    base_limit = baseline_uln if baseline_uln is not None else uln
+    abnormal = (
+        baseline is not None and base_limit is not None and _compare(baseline, ">", base_limit)
+    )
     refs = {"lln": lln, "uln": uln, "baseline": baseline}
     grade, band_id = 0, None
     for scale in t.scales:
@@ -546,9 +548,27 @@ def grade_observation(
     return ToxicityGrader(baseline=baseline, limits=limits, sex=sex, version=version)(obs)
 
 
-#: Per term of one model: (term, field, own-limit field or None, decreased, site limit,
-#: baseline, its ULN).
-_Entry = tuple[CtcaeTerm, str, str | None, bool, float | None, float | None, float | None]
+#: Per term of one model: (term, key, decreased, whether within normal limits (an
+#: operator), site limit, baseline, its ULN, index of the observation's own limit among the
+#: values the model's getter reads, or -1).
+_Entry = tuple[
+    CtcaeTerm, str, bool, Callable[[float, float], bool], float | None, float | None,
+    float | None, int,
+]
+
+
+class _ModelPlan:
+    """A model's terms and one getter reading every value and own limit they need."""
+
+    __slots__ = ("entries", "values")
+
+    def __init__(self, entries: tuple[_Entry, ...], names: list[str]) -> None:
+        self.entries = entries
+        getter = operator.attrgetter(*names)
+        # attrgetter of one name gives the value itself, not a 1-tuple
+        self.values: Callable[[Any], tuple[Any, ...]] = (
+            getter if len(names) > 1 else lambda obs: (getter(obs),)
+        )
 
 
 class ToxicityGrader:
@@ -558,7 +578,7 @@ class ToxicityGrader:
     same for every observation of a patient; only the observation's own limits vary.
     """
 
-    __slots__ = ("_baseline", "_entries", "_limits", "_sex", "_version")
+    __slots__ = ("_baseline", "_limits", "_models", "_sex", "_version")
 
     def __init__(
         self,
@@ -572,41 +592,54 @@ class ToxicityGrader:
         self._limits = limits
         self._sex = sex
         self._version = version
-        self._entries: dict[type, tuple[_Entry, ...]] = {}
+        self._models: dict[type, _ModelPlan] = {}
 
-    def _entries_for(self, model: type[BloodCount | Chemistry]) -> tuple[_Entry, ...]:
+    def _plan_for(self, model: type[BloodCount | Chemistry]) -> _ModelPlan:
         out: list[_Entry] = []
         b = self._baseline
-        for p in _plans(self._version, model):
+        plans = _plans(self._version, model)
+        # The values first (in term order), then the own limits the model carries.
+        names = [p.field for p in plans]
+        for p in plans:
+            own = -1
+            if p.own_limit is not None:
+                own = len(names)
+                names.append(p.own_limit)
+            normal = _OPS[_NORMAL_OP[p.term.direction]]
             if p.decreased:
                 site = (
                     _hemoglobin_lln(self._limits, self._sex)
                     if p.field == "hemoglobin"
                     else getattr(self._limits, p.limit, None)
                 )
-                out.append((p.term, p.field, p.own_limit, True, site, None, None))
+                out.append((p.term, p.term.key, True, normal, site, None, None, own))
             else:
                 site = getattr(self._limits, p.limit, None)
                 base = getattr(b, p.field, None)
-                out.append(
-                    (p.term, p.field, p.own_limit, False, site, base, getattr(b, p.limit, None))
-                )
-        entries = self._entries[model] = tuple(out)
-        return entries
+                base_uln = getattr(b, p.limit, None)
+                out.append((p.term, p.term.key, False, normal, site, base, base_uln, own))
+        plan = self._models[model] = _ModelPlan(tuple(out), names)
+        return plan
 
     def __call__(self, obs: BloodCount | Chemistry) -> dict[str, int]:
         model = type(obs)
-        entries = self._entries.get(model) or self._entries_for(model)
+        plan = self._models.get(model) or self._plan_for(model)
+        values = plan.values(obs)
         start = self._baseline.tki_start
         use_baseline = start is None or obs.date > start
         out: dict[str, int] = {}
-        for term, field, own, decreased, site, base, base_uln in entries:
-            value: float | None = getattr(obs, field)
+        for i, (term, key, decreased, normal, site, base, base_uln, own) in enumerate(
+            plan.entries
+        ):
+            value: float | None = values[i]
             if value is None:
                 continue
-            limit: float | None = getattr(obs, own) if own is not None else None
+            limit: float | None = values[own] if own >= 0 else None
             if limit is None:
                 limit = site
+            if limit is not None and normal(value, limit):
+                out[key] = 0  # within normal limits, as _grade_term would find
+                continue
             if decreased:
                 grade = _grade_term(term, value, limit, None, None, None)[0]
             elif use_baseline:
@@ -614,5 +647,5 @@ class ToxicityGrader:
             else:
                 grade = _grade_term(term, value, None, limit, None, None)[0]
             if grade is not None:
-                out[term.key] = grade
+                out[key] = grade
         return out
