@@ -155,13 +155,150 @@ def _aca_matches(aca: str, criterion: AcaCriterion) -> bool:
     return False
 
 
-#: A finding written later: a ``str.format`` template and its values (numbers as ``{:g}``).
-#: Most findings are never read (only ``explain`` reads a basis), so none is formatted here.
+#: Levels of what a result shows, in order of severity: it bears on the phase (seen), meets an
+#: AP criterion, meets a BP criterion.
+_SEEN, _AP, _BP = 0, 1, 2
+_PHASE_OF_LEVEL = (Phase.CHRONIC, Phase.ACCELERATED, Phase.BLAST)
+#: A finding: its level, a ``str.format`` template and its values (numbers as ``{:g}``).
+#: Findings are collected only when a basis is read (only ``explain`` reads one); judging the
+#: phase collects none.
 _Finding = tuple[Any, ...]
 
 
-def _written(findings: list[_Finding], sep: str, prefix: str = "") -> str:
-    return prefix + sep.join(f[0].format(*f[1:]) for f in findings)
+def _site_level(
+    site: str,
+    blasts: float,
+    promyelocytes: float | None,
+    ap_site: bool,
+    r: PhaseRules,
+    found: list[_Finding] | None,
+) -> int:
+    """The level blasts (and blasts + promyelocytes) at one site show."""
+    if found is not None:
+        found.append((_SEEN, "{} blasts {:g}%", site, blasts))
+    if blasts >= r.bp_blasts_min:
+        if found is not None:
+            found.append((_BP, "{} blasts {:g}% >= {:g}%", site, blasts, r.bp_blasts_min))
+        return _BP
+    level = _SEEN
+    if ap_site and blasts >= r.ap_blasts_min:
+        level = _AP
+        if found is not None:
+            found.append((_AP, "{} blasts {:g}% >= {:g}% and < {:g}%", site, blasts,
+                          r.ap_blasts_min, r.bp_blasts_min))
+    bp_min = r.ap_blasts_promyelocytes_min
+    if ap_site and bp_min is not None and promyelocytes is not None:
+        total = blasts + promyelocytes
+        if found is not None:
+            found.append((_SEEN, "{} promyelocytes {:g}%", site, promyelocytes))
+        if total >= bp_min:
+            level = _AP
+            if found is not None:
+                found.append((_AP, "{} blasts + promyelocytes {:g}% >= {:g}% (blasts < {:g}%)",
+                              site, total, bp_min, r.bp_blasts_min))
+    return level
+
+
+def _judge(
+    blood: BloodCount | None,
+    marrow: Marrow | None,
+    cyto: Cytogenetics | None,
+    r: PhaseRules,
+    on_therapy: bool,
+    found: list[_Finding] | None,
+) -> int:
+    """The highest level the day's results show (-1: none bears on the phase); with ``found``
+    a list, every finding is added to it in the order the basis names them."""
+    level = -1
+    if blood is not None and blood.blasts_pb is not None:
+        level = _site_level("PB", blood.blasts_pb, blood.promyelocytes_pb, True, r, found)
+        if level == _BP and found is None:
+            return _BP  # nothing can make it milder
+    if marrow is not None and marrow.blasts_bm is not None:
+        bm = _site_level(
+            "BM", marrow.blasts_bm, marrow.promyelocytes_bm, r.ap_marrow_counts, r, found
+        )
+        if bm > level:
+            level = bm
+    if blood is not None:
+        ext = blood.extramedullary_blasts
+        if ext is not None:
+            if ext:
+                level = _BP
+                if found is not None:
+                    found.append((_BP, "extramedullary blast proliferation"))
+            else:
+                if level < _SEEN:
+                    level = _SEEN
+                if found is not None:
+                    found.append((_SEEN, "no extramedullary blasts"))
+        baso = blood.basophils_pb
+        if r.ap_basophils_min is not None and baso is not None:
+            if level < _SEEN:
+                level = _SEEN
+            if found is not None:
+                found.append((_SEEN, "PB basophils {:g}%", baso))
+            if baso >= r.ap_basophils_min:
+                if level < _AP:
+                    level = _AP
+                if found is not None:
+                    found.append((_AP, "PB basophils {:g}% >= {:g}%", baso, r.ap_basophils_min))
+        plt = blood.platelets
+        if plt is not None:
+            low, high = r.ap_platelets_low, r.ap_platelets_high
+            if not on_therapy and low is not None:
+                if level < _SEEN:
+                    level = _SEEN
+                if found is not None:
+                    found.append((_SEEN, "platelets {:g} off therapy", plt))
+                inclusive = r.ap_platelets_low_inclusive
+                if plt < low or (inclusive and plt == low):
+                    if level < _AP:
+                        level = _AP
+                    if found is not None:
+                        found.append((_AP, "platelets {:g} {} {:g} off therapy", plt,
+                                      "<=" if inclusive else "<", low))
+            if on_therapy and high is not None:
+                if level < _SEEN:
+                    level = _SEEN
+                if found is not None:
+                    found.append((_SEEN, "platelets {:g} on therapy", plt))
+                if plt > high:
+                    if level < _AP:
+                        level = _AP
+                    if found is not None:
+                        found.append((_AP, "platelets {:g} > {:g} on therapy", plt, high))
+    criterion = r.aca_on_therapy if on_therapy else r.aca_off_therapy
+    if cyto is not None and criterion is not None:
+        hits = [a for a in cyto.aca if _aca_matches(a, criterion)]
+        when = "on therapy" if on_therapy else "off therapy"
+        if hits:
+            if level < _AP:
+                level = _AP
+            if found is not None:
+                found.append((_AP, "ACA in Ph+ cells {}: {}", when, ", ".join(hits)))
+        else:
+            if level < _SEEN:
+                level = _SEEN
+            if found is not None:
+                found.append((_SEEN, "no qualifying ACA in Ph+ cells {}", when))
+    return level
+
+
+def _phase_text(
+    blood: BloodCount | None,
+    marrow: Marrow | None,
+    cyto: Cytogenetics | None,
+    r: PhaseRules,
+    on_therapy: bool,
+) -> str:
+    """The basis: the findings of the phase's level (every finding seen, for chronic)."""
+    found: list[_Finding] = []
+    level = _judge(blood, marrow, cyto, r, on_therapy, found)
+    written = [f[1].format(*f[2:]) for f in found if f[0] == level]
+    if level == _SEEN:
+        return "no AP or BP criterion met: " + ", ".join(written)
+    return "; ".join(written)
 
 
 def classify_phase(
@@ -175,73 +312,10 @@ def classify_phase(
     """Phase by the chosen criteria from the results of one day (any of them may be None)."""
     # A StrEnum hashes as its text: the plain lookup serves both, the enum call names a bad value.
     r = PHASE_RULES.get(criteria) or PHASE_RULES[PhaseCriteria(criteria)]
-    blast: list[_Finding] = []
-    accelerated: list[_Finding] = []
-    seen: list[_Finding] = []
-    sites = (
-        ("PB", blood.blasts_pb if blood else None, blood.promyelocytes_pb if blood else None),
-        ("BM", marrow.blasts_bm if marrow else None, marrow.promyelocytes_bm if marrow else None),
+    level = _judge(blood, marrow, cyto, r, on_therapy, None)
+    if level < 0:
+        return Classified(None, r.rule, f"nothing that day bears on phase by {r.rule}")
+    # The basis holds the inputs only and is written from them when read.
+    return Classified(
+        _PHASE_OF_LEVEL[level], r.rule, partial(_phase_text, blood, marrow, cyto, r, on_therapy)
     )
-    for site, blasts, promyelocytes in sites:
-        if blasts is None:
-            continue
-        seen.append(("{} blasts {:g}%", site, blasts))
-        ap_site = site == "PB" or r.ap_marrow_counts
-        if blasts >= r.bp_blasts_min:
-            blast.append(("{} blasts {:g}% >= {:g}%", site, blasts, r.bp_blasts_min))
-            continue
-        if ap_site and blasts >= r.ap_blasts_min:
-            accelerated.append(
-                ("{} blasts {:g}% >= {:g}% and < {:g}%", site, blasts, r.ap_blasts_min,
-                 r.bp_blasts_min)
-            )
-        bp_min = r.ap_blasts_promyelocytes_min
-        if ap_site and bp_min is not None and promyelocytes is not None:
-            total = blasts + promyelocytes
-            seen.append(("{} promyelocytes {:g}%", site, promyelocytes))
-            if total >= bp_min:
-                accelerated.append(
-                    ("{} blasts + promyelocytes {:g}% >= {:g}% (blasts < {:g}%)", site, total,
-                     bp_min, r.bp_blasts_min)
-                )
-    if blood is not None and blood.extramedullary_blasts is not None:
-        if blood.extramedullary_blasts:
-            blast.append(("extramedullary blast proliferation",))
-        else:
-            seen.append(("no extramedullary blasts",))
-    if blood is not None and r.ap_basophils_min is not None and blood.basophils_pb is not None:
-        baso = blood.basophils_pb
-        seen.append(("PB basophils {:g}%", baso))
-        if baso >= r.ap_basophils_min:
-            accelerated.append(("PB basophils {:g}% >= {:g}%", baso, r.ap_basophils_min))
-    plt = blood.platelets if blood is not None else None
-    if plt is not None:
-        low, high = r.ap_platelets_low, r.ap_platelets_high
-        if not on_therapy and low is not None:
-            seen.append(("platelets {:g} off therapy", plt))
-            inclusive = r.ap_platelets_low_inclusive
-            if plt < low or (inclusive and plt == low):
-                accelerated.append(
-                    ("platelets {:g} {} {:g} off therapy", plt, "<=" if inclusive else "<", low)
-                )
-        if on_therapy and high is not None:
-            seen.append(("platelets {:g} on therapy", plt))
-            if plt > high:
-                accelerated.append(("platelets {:g} > {:g} on therapy", plt, high))
-    criterion = r.aca_on_therapy if on_therapy else r.aca_off_therapy
-    if cyto is not None and criterion is not None:
-        hits = [a for a in cyto.aca if _aca_matches(a, criterion)]
-        when = "on therapy" if on_therapy else "off therapy"
-        if hits:
-            accelerated.append(("ACA in Ph+ cells {}: {}", when, ", ".join(hits)))
-        else:
-            seen.append(("no qualifying ACA in Ph+ cells {}", when))
-    if blast:
-        return Classified(Phase.BLAST, r.rule, partial(_written, blast, "; "))
-    if accelerated:
-        return Classified(Phase.ACCELERATED, r.rule, partial(_written, accelerated, "; "))
-    if seen:
-        return Classified(
-            Phase.CHRONIC, r.rule, partial(_written, seen, ", ", "no AP or BP criterion met: ")
-        )
-    return Classified(None, r.rule, f"nothing that day bears on phase by {r.rule}")
