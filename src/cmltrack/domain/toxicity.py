@@ -481,13 +481,20 @@ def derive_toxicity_baseline(record: PatientRecord) -> ToxicityBaseline:
     start = first_tki_start(record)
     if start is None:
         return ToxicityBaseline()
-    before = sorted(
-        (o for o in record.observations if isinstance(o, Chemistry) and o.date <= start),
-        key=lambda o: o.date,
-    )
+    # One pass, no sort: for each term the latest chemistry at or before the start giving it
+    # (on a tie in date, the later row in the record, as a stable sort by date would give).
+    latest: dict[str, Chemistry] = {}
+    for o in record.observations:
+        # the kind tells a chemistry panel (the tag of the union) at half an isinstance's cost
+        if o.kind == "chemistry" and o.date <= start:
+            for f in _BASELINE_FIELDS:
+                if getattr(o, f) is not None:
+                    last = latest.get(f)
+                    if last is None or o.date >= last.date:
+                        latest[f] = o
     values: dict[str, float | None] = {}
     for f in _BASELINE_FIELDS:
-        last = next((o for o in reversed(before) if getattr(o, f) is not None), None)
+        last = latest.get(f)
         values[f] = getattr(last, f) if last else None
         values[f"{f}_uln"] = getattr(last, f"{f}_uln") if last else None
     return ToxicityBaseline(tki_start=start, **values)
@@ -548,12 +555,13 @@ def grade_observation(
     return ToxicityGrader(baseline=baseline, limits=limits, sex=sex, version=version)(obs)
 
 
-#: Per term of one model: (term, key, decreased, whether within normal limits (an
-#: operator), site limit, baseline, its ULN, index of the observation's own limit among the
-#: values the model's getter reads, or -1).
+#: Per term of one model: (index of its value among those the model's getter reads, index of
+#: the observation's own limit there or 0 if the model has none, whether a value is within
+#: normal limits (an operator), site limit, key, and for a value outside them: (term,
+#: decreased, baseline, its ULN)).
 _Entry = tuple[
-    CtcaeTerm, str, bool, Callable[[float, float], bool], float | None, float | None,
-    float | None, int,
+    int, int, Callable[[float, float], bool], float | None, str,
+    tuple[CtcaeTerm, bool, float | None, float | None],
 ]
 
 
@@ -578,7 +586,7 @@ class ToxicityGrader:
     same for every observation of a patient; only the observation's own limits vary.
     """
 
-    __slots__ = ("_baseline", "_limits", "_models", "_sex", "_version")
+    __slots__ = ("_baseline", "_limits", "_models", "_sex", "_start", "_version")
 
     def __init__(
         self,
@@ -589,6 +597,7 @@ class ToxicityGrader:
         version: CtcaeVersion = CtcaeVersion.V5,
     ) -> None:
         self._baseline = baseline
+        self._start = baseline.tki_start
         self._limits = limits
         self._sex = sex
         self._version = version
@@ -598,10 +607,11 @@ class ToxicityGrader:
         out: list[_Entry] = []
         b = self._baseline
         plans = _plans(self._version, model)
-        # The values first (in term order), then the own limits the model carries.
+        # The values first (in term order), then the own limits the model carries; an own
+        # limit's index is never 0 (a value comes first), so 0 can mean "none".
         names = [p.field for p in plans]
-        for p in plans:
-            own = -1
+        for i, p in enumerate(plans):
+            own = 0
             if p.own_limit is not None:
                 own = len(names)
                 names.append(p.own_limit)
@@ -612,40 +622,42 @@ class ToxicityGrader:
                     if p.field == "hemoglobin"
                     else getattr(self._limits, p.limit, None)
                 )
-                out.append((p.term, p.term.key, True, normal, site, None, None, own))
+                out.append((i, own, normal, site, p.term.key, (p.term, True, None, None)))
             else:
                 site = getattr(self._limits, p.limit, None)
                 base = getattr(b, p.field, None)
                 base_uln = getattr(b, p.limit, None)
-                out.append((p.term, p.term.key, False, normal, site, base, base_uln, own))
+                out.append((i, own, normal, site, p.term.key, (p.term, False, base, base_uln)))
         plan = self._models[model] = _ModelPlan(tuple(out), names)
         return plan
 
     def __call__(self, obs: BloodCount | Chemistry) -> dict[str, int]:
-        model = type(obs)
+        model = obs.__class__
         plan = self._models.get(model) or self._plan_for(model)
         values = plan.values(obs)
-        start = self._baseline.tki_start
-        use_baseline = start is None or obs.date > start
         out: dict[str, int] = {}
-        for i, (term, key, decreased, normal, site, base, base_uln, own) in enumerate(
-            plan.entries
-        ):
+        use_baseline: bool | None = None  # worked out for the first value outside the limits
+        for i, own, normal, site, key, outside in plan.entries:
             value: float | None = values[i]
             if value is None:
                 continue
-            limit: float | None = values[own] if own >= 0 else None
+            limit: float | None = values[own] if own else None
             if limit is None:
                 limit = site
             if limit is not None and normal(value, limit):
                 out[key] = 0  # within normal limits, as _grade_term would find
                 continue
+            term, decreased, base, base_uln = outside
             if decreased:
                 grade = _grade_term(term, value, limit, None, None, None)[0]
-            elif use_baseline:
-                grade = _grade_term(term, value, None, limit, base, base_uln)[0]
             else:
-                grade = _grade_term(term, value, None, limit, None, None)[0]
+                if use_baseline is None:
+                    start = self._start
+                    use_baseline = start is None or obs.date > start
+                if use_baseline:
+                    grade = _grade_term(term, value, None, limit, base, base_uln)[0]
+                else:
+                    grade = _grade_term(term, value, None, limit, None, None)[0]
             if grade is not None:
                 out[key] = grade
         return out
