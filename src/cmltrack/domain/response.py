@@ -396,9 +396,16 @@ def _platelet_state(
     return _improved(p - CHR_PLATELETS_BELOW, b - CHR_PLATELETS_BELOW)
 
 
+#: Every immature-cell percentage given and 0, the usual differential on treatment.
+_NO_IMMATURE = {d: (0.0,) * len(fields) for d, fields in IMMATURE_FIELDS.items()}
+
+
 def _immature_state(blood: BloodCount, definition: ChrDefinition) -> _State:
+    values = _IMMATURE_VALUES[definition](blood)
+    if values == _NO_IMMATURE[definition]:
+        return _MET  # one tuple comparison in C for the common case of the loop below
     given = False
-    for v in _IMMATURE_VALUES[definition](blood):
+    for v in values:
         if v is not None:
             if v > 0:
                 return _EXCUSED
