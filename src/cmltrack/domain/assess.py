@@ -31,14 +31,8 @@ from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.phase import classify_phase
 from cmltrack.domain.records import (
     TYPICAL_TRANSCRIPTS,
-    BloodCount,
-    Chemistry,
-    Cytogenetics,
-    Fish,
-    Marrow,
     ObservationIndex,
     PatientRecord,
-    Pcr,
     TherapyLine,
 )
 from cmltrack.domain.response import (
@@ -65,7 +59,8 @@ _CHANGES_THERAPY = frozenset(
      Action.RESTART_TKI}
 )
 DAYS_PER_MONTH = 30.4375  # clinical-rules section 14: 1 month = 30.4375 days
-_TIMEPOINT_KINDS = frozenset({"blood", "marrow", "cytogenetics", "fish", "pcr", "chemistry"})
+_TIMEPOINT_KINDS = ("blood", "marrow", "cytogenetics", "fish", "pcr", "chemistry")
+_KIND_SLOT = {kind: i for i, kind in enumerate(_TIMEPOINT_KINDS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,23 +141,20 @@ def restrict_record(record: PatientRecord, as_of: dt.date) -> PatientRecord:
     )
 
 
-def _on_tki(first_tki: dt.date | None, day: dt.date) -> bool:
-    # "On therapy" for the phase criteria means once a TKI has been started: a cytopenia
-    # during a hold, or after a stop, is still related to therapy (it is what caused the hold).
-    return first_tki is not None and first_tki <= day
-
-
 def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Timepoint, ...]:
     """Classify every date holding a blood, marrow, cytogenetic, FISH, PCR or chemistry result."""
     start = first_tki_start(record)
-    by_date: dict[dt.date, dict[str, Any]] = {}
+    # One slot per kind and day (positions of _TIMEPOINT_KINDS); two results of one kind on
+    # one day: the later row in the record wins.
+    by_date: dict[dt.date, list[Any]] = {}
+    slot_of = _KIND_SLOT
     for obs in record.observations:
-        if obs.kind in _TIMEPOINT_KINDS:
-            # Two results of one kind on one day: the later row in the record wins.
+        slot = slot_of.get(obs.kind)
+        if slot is not None:
             day_obs = by_date.get(obs.date)
             if day_obs is None:
-                day_obs = by_date[obs.date] = {}
-            day_obs[obs.kind] = obs
+                day_obs = by_date[obs.date] = [None] * 6
+            day_obs[slot] = obs
     dx = record.diagnosis
     grade = ToxicityGrader(
         baseline=derive_toxicity_baseline(record),
@@ -176,13 +168,10 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     criteria = options.phase_criteria
     out: list[Timepoint] = []
     for day in sorted(by_date):
-        day_obs = by_date[day]
-        blood: BloodCount | None = day_obs.get("blood")
-        marrow: Marrow | None = day_obs.get("marrow")
-        cyto: Cytogenetics | None = day_obs.get("cytogenetics")
-        fish: Fish | None = day_obs.get("fish")
-        pcr: Pcr | None = day_obs.get("pcr")
-        chem: Chemistry | None = day_obs.get("chemistry")
+        blood, marrow, cyto, fish, pcr, chem = by_date[day]
+        # "On therapy" for the phase criteria means once a TKI has been started: a cytopenia
+        # during a hold, or after a stop, is still related to therapy (it caused the hold).
+        on_therapy = start is not None and start <= day
         evidence: list[Classified[Any]] = []
 
         hem = None
@@ -221,7 +210,7 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
                 marrow=marrow,
                 cyto=cyto,
                 criteria=criteria,
-                on_therapy=_on_tki(start, day),
+                on_therapy=on_therapy,
             )
             phase = c_ph.value
             evidence.append(c_ph)
@@ -242,9 +231,18 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
 
 
 def _best(values: Iterable[Any], order: Sequence[Any]) -> Any:
-    rank = {v: i for i, v in enumerate(order)}
-    ranked = [v for v in values if v in rank]  # `inadequate` and None are no depth
-    return min(ranked, key=rank.__getitem__) if ranked else None
+    rank = _RANKS.get(id(order))
+    if rank is None:
+        rank = _RANKS[id(order)] = {v: i for i, v in enumerate(order)}
+    best, best_rank = None, len(order)
+    for v in values:
+        r = rank.get(v)  # `inadequate` and None are no depth
+        if r is not None and r < best_rank:
+            best, best_rank = v, r
+    return best
+
+
+_RANKS: dict[int, dict[Any, int]] = {}
 
 
 def derive_toxicity_events(timepoints: Sequence[Timepoint]) -> tuple[ClinicalEvent, ...]:
