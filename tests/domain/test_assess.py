@@ -9,10 +9,11 @@ import datetime as dt
 import pytest
 
 from cmltrack.cli.demo import example_path
-from cmltrack.domain.assess import assess, months_since, restrict_record
+from cmltrack.domain.assess import assess, restrict_record
 from cmltrack.domain.enums import Guideline, MilestoneStatus
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.records import PatientRecord
+from cmltrack.domain.timeline import months_since
 from cmltrack.io import load_records
 
 

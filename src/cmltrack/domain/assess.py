@@ -51,6 +51,7 @@ from cmltrack.domain.results import (
     Timepoint,
 )
 from cmltrack.domain.risk import assess_risk
+from cmltrack.domain.timeline import first_tki_start, months_since
 from cmltrack.domain.toxicity import ToxicityGrader, derive_toxicity_baseline
 
 SCHEMA = "cmltrack.assessment/1"
@@ -58,7 +59,6 @@ _CHANGES_THERAPY = frozenset(
     {Action.HOLD, Action.REDUCE_DOSE, Action.ESCALATE_DOSE, Action.SWITCH_TKI, Action.RESUME,
      Action.RESTART_TKI}
 )
-DAYS_PER_MONTH = 30.4375  # clinical-rules section 14: 1 month = 30.4375 days
 _TIMEPOINT_KINDS = ("blood", "marrow", "cytogenetics", "fish", "pcr", "chemistry")
 _KIND_SLOT = {kind: i for i, kind in enumerate(_TIMEPOINT_KINDS)}
 
@@ -95,19 +95,6 @@ class Assessment:
             "recommendations": [r.to_dict() for r in self.recommendations],
             "current": self.current.to_dict(),
         }
-
-
-def first_tki_start(record: PatientRecord) -> dt.date | None:
-    """Start of the first TKI: the origin of ``months`` (section 14)."""
-    starts = [t.start for t in record.therapy if t.drug in TKIS]
-    return min(starts) if starts else None
-
-
-def months_since(start: dt.date | None, day: dt.date) -> float | None:
-    """Months from ``start`` to ``day`` (days / 30.4375, two decimals), None without a start."""
-    if start is None:
-        return None
-    return round((day - start).days / DAYS_PER_MONTH, 2)
 
 
 def latest_date(record: PatientRecord) -> dt.date | None:

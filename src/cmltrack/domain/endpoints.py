@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cmltrack.domain.assess import DAYS_PER_MONTH, Assessment
+from cmltrack.domain.assess import Assessment
 from cmltrack.domain.enums import (
     CYTOGENETIC_DEPTH,
     MOLECULAR_DEPTH,
@@ -46,6 +46,7 @@ from cmltrack.domain.enums import (
 )
 from cmltrack.domain.records import PatientRecord
 from cmltrack.domain.results import Timepoint
+from cmltrack.domain.timeline import months_between
 
 PARAMS: dict[str, str] = {
     "TTCHR": "Time to complete hematologic response (months)",
@@ -94,7 +95,7 @@ class _Hit:
 
 
 def _months(start: dt.date, day: dt.date) -> float:
-    return round((day - start).days / DAYS_PER_MONTH, 4)
+    return round(months_between(start, day), 4)
 
 
 def _first(tps: Sequence[Timepoint], pred: Callable[[Timepoint], bool]) -> Timepoint | None:

@@ -35,9 +35,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cmltrack.domain.enums import TKIS, CtcaeVersion
+from cmltrack.domain.enums import CtcaeVersion
 from cmltrack.domain.options import LabLimits
 from cmltrack.domain.records import BloodCount, Chemistry, PatientRecord
+from cmltrack.domain.timeline import first_tki_start
 from cmltrack.errors import InputError, RuleTableError
 from cmltrack.rules.loader import load_table
 
@@ -467,12 +468,6 @@ class ToxicityBaseline:
     creatinine: float | None = None
     creatinine_uln: float | None = None
     tki_start: dt.date | None = None
-
-
-def first_tki_start(record: PatientRecord) -> dt.date | None:
-    """Start date of the first tyrosine kinase inhibitor in the record (None without one)."""
-    starts = [t.start for t in record.therapy if t.drug in TKIS]
-    return min(starts) if starts else None
 
 
 def derive_toxicity_baseline(record: PatientRecord) -> ToxicityBaseline:

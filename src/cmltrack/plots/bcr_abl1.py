@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from cmltrack.domain.assess import DAYS_PER_MONTH, Assessment
+from cmltrack.domain.assess import Assessment
 from cmltrack.domain.enums import TKIS, MilestoneStatus, MolecularResponse
 from cmltrack.domain.guidelines.eln import Line, tki_lines
 from cmltrack.domain.records import PatientRecord, Pcr
 from cmltrack.domain.response import MOLECULAR_BANDS, UNDETECTED_MIN_COPIES
+from cmltrack.domain.timeline import months_between
 from cmltrack.plots._mpl import figure_of
 from cmltrack.plots.zones import zones_for
 
@@ -93,10 +94,6 @@ class PcrPoint:
     months: float
     value: float | None
     detected: bool
-
-
-def months_between(start: dt.date, day: dt.date) -> float:
-    return (day - start).days / DAYS_PER_MONTH
 
 
 def pcr_points(record: PatientRecord, origin: dt.date) -> list[PcrPoint]:

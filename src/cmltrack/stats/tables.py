@@ -6,11 +6,12 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from cmltrack.domain.assess import Assessment, assess, first_tki_start
+from cmltrack.domain.assess import Assessment, assess
 from cmltrack.domain.endpoints import COLUMNS, derive_endpoints
 from cmltrack.domain.enums import TKIS
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.records import PatientRecord
+from cmltrack.domain.timeline import first_tki_start
 
 BASELINE_COLUMNS = (
     "USUBJID",

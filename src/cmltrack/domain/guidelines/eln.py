@@ -44,7 +44,6 @@ from cmltrack.domain.guidelines.events import (
     derive_events,
     describe_bcr,
     fmt_pct,
-    months_between,
     norm_aca,
     pcr_values,
     ph_value,
@@ -62,6 +61,7 @@ from cmltrack.domain.results import (
     Timepoint,
 )
 from cmltrack.domain.risk import assess_risk
+from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
 from cmltrack.rules.guideline_tables import (
     MEASURE_LABEL,
     NUMERIC_MEASURES,
@@ -796,7 +796,7 @@ def assess_eln(
             if pcr_tp is not None:
                 any_time_from = pcr_tp.date
             elif as_of_months > lm.end:
-                any_time_from = line.start + dt.timedelta(days=int(lm.end * 30.4375))
+                any_time_from = line.start + dt.timedelta(days=int(lm.end * DAYS_PER_MONTH))
 
     wanted = frozenset(c.fact for r in table.rows for c in r.conditions if c.fact)
     facts = _facts(record, events, tps, pcrs, index, any_time_from, as_of, lines[0].start,

@@ -29,8 +29,8 @@ from cmltrack.domain.enums import (
 )
 from cmltrack.domain.records import ObservationIndex, PatientRecord
 from cmltrack.domain.results import ClinicalEvent, Timepoint
+from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
 
-DAYS_PER_MONTH = 30.4375  # clinical-rules section 14
 MMR_PCT = 0.1
 #: Kantarjian 2003: major cytogenetic response is "Ph+ cells, fewer than 35%" (M.D. Anderson).
 MDACC_MCYR_BELOW = 35.0
@@ -43,10 +43,6 @@ _DEEP = frozenset(
     {MolecularResponse.MMR, MolecularResponse.MR4, MolecularResponse.MR4_5, MolecularResponse.MR5}
 )
 _MCYR = frozenset({CytogeneticResponse.CCYR, CytogeneticResponse.PCYR})
-
-
-def months_between(start: dt.date, day: dt.date) -> float:
-    return (day - start).days / DAYS_PER_MONTH
 
 
 def fmt_pct(value: float) -> str:

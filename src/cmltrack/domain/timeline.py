@@ -1,0 +1,33 @@
+"""The time origin of a CML course (clinical-rules section 14), in one place.
+
+Months on therapy count from the start of the first tyrosine kinase inhibitor; one month is
+30.4375 days (365.25 / 12).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cmltrack.domain.enums import TKIS
+from cmltrack.domain.records import PatientRecord
+
+DAYS_PER_MONTH = 30.4375
+
+
+def first_tki_start(record: PatientRecord) -> dt.date | None:
+    """Start date of the first TKI in the record: the origin of ``months`` (None without one)."""
+    starts = [t.start for t in record.therapy if t.drug in TKIS]
+    return min(starts) if starts else None
+
+
+def months_between(start: dt.date, day: dt.date) -> float:
+    """Months from ``start`` to ``day`` (days / 30.4375), unrounded."""
+    return (day - start).days / DAYS_PER_MONTH
+
+
+def months_since(start: dt.date | None, day: dt.date) -> float | None:
+    """Months from ``start`` to ``day`` to two decimals (the contract's ``months``), None
+    without a start."""
+    if start is None:
+        return None
+    return round((day - start).days / DAYS_PER_MONTH, 2)
