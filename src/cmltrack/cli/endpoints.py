@@ -24,11 +24,9 @@ def endpoints(
     phase_criteria: PhaseOpt = PhaseCriteria.ELN,
 ) -> None:
     """Time to CHR, CCyR, MMR, MR4, MR4.5; duration of MMR; PFS, EFS, OS, TTF (ADTTE shape)."""
-    import pandas as pd
 
-    from cmltrack.domain.assess import assess
-    from cmltrack.domain.endpoints import COLUMNS, derive_endpoints
     from cmltrack.io import read_records
+    from cmltrack.stats.tables import derive_cohort_tables
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
@@ -38,11 +36,7 @@ def endpoints(
             field="--out",
         )
     options = make_options(guideline, cytogenetic_scheme, phase_criteria, None, CtcaeVersion.V5)
-    rows = []
-    for rec in read_records(input):
-        a = assess(rec, options=options)
-        rows += [r.to_dict() for r in derive_endpoints(rec, a)]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame, _ = derive_cohort_tables(read_records(input), options)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)
