@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from cmltrack.domain.enums import (
@@ -28,9 +29,10 @@ from cmltrack.domain.guidelines.label import recommend_label_dose
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
 from cmltrack.domain.options import AssessOptions
-from cmltrack.domain.phase import classify_phase
+from cmltrack.domain.phase import classify_phase, phase_of_day
 from cmltrack.domain.records import (
     TYPICAL_TRANSCRIPTS,
+    Diagnosis,
     ObservationIndex,
     PatientRecord,
     TherapyLine,
@@ -39,11 +41,14 @@ from cmltrack.domain.response import (
     classify_cytogenetic,
     classify_hematologic,
     classify_molecular,
+    hematologic_response,
+    molecular_response,
 )
 from cmltrack.domain.results import (
     Classified,
     ClinicalEvent,
     Current,
+    LazyEvidence,
     LazyLines,
     Milestone,
     Recommendation,
@@ -129,7 +134,11 @@ def restrict_record(record: PatientRecord, as_of: dt.date) -> PatientRecord:
 
 
 def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Timepoint, ...]:
-    """Classify every date holding a blood, marrow, cytogenetic, FISH, PCR or chemistry result."""
+    """Classify every date holding a blood, marrow, cytogenetic, FISH, PCR or chemistry result.
+
+    Only the categories are worked out here; each timepoint's ``evidence`` (the same
+    classifiers' rule and basis) is made when first read (``LazyEvidence``).
+    """
     start = first_tki_start(record)
     # One slot per kind and day (positions of _TIMEPOINT_KINDS); two results of one kind on
     # one day: the later row in the record wins.
@@ -153,31 +162,24 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     thrombocytosis_basis = options.thrombocytosis_basis
     scheme = options.cytogenetic_scheme
     criteria = options.phase_criteria
+    evidence = partial(_day_evidence, dx, options)
     out: list[Timepoint] = []
     for day in sorted(by_date):
-        blood, marrow, cyto, fish, pcr, chem = by_date[day]
+        day_obs = by_date[day]
+        blood, marrow, cyto, fish, pcr, chem = day_obs
         # "On therapy" for the phase criteria means once a TKI has been started: a cytopenia
         # during a hold, or after a stop, is still related to therapy (it caused the hold).
         on_therapy = start is not None and start <= day
-        evidence: list[Classified[Any]] = []
-
-        hem = None
-        if blood is not None:
-            c_hem = classify_hematologic(
-                blood,
-                baseline=dx,
-                definition=chr_definition,
-                thrombocytosis_basis=thrombocytosis_basis,
-            )
-            hem = c_hem.value
-            evidence.append(c_hem)
+        # The value-only classifiers, positional: ~100 timepoints a patient make this hot.
+        hem = (
+            None if blood is None
+            else hematologic_response(blood, dx, chr_definition, thrombocytosis_basis)
+        )
         cyt = None
         ph_pct: float | None = None
         fish_based = False
         if cyto is not None or fish is not None:
-            c_cyt = classify_cytogenetic(cyto, fish, scheme=scheme)
-            cyt = c_cyt.value
-            evidence.append(c_cyt)
+            cyt = classify_cytogenetic(cyto, fish, scheme=scheme).value
             if cyto is not None:
                 ph_pct = cyto.ph_percent
             elif fish is not None:
@@ -186,33 +188,53 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
         mol = None
         bcr: float | None = None
         if pcr is not None:
-            c_mol = classify_molecular(pcr)
-            mol = c_mol.value
-            evidence.append(c_mol)
+            mol = molecular_response(pcr)
             bcr = pcr.bcr_abl1_is if pcr.is_detected else None
         phase = None
         if blood is not None or marrow is not None or cyto is not None:
-            c_ph = classify_phase(
-                blood=blood,
-                marrow=marrow,
-                cyto=cyto,
-                criteria=criteria,
-                on_therapy=on_therapy,
-            )
-            phase = c_ph.value
-            evidence.append(c_ph)
+            phase = phase_of_day(blood, marrow, cyto, criteria, on_therapy)
         if blood is not None:
             tox = grade(blood)
             if chem is not None:
                 tox.update(grade(chem))
         else:
             tox = grade(chem) if chem is not None else {}
-        # Positional, in the field order of Timepoint (keywords cost a third more per call;
-        # an assessment builds ~100): date, months, hematologic, cytogenetic, molecular, phase,
-        # toxicity, bcr_abl1_is, ph_pct, fish_based, evidence.
+        # Positional, in the field order of Timepoint (keywords cost a third more per call):
+        # date, months, hematologic, cytogenetic, molecular, phase, toxicity, bcr_abl1_is,
+        # ph_pct, fish_based, evidence.
         out.append(Timepoint(
-            day, months_since(start, day), hem, cyt, mol, phase, tox, bcr, ph_pct, fish_based,
-            tuple(evidence),
+            day,
+            months_since(start, day), hem, cyt, mol, phase, tox, bcr, ph_pct, fish_based,
+            LazyEvidence(evidence, day_obs, on_therapy),
+        ))
+    return tuple(out)
+
+
+def _day_evidence(
+    dx: Diagnosis | None, options: AssessOptions, day_obs: Sequence[Any], on_therapy: bool
+) -> tuple[Classified[Any], ...]:
+    """The classifications of one day's results, with rule and basis, in the order hematologic,
+    cytogenetic, molecular, phase (``Timepoint.evidence``)."""
+    blood, marrow, cyto, fish, pcr, _ = day_obs
+    out: list[Classified[Any]] = []
+    if blood is not None:
+        out.append(classify_hematologic(
+            blood,
+            baseline=dx,
+            definition=options.chr_definition,
+            thrombocytosis_basis=options.thrombocytosis_basis,
+        ))
+    if cyto is not None or fish is not None:
+        out.append(classify_cytogenetic(cyto, fish, scheme=options.cytogenetic_scheme))
+    if pcr is not None:
+        out.append(classify_molecular(pcr))
+    if blood is not None or marrow is not None or cyto is not None:
+        out.append(classify_phase(
+            blood=blood,
+            marrow=marrow,
+            cyto=cyto,
+            criteria=options.phase_criteria,
+            on_therapy=on_therapy,
         ))
     return tuple(out)
 
@@ -294,7 +316,7 @@ def assess(
         # BCR::ABL1 of an atypical transcript is not on the International Scale: the IS-based
         # milestones and MR levels do not apply, response is followed by cytogenetics.
         eln_timepoints = tuple(
-            replace(t, bcr_abl1_is=None, molecular=None) for t in timepoints
+            t._replace(bcr_abl1_is=None, molecular=None) for t in timepoints
         )
     index = ObservationIndex.of(rec)  # observations by kind, for the rules that read them
     eln = assess_eln(rec, eln_timepoints, options=options, as_of=as_of, index=index, risk=risk)

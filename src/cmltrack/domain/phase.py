@@ -319,3 +319,17 @@ def classify_phase(
     return Classified(
         _PHASE_OF_LEVEL[level], r.rule, partial(_phase_text, blood, marrow, cyto, r, on_therapy)
     )
+
+
+def phase_of_day(
+    blood: BloodCount | None,
+    marrow: Marrow | None,
+    cyto: Cytogenetics | None,
+    criteria: PhaseCriteria,
+    on_therapy: bool,
+) -> Phase | None:
+    """``classify_phase(...).value`` without the rule and basis (the assessment's hot loop;
+    positional, as it calls it for every blood count)."""
+    r = PHASE_RULES.get(criteria) or PHASE_RULES[PhaseCriteria(criteria)]
+    level = _judge(blood, marrow, cyto, r, on_therapy, None)
+    return None if level < 0 else _PHASE_OF_LEVEL[level]

@@ -296,6 +296,15 @@ def classify_molecular(pcr: Pcr) -> Classified[MR]:
     return Classified(level, "CROSS15.undetected", partial(_undetected_text, pcr, level))
 
 
+def molecular_response(pcr: Pcr) -> MR:
+    """``classify_molecular(pcr).value`` without the rule and basis (the assessment's hot loop;
+    the same bands and copy minima decide)."""
+    value = pcr.bcr_abl1_is
+    if pcr.is_detected and value is not None and value > 0:
+        return MOLECULAR_BANDS[_lookup(value, MOLECULAR_BANDS)].category
+    return undetected_level(pcr.control_gene, pcr.control_copies)
+
+
 def _detected_text(value: float, i: int) -> str:
     level = MOLECULAR_BANDS[i].category
     return f"BCR::ABL1 {_n(value)}% IS: {_band_text(value, MOLECULAR_BANDS, i)}, {level}"
@@ -556,16 +565,15 @@ def is_chr(blood: BloodCount, *, definition: ChrDefinition = "eln") -> bool | No
     return None if None in met else True
 
 
-def classify_hematologic(
+def _hematologic_outcome(
     blood: BloodCount,
-    *,
+    definition: ChrDefinition,
     baseline: Diagnosis | None,
-    definition: ChrDefinition = "eln",
-    thrombocytosis_basis: Literal["excess", "count"] = "excess",
-) -> Classified[HematologicResponse]:
-    """CHR by the chosen definition, else PHR (Kantarjian 2003), else none."""
-    chr_rule = _CHR_RULE.get(definition)
-    if chr_rule is None:
+    thrombocytosis_basis: Literal["excess", "count"],
+) -> tuple[HematologicResponse | None, str, str]:
+    """(response, rule, suffix of the basis): CHR by the definition, else PHR, else none."""
+    outcomes = _OUTCOMES.get(definition)
+    if outcomes is None:
         raise ValueError(f"unknown CHR definition {definition!r}")
     failed = missing = unexcused = excuse_unknown = False
     for met, excused in _chr_states(blood, definition, baseline, thrombocytosis_basis):
@@ -578,18 +586,47 @@ def classify_hematologic(
             elif excused is None:
                 excuse_unknown = True
     if not failed:
-        if missing:
-            value, rule, suffix = None, chr_rule, "; CHR cannot be judged"
-        else:
-            value, rule, suffix = HematologicResponse.CHR, chr_rule, ""
-    elif unexcused:
-        value, rule, suffix = HematologicResponse.NONE, "MDACC.PHR", "; neither CHR nor PHR"
-    elif missing or excuse_unknown:
-        value, rule, suffix = None, "MDACC.PHR", "; not CHR, PHR cannot be judged"
-    else:
-        value, rule, suffix = HematologicResponse.PHR, "MDACC.PHR", "; PHR"
+        return outcomes[1] if missing else outcomes[0]
+    if unexcused:
+        return _NO_PHR
+    if missing or excuse_unknown:
+        return _PHR_OPEN
+    return _PHR
+
+
+#: The outcomes as constants (one is picked per count, none is built): per CHR definition,
+#: CHR met and CHR not judgeable; then the PHR outcomes, which all definitions share.
+_OUTCOMES: dict[str, tuple[tuple[HematologicResponse | None, str, str], ...]] = {
+    d: ((HematologicResponse.CHR, rule, ""), (None, rule, "; CHR cannot be judged"))
+    for d, rule in _CHR_RULE.items()
+}
+_NO_PHR = (HematologicResponse.NONE, "MDACC.PHR", "; neither CHR nor PHR")
+_PHR_OPEN = (None, "MDACC.PHR", "; not CHR, PHR cannot be judged")
+_PHR = (HematologicResponse.PHR, "MDACC.PHR", "; PHR")
+
+
+def classify_hematologic(
+    blood: BloodCount,
+    *,
+    baseline: Diagnosis | None,
+    definition: ChrDefinition = "eln",
+    thrombocytosis_basis: Literal["excess", "count"] = "excess",
+) -> Classified[HematologicResponse]:
+    """CHR by the chosen definition, else PHR (Kantarjian 2003), else none."""
+    value, rule, suffix = _hematologic_outcome(blood, definition, baseline, thrombocytosis_basis)
     # The basis holds the inputs only and is written from them when read.
     return Classified(
         value, rule,
         partial(_hematologic_text, blood, definition, baseline, thrombocytosis_basis, suffix),
     )
+
+
+def hematologic_response(
+    blood: BloodCount,
+    baseline: Diagnosis | None,
+    definition: ChrDefinition,
+    thrombocytosis_basis: Literal["excess", "count"],
+) -> HematologicResponse | None:
+    """``classify_hematologic(...).value`` without the rule and basis (the assessment's hot
+    loop; positional, as it calls it sixty times a patient)."""
+    return _hematologic_outcome(blood, definition, baseline, thrombocytosis_basis)[0]

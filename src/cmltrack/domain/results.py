@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 from cmltrack.domain.enums import (
     Action,
@@ -78,6 +79,10 @@ class Classified(Generic[T]):
         return f"Classified(value={self.value!r}, rule={self.rule!r}, basis={self.basis!r})"
 
 
+#: No grade that day (a read-only empty mapping, shared).
+_NO_TOXICITY: Mapping[str, int] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class RiskScore:
     """A baseline risk score: the published formula's value and group, or what is missing."""
@@ -91,9 +96,14 @@ class RiskScore:
         return {"score": self.score, "group": self.group, "missing": list(self.missing)}
 
 
-@dataclass(frozen=True, slots=True)
-class Timepoint:
-    """Everything classified on one date of the record."""
+class Timepoint(NamedTuple):
+    """Everything classified on one date of the record.
+
+    Immutable, as every result here. A named tuple rather than a frozen dataclass: an
+    assessment builds one per dated result (about a hundred for ten years), and a frozen
+    dataclass costs four times as much to build (it sets each field through
+    ``object.__setattr__``). Change one with ``_replace``.
+    """
 
     date: dt.date
     months: float | None
@@ -101,14 +111,16 @@ class Timepoint:
     cytogenetic: CytogeneticResponse | None = None
     molecular: MolecularResponse | None = None
     phase: Phase | None = None
-    toxicity: Mapping[str, int] = field(default_factory=dict)
+    toxicity: Mapping[str, int] = _NO_TOXICITY
     #: BCR::ABL1 % IS measured that day (None if no PCR or undetected), for milestone rules.
     bcr_abl1_is: float | None = None
     #: Ph+ % (banding, or FISH where only FISH was done) that day.
     ph_pct: float | None = None
     #: True when the cytogenetic category comes from FISH alone.
     fish_based: bool = False
-    evidence: tuple[Classified[Any], ...] = ()
+    #: The day's classifications with rule and basis (``explain`` reads them): a tuple, or a
+    #: ``LazyEvidence`` that classifies when first read.
+    evidence: Sequence[Classified[Any]] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,62 +208,77 @@ def _s(v: object) -> str | None:
     return None if v is None else str(v)
 
 
-class LazyLines(Sequence[str]):
-    """Lines of text written when first read, then kept: a read-only sequence of strings.
+class Lazy(Sequence[T]):
+    """Items made when first read, then kept: a read-only sequence.
+
+    ``make(*args)`` makes them. Compares equal to a tuple of the same items (and to another
+    lazy sequence of them); pickles as its items.
+    """
+
+    __slots__ = ("_args", "_items", "_make")
+
+    def __init__(self, make: Callable[..., Iterable[T]], *args: Any) -> None:
+        self._make: Callable[..., Iterable[T]] | None = make
+        self._args = args
+        self._items: tuple[T, ...] = ()
+
+    def _made(self) -> tuple[T, ...]:
+        if self._make is not None:
+            self._items = tuple(self._make(*self._args))
+            self._make, self._args = None, ()  # made once; drops what making needed
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[T, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> T | tuple[T, ...]:
+        return self._made()[i]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Lazy | tuple):
+            return self._made() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._made())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._made()!r})"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), (tuple, self._made())
+
+
+class LazyLines(Lazy[str]):
+    """Lines of text written when first read (``Lazy``).
 
     An assessment's trail (every judgement worded, for ``explain``) is read only by
     ``explain``; writing it costs a good part of an assessment, so it is written on demand.
-    Compares equal to a tuple of the same lines; pickles as its written lines.
     """
 
-    __slots__ = ("_lines", "_write")
-
-    def __init__(self, write: Callable[[], Sequence[str]]) -> None:
-        self._write: Callable[[], Sequence[str]] | None = write
-        self._lines: tuple[str, ...] = ()
+    __slots__ = ()
 
     @classmethod
     def join(cls, *parts: Sequence[str]) -> LazyLines:
         """The lines of ``parts`` one after the other, none read before the result is."""
-        return cls(lambda: tuple(itertools.chain.from_iterable(parts)))
-
-    def _text(self) -> tuple[str, ...]:
-        if self._write is not None:
-            self._lines = tuple(self._write())
-            self._write = None  # written once; drops what writing needed
-        return self._lines
-
-    def __len__(self) -> int:
-        return len(self._text())
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
-        return self._text()[i]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._text())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LazyLines | tuple):
-            return self._text() == tuple(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._text())
-
-    def __repr__(self) -> str:
-        return f"LazyLines({self._text()!r})"
-
-    def __reduce__(self) -> tuple[Callable[[tuple[str, ...]], LazyLines], tuple[tuple[str, ...]]]:
-        return _written_lines, (self._text(),)
+        return cls(itertools.chain.from_iterable, parts)
 
 
-def _written_lines(lines: tuple[str, ...]) -> LazyLines:
-    out = LazyLines(tuple)
-    out._lines, out._write = lines, None
-    return out
+class LazyEvidence(Lazy[Classified[Any]]):
+    """A day's classifications, made when first read (``Lazy``).
+
+    The assessment needs only the categories of its hundred-odd timepoints; the
+    classifications with their rule and basis are read by ``explain`` and the reports alone,
+    so they are made on demand, by the same classifiers.
+    """
+
+    __slots__ = ()

@@ -6,7 +6,6 @@ per-cell boundary cases live in tests/cases/eln20xx.yaml (test_conformance.py).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
@@ -271,12 +270,11 @@ def test_fish_ccyr_counts_as_ph_zero_at_12_months() -> None:
     # FISH 0.5% positive nuclei (< 1% of >= 200) is CCyR (section 14): ELN 2013 12 months
     # "Ph+ >0" failure must not fire; BCR::ABL1 0.05% makes the landmark optimal.
     record, tps, as_of = build_history({"history": [{"month": 12, "pcr": 0.05}]})
-    fish = dataclasses.replace(tps[0], cytogenetic=CytogeneticResponse.CCYR, ph_pct=0.5,
-                               fish_based=True)
+    fish = tps[0]._replace(cytogenetic=CytogeneticResponse.CCYR, ph_pct=0.5, fish_based=True)
     result = assess_eln(record, [fish], options=AssessOptions(guideline=Guideline.ELN2013),
                         as_of=as_of)
     assert milestone(result, 12) is S.OPTIMAL
-    partial = dataclasses.replace(fish, cytogenetic=CytogeneticResponse.PCYR, ph_pct=3.0)
+    partial = fish._replace(cytogenetic=CytogeneticResponse.PCYR, ph_pct=3.0)
     result = assess_eln(record, [partial], options=AssessOptions(guideline=Guideline.ELN2013),
                         as_of=as_of)
     assert milestone(result, 12) is S.FAILURE
