@@ -31,7 +31,13 @@ from typing import Any
 
 from cmltrack.domain.enums import TKIS, Action, Phase
 from cmltrack.domain.options import LabLimits
-from cmltrack.domain.records import BloodCount, ObservationIndex, PatientRecord, TherapyLine
+from cmltrack.domain.records import (
+    BloodCount,
+    Chemistry,
+    ObservationIndex,
+    PatientRecord,
+    TherapyLine,
+)
 from cmltrack.domain.results import Recommendation
 from cmltrack.errors import RuleTableError
 from cmltrack.rules.loader import load_table
@@ -240,19 +246,22 @@ class _Episode:
     end_basis: str = ""
 
 
-#: One dated result: its date, how to describe it (built only when an episode needs it), whether
-#: it meets the rule's trigger and whether it meets the restart condition.
-_Result = tuple[dt.date, Callable[[], str], bool, bool]
+#: One dated result: its date, the observation (worded by the rule's ``describe`` only when an
+#: episode needs it), whether it meets the rule's trigger and whether it meets the restart
+#: condition.
+_Result = tuple[dt.date, Any, bool, bool]
 
 
 def _find_episodes(
     results: Sequence[_Result],
     record: PatientRecord,
     *,
+    describe: Callable[[Any], str],
     holds_at_once: bool,
     hold_after_days: float | None = None,
 ) -> list[_Episode]:
-    """Episodes from dated results ``(date, describe, meets_trigger, meets_restart)``.
+    """Episodes from dated results ``(date, observation, meets_trigger, meets_restart)``;
+    ``describe`` words an observation for the episode's start and end.
 
     ``holds_at_once``: the trigger stops the drug (chronic-phase cytopenia, liver toxicity). The
     AP/BP rule instead reduces first and stops only when the cytopenia persists more than
@@ -260,14 +269,14 @@ def _find_episodes(
     """
     episodes: list[_Episode] = []
     open_: _Episode | None = None
-    for day, basis, trig, restart in results:
+    for day, obs, trig, restart in results:
         if open_ is None:
             if trig:
                 line = line_on(record, day, drugs=frozenset({IMATINIB}))
                 if line is None:
                     continue  # not on imatinib: not the drug's toxicity
                 open_ = _Episode(
-                    number=len(episodes) + 1, start=day, start_basis=basis(),
+                    number=len(episodes) + 1, start=day, start_basis=describe(obs),
                     dose=line.dose_mg_per_day, hold_from=day if holds_at_once else None,
                     last_trigger=day,
                 )
@@ -281,7 +290,7 @@ def _find_episodes(
                 hold_from = day
             open_ = replace(open_, last_trigger=day, hold_from=hold_from)
         elif (held and restart) or (not held and not trig):
-            episodes.append(replace(open_, end=day, end_basis=basis()))
+            episodes.append(replace(open_, end=day, end_basis=describe(obs)))
             open_ = None
     if open_ is not None:
         episodes.append(open_)
@@ -343,12 +352,24 @@ def _count_text(c: BloodCount) -> str:
     return f"{c.date}: ANC {fmt_value(c.anc)}, platelets {fmt_value(c.platelets)}"
 
 
-def _below(value: float | None, limit: float) -> bool:
-    return value is not None and value < limit
-
-
-def _at_least(value: float | None, limit: float) -> bool:
-    return value is not None and value >= limit
+def _cytopenia_results(
+    index: ObservationIndex,
+    as_of: dt.date,
+    anc_lt: float,
+    plt_lt: float,
+    anc_ge: float,
+    plt_ge: float,
+) -> list[_Result]:
+    """Each count up to ``as_of``: whether ANC < ``anc_lt`` or platelets < ``plt_lt`` (the
+    trigger), and whether ANC >= ``anc_ge`` and platelets >= ``plt_ge`` (the restart; both
+    must be measured). A value not given meets neither."""
+    out: list[_Result] = []
+    for c in _counts(index, as_of):
+        anc, plt = c.anc, c.platelets
+        trig = (anc is not None and anc < anc_lt) or (plt is not None and plt < plt_lt)
+        restart = anc is not None and plt is not None and anc >= anc_ge and plt >= plt_ge
+        out.append((c.date, c, trig, restart))
+    return out
 
 
 def _chronic_cytopenia(
@@ -356,16 +377,10 @@ def _chronic_cytopenia(
 ) -> tuple[Recommendation, ...]:
     lab = _label()
     t = lab.table
-    results = [
-        (
-            c.date,
-            functools.partial(_count_text, c),
-            _below(c.anc, lab.cp_anc_lt) or _below(c.platelets, lab.cp_plt_lt),
-            _at_least(c.anc, lab.cp_anc_ge) and _at_least(c.platelets, lab.cp_plt_ge),
-        )
-        for c in _counts(index, as_of)
-    ]
-    episodes = _find_episodes(results, record, holds_at_once=True)
+    results = _cytopenia_results(
+        index, as_of, lab.cp_anc_lt, lab.cp_plt_lt, lab.cp_anc_ge, lab.cp_plt_ge
+    )
+    episodes = _find_episodes(results, record, describe=_count_text, holds_at_once=True)
     if not episodes:
         return ()
     last = episodes[-1]
@@ -377,7 +392,7 @@ def _chronic_cytopenia(
         trigger = f"recurrence (episode {last.number}, first on {episodes[0].start}): " + trigger
     if last.end is None:
         hold = t.row("LABEL.cp.cytopenia.hold")
-        latest = results[-1][1]()
+        latest = _count_text(results[-1][1])
         return _hold(
             hold,
             f"{trigger}; latest count {latest} has not reached ANC >= {lab.cp_anc_ge:g} and "
@@ -401,12 +416,13 @@ def _advanced_cytopenia(
 ) -> tuple[Recommendation, ...]:
     lab = _label()
     t = lab.table
-    results: list[_Result] = []
-    for c in _counts(index, as_of):
-        trig = _below(c.anc, lab.ap_anc_lt) or _below(c.platelets, lab.ap_plt_lt)
-        restart = _at_least(c.anc, lab.ap_anc_ge) and _at_least(c.platelets, lab.ap_plt_ge)
-        results.append((c.date, functools.partial(_count_text, c), trig, restart))
-    episodes = _find_episodes(results, record, holds_at_once=False, hold_after_days=lab.ap_4w_days)
+    results = _cytopenia_results(
+        index, as_of, lab.ap_anc_lt, lab.ap_plt_lt, lab.ap_anc_ge, lab.ap_plt_ge
+    )
+    episodes = _find_episodes(
+        results, record, describe=_count_text, holds_at_once=False,
+        hold_after_days=lab.ap_4w_days,
+    )
     if not episodes:
         return ()
     last = episodes[-1]
@@ -422,8 +438,9 @@ def _advanced_cytopenia(
             return _hold(
                 row,
                 f"{trigger}; persisting {persisted} days (> {lab.ap_4w_days:g}), latest "
-                f"{results[-1][1]()}: withhold imatinib until ANC >= {lab.ap_anc_ge:g} and "
-                f"platelets >= {lab.ap_plt_ge:g} if the cytopenia is still unrelated to leukemia",
+                f"{_count_text(results[-1][1])}: withhold imatinib until ANC >= "
+                f"{lab.ap_anc_ge:g} and platelets >= {lab.ap_plt_ge:g} if the cytopenia is still "
+                "unrelated to leukemia",
             )
         if persisted > lab.ap_2w_days:
             row, target = t.row("LABEL.apbp.cytopenia.persist_2w"), lab.ap_2w_dose
@@ -456,10 +473,22 @@ def _advanced_cytopenia(
     )
 
 
-def _liver_text(day: dt.date, bili: float | None, named: list[tuple[str, float]]) -> str:
+def _liver_ratios(
+    c: Chemistry, limits: LabLimits
+) -> tuple[float | None, float | None, float | None]:
+    """Bilirubin, ALT and AST as multiples of their ULN (the panel's own, else the site's)."""
+    return (
+        _ratio(c.bilirubin, c.bilirubin_uln, limits.bilirubin_uln),
+        _ratio(c.alt, c.alt_uln, limits.alt_uln),
+        _ratio(c.ast, c.ast_uln, limits.ast_uln),
+    )
+
+
+def _liver_text(c: Chemistry, limits: LabLimits) -> str:
+    bili, alt, ast = _liver_ratios(c, limits)
     parts = [f"bilirubin {bili:.2f} x ULN" if bili is not None else "bilirubin missing"]
-    parts += [f"{n} {r:.2f} x ULN" for n, r in named]
-    return f"{day}: " + ", ".join(parts)
+    parts += [f"{n} {r:.2f} x ULN" for n, r in (("ALT", alt), ("AST", ast)) if r is not None]
+    return f"{c.date}: " + ", ".join(parts)
 
 
 def _ratio(value: float | None, uln: float | None, default_uln: float) -> float | None:
@@ -475,30 +504,32 @@ def _hepatotoxicity(
 ) -> tuple[Recommendation, ...]:
     lab = _label()
     t = lab.table
+    bili_hold, trans_hold = lab.bili_hold_x, lab.trans_hold_x
+    bili_resume, trans_resume = lab.bili_resume_x, lab.trans_resume_x
     results: list[_Result] = []
     for c in index.chemistry:
         if c.date > as_of:
             break  # in date order
-        bili = _ratio(c.bilirubin, c.bilirubin_uln, limits.bilirubin_uln)
-        named = [
-            (n, r) for n, r in (
-                ("ALT", _ratio(c.alt, c.alt_uln, limits.alt_uln)),
-                ("AST", _ratio(c.ast, c.ast_uln, limits.ast_uln)),
-            ) if r is not None
-        ]
-        trans = [r for _, r in named]
-        if bili is None and not trans:
-            continue
-        trig = (bili is not None and bili > lab.bili_hold_x) or any(
-            r > lab.trans_hold_x for r in trans
-        )
-        # Restart needs bilirubin and every transaminase measured below its limit.
-        restart = (
-            bili is not None and bili < lab.bili_resume_x and bool(trans)
-            and all(r < lab.trans_resume_x for r in trans)
-        )
-        results.append((c.date, functools.partial(_liver_text, c.date, bili, named), trig, restart))
-    episodes = _find_episodes(results, record, holds_at_once=True)
+        bili, alt, ast = _liver_ratios(c, limits)
+        if alt is None and ast is None:
+            if bili is None:
+                continue
+            trig = bili > bili_hold
+            restart = False  # restart needs a transaminase measured
+        else:
+            trig = (
+                (bili is not None and bili > bili_hold)
+                or (alt is not None and alt > trans_hold)
+                or (ast is not None and ast > trans_hold)
+            )
+            # Restart needs bilirubin and every transaminase measured below its limit.
+            restart = (
+                bili is not None and bili < bili_resume
+                and (alt is None or alt < trans_resume) and (ast is None or ast < trans_resume)
+            )
+        results.append((c.date, c, trig, restart))
+    describe = functools.partial(_liver_text, limits=limits)
+    episodes = _find_episodes(results, record, describe=describe, holds_at_once=True)
     if not episodes:
         return ()
     last = episodes[-1]
@@ -510,7 +541,7 @@ def _hepatotoxicity(
         row = t.row("LABEL.hepatotoxicity.hold")
         return _hold(
             row,
-            f"{trigger}; latest {results[-1][1]()} has not returned to bilirubin < "
+            f"{trigger}; latest {describe(results[-1][1])} has not returned to bilirubin < "
             f"{lab.bili_resume_x:g} x ULN and transaminases < {lab.trans_resume_x:g} x ULN: "
             "withhold imatinib",
         )
