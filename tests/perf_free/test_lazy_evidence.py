@@ -131,3 +131,15 @@ def test_timepoints_are_immutable() -> None:
     changed = tp._replace(molecular=None)
     assert changed.molecular is None and tp.molecular is MR.MMR
     assert Timepoint(DAY, None).toxicity == {}
+
+
+def test_timepoints_up_to_sorts_stably_and_keeps_as_of_itself() -> None:
+    from cmltrack.domain.results import timepoints_up_to
+
+    d1, d2, d3 = dt.date(2021, 1, 1), dt.date(2021, 2, 1), dt.date(2021, 3, 1)
+    a, b = Timepoint(d2, 1.0, molecular=MR.MMR), Timepoint(d2, 1.0, molecular=MR.MR4)
+    given_ = [Timepoint(d3, 2.0), a, Timepoint(d1, 0.0), b]
+    # as_of is inclusive (on or before); the two results of 1 Feb keep their order
+    assert timepoints_up_to(given_, d2) == [given_[2], a, b]
+    assert timepoints_up_to(given_, d3)[-1] == given_[0]
+    assert timepoints_up_to(given_, dt.date(2020, 12, 31)) == []

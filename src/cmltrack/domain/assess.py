@@ -9,6 +9,7 @@ imatinib label, treatment-free remission and (optionally) the Kantarjian 2003 pr
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -244,7 +245,7 @@ def _best(values: Iterable[Any], order: Sequence[Any]) -> Any:
     if rank is None:
         rank = _RANKS[id(order)] = {v: i for i, v in enumerate(order)}
     best, best_rank = None, len(order)
-    for v in values:
+    for v in set(values):  # the few distinct categories; each has its own rank
         r = rank.get(v)  # `inadequate` and None are no depth
         if r is not None and r < best_rank:
             best, best_rank = v, r
@@ -252,6 +253,9 @@ def _best(values: Iterable[Any], order: Sequence[Any]) -> Any:
 
 
 _RANKS: dict[int, dict[Any, int]] = {}
+_HEMATOLOGIC = operator.attrgetter("hematologic")
+_CYTOGENETIC = operator.attrgetter("cytogenetic")
+_MOLECULAR = operator.attrgetter("molecular")
 
 
 def derive_toxicity_events(timepoints: Sequence[Timepoint]) -> tuple[ClinicalEvent, ...]:
@@ -368,9 +372,9 @@ def assess(
         phase=phase,
         drug=line.drug if line else None,
         dose_mg_per_day=line.dose_mg_per_day if line else None,
-        best_hematologic=_best((t.hematologic for t in timepoints), HEMATOLOGIC_DEPTH),
-        best_cytogenetic=_best((t.cytogenetic for t in timepoints), CYTOGENETIC_DEPTH),
-        best_molecular=_best((t.molecular for t in timepoints), MOLECULAR_DEPTH),
+        best_hematologic=_best(map(_HEMATOLOGIC, timepoints), HEMATOLOGIC_DEPTH),
+        best_cytogenetic=_best(map(_CYTOGENETIC, timepoints), CYTOGENETIC_DEPTH),
+        best_molecular=_best(map(_MOLECULAR, timepoints), MOLECULAR_DEPTH),
     )
     return Assessment(
         patient_id=rec.id,

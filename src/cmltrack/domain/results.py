@@ -6,8 +6,10 @@ methods give the JSON of the assessment contract (``cmltrack.assessment/1``).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -132,6 +134,17 @@ class Timepoint(NamedTuple):
             "phase": _s(self.phase),
             "toxicity": dict(self.toxicity),
         }
+
+
+_DATE = operator.attrgetter("date")
+
+
+def timepoints_up_to(timepoints: Iterable[Timepoint], as_of: dt.date) -> list[Timepoint]:
+    """The timepoints dated on or before ``as_of``, in date order (a stable sort: results of
+    one day keep their order)."""
+    tps = sorted(timepoints, key=_DATE)  # linear on the usual, already sorted, input
+    del tps[bisect.bisect_right(tps, as_of, key=_DATE):]
+    return tps
 
 
 @dataclass(frozen=True, slots=True)

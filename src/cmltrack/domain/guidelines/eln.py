@@ -59,6 +59,7 @@ from cmltrack.domain.results import (
     Recommendation,
     RiskScore,
     Timepoint,
+    timepoints_up_to,
 )
 from cmltrack.domain.risk import assess_risk
 from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
@@ -762,7 +763,7 @@ def assess_eln(
     table = load_guideline_table(options.guideline)
     lists = _table_lists(table, options)
     ed = table.edition.value
-    tps = sorted((t for t in timepoints if t.date <= as_of), key=lambda t: t.date)
+    tps = timepoints_up_to(timepoints, as_of)
     # Read by several rules below: the PCR levels and the observations by kind, found once.
     pcrs = pcr_values(tps)
     index = index or ObservationIndex.of(record)

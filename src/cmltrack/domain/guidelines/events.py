@@ -28,7 +28,7 @@ from cmltrack.domain.enums import (
     Phase,
 )
 from cmltrack.domain.records import ObservationIndex, PatientRecord
-from cmltrack.domain.results import ClinicalEvent, Timepoint
+from cmltrack.domain.results import ClinicalEvent, Timepoint, timepoints_up_to
 from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
 
 MMR_PCT = 0.1
@@ -124,7 +124,7 @@ def derive_events(
     ``pcrs`` (:func:`pcr_values` of the timepoints up to ``as_of``) and ``index`` (of
     ``record``) may be passed where the caller has them already.
     """
-    tps = [t for t in timepoints if t.date <= as_of]
+    tps = timepoints_up_to(timepoints, as_of)
     if pcrs is None:
         pcrs = pcr_values(tps)
     events: list[ClinicalEvent] = []

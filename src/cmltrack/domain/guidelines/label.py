@@ -565,6 +565,8 @@ def label_applies(record: PatientRecord, as_of: dt.date) -> bool:
 
 
 _RANK = {Phase.CHRONIC: 0, Phase.ACCELERATED: 1, Phase.BLAST: 2}
+_SKIP: frozenset[Phase] = frozenset()
+_SKIP_AFTER_CHRONIC: frozenset[Phase] = frozenset({Phase.ACCELERATED})
 
 
 def disease_phase(
@@ -585,10 +587,9 @@ def disease_phase(
         Phase(e.phase) for e in record.events
         if e.kind == "progression" and e.phase is not None and e.date <= as_of
     ]
-    for p in classified:
-        if p is None or (p is Phase.ACCELERATED and dx == "chronic"):
-            continue
-        known.append(p)
+    skip = _SKIP_AFTER_CHRONIC if dx == "chronic" else _SKIP
+    # a phase per classified day: the few distinct ones are enough
+    known += [p for p in set(classified) if p is not None and p not in skip]
     return max(known, key=_RANK.__getitem__) if known else None
 
 

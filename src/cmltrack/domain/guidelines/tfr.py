@@ -27,6 +27,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,10 +40,11 @@ from cmltrack.domain.guidelines.label import (
     load_rule_table,
 )
 from cmltrack.domain.records import TYPICAL_TRANSCRIPTS, PatientRecord, TherapyLine
-from cmltrack.domain.results import Recommendation, Timepoint
+from cmltrack.domain.results import Recommendation, Timepoint, timepoints_up_to
 from cmltrack.errors import RuleTableError
 
 TABLE = "eln2020_tfr"
+_PHASE = operator.attrgetter("phase")
 _MR4_OR_DEEPER = frozenset({MolecularResponse.MR4, MolecularResponse.MR4_5, MolecularResponse.MR5})
 _MR45_OR_DEEPER = frozenset({MolecularResponse.MR4_5, MolecularResponse.MR5})
 
@@ -165,8 +167,8 @@ class _Criterion:
 
 def _phase(record: PatientRecord, timepoints: Sequence[Timepoint], at: dt.date) -> _Criterion:
     rule = "ELN2020.TFR.minimal.chronic_phase"
-    days = [tp for tp in timepoints if tp.date <= at]
-    phase = disease_phase(record, at, (tp.phase for tp in days))
+    days = timepoints_up_to(timepoints, at)
+    phase = disease_phase(record, at, map(_PHASE, days))
     if phase is None:
         return _Criterion(rule, None, "phase at diagnosis not recorded")
     if phase is not Phase.CHRONIC:
@@ -434,7 +436,7 @@ def assess_tfr(
     MMR (one PCR > 0.1% IS). Criteria are judged on ``as_of`` (or on the stop day when off TKI).
     """
     r = _rules()
-    tps = sorted((tp for tp in timepoints if tp.date <= as_of), key=lambda tp: tp.date)
+    tps = timepoints_up_to(timepoints, as_of)
     stops = _stops(record, tps, as_of, r)
     current = stops[-1] if stops and stops[-1].restart is None else None
     if current is not None:
