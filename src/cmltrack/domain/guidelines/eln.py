@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cmltrack.domain.enums import (
     SECOND_GENERATION_TKIS,
@@ -95,9 +96,12 @@ class GuidelineResult:
     trail: Sequence[str] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
-    """One status met on one date, by one row (or a landmark), with its basis."""
+class Judgement(NamedTuple):
+    """One status met on one date, by one row (or a landmark), with its basis.
+
+    A named tuple (immutable, and built four times faster than a frozen dataclass): a ten-year
+    history makes dozens, one per PCR that meets an any-time band.
+    """
 
     date: dt.date
     kind: str  # landmark | pcr | cytogenetics | blood | mutation | phase

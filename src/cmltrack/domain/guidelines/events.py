@@ -235,8 +235,9 @@ def _cyto_text(t: Timepoint) -> str:
 
 def _losses(tps: Sequence[Timepoint], prog_dates: Sequence[dt.date]) -> list[ClinicalEvent]:
     hem = [(t, t.hematologic is HematologicResponse.CHR) for t in tps if t.hematologic is not None]
-    cyto = [t for t in tps if ph_value(t) is not None or (
-        t.cytogenetic is not None and t.cytogenetic is not CytogeneticResponse.INADEQUATE)]
+    # The results with a cytogenetic response (one with a Ph+ value has one).
+    cyto = [t for t in tps if t.cytogenetic is not None
+            and t.cytogenetic is not CytogeneticResponse.INADEQUATE]
     out = _loss_series(hem, _hem_text, prog_dates, EventKind.LOSS_OF_CHR, "CHR")
     out += [
         ClinicalEvent(EventKind.HEMATOLOGIC_RELAPSE, e.date, e.basis, "KANTARJIAN2003.relapse.hem")
@@ -355,7 +356,8 @@ def _first_unmet(
 def _kantarjian(tps: Sequence[Timepoint], start: dt.date) -> list[ClinicalEvent]:
     out: list[ClinicalEvent] = []
     blood = [t for t in tps if t.hematologic is not None and t.date >= start]
-    cyto = [t for t in tps if ph_value(t) is not None and t.date >= start]
+    cyto = [t for t in tps if t.cytogenetic is not None and t.date >= start
+            and ph_value(t) is not None]
     checks: list[tuple[Sequence[Timepoint], tuple[float, float, float],
                        Callable[[Timepoint], bool], EventKind, Callable[[Timepoint], str], str]] = [
         (blood, (3, 2.0, 4.5), lambda t: t.hematologic is HematologicResponse.CHR,
