@@ -13,7 +13,7 @@ from cmltrack.domain.assess import assess, restrict_record
 from cmltrack.domain.enums import Guideline, MilestoneStatus
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.records import PatientRecord
-from cmltrack.domain.timeline import months_since
+from cmltrack.domain.timeline import months_since, months_since_each
 from cmltrack.io import load_records
 
 
@@ -27,6 +27,9 @@ def test_months_use_30_4375_day_months() -> None:
     assert months_since(dt.date(2016, 3, 21), dt.date(2016, 6, 20)) == 2.99
     assert months_since(dt.date(2016, 3, 21), dt.date(2016, 3, 10)) == -0.36
     assert months_since(None, dt.date(2016, 3, 10)) is None
+    days = [dt.date(2016, 6, 20), dt.date(2016, 3, 10)]
+    assert months_since_each(dt.date(2016, 3, 21), days) == [2.99, -0.36]
+    assert months_since_each(None, days) == [None, None]
 
 
 def test_optimal_responder_p01(examples: dict[str, PatientRecord]) -> None:

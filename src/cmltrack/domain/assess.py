@@ -57,7 +57,7 @@ from cmltrack.domain.results import (
     Timepoint,
 )
 from cmltrack.domain.risk import assess_risk
-from cmltrack.domain.timeline import first_tki_start, months_since
+from cmltrack.domain.timeline import first_tki_start, months_since_each
 from cmltrack.domain.toxicity import ToxicityGrader, derive_toxicity_baseline
 
 SCHEMA = "cmltrack.assessment/1"
@@ -165,7 +165,8 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     criteria = options.phase_criteria
     evidence = partial(_day_evidence, dx, options)
     out: list[Timepoint] = []
-    for day in sorted(by_date):
+    days = sorted(by_date)
+    for day, months in zip(days, months_since_each(start, days), strict=True):
         day_obs = by_date[day]
         blood, marrow, cyto, fish, pcr, chem = day_obs
         # "On therapy" for the phase criteria means once a TKI has been started: a cytopenia
@@ -205,7 +206,7 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
         # ph_pct, fish_based, evidence.
         out.append(Timepoint(
             day,
-            months_since(start, day), hem, cyt, mol, phase, tox, bcr, ph_pct, fish_based,
+            months, hem, cyt, mol, phase, tox, bcr, ph_pct, fish_based,
             LazyEvidence(evidence, day_obs, on_therapy),
         ))
     return tuple(out)

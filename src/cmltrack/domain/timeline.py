@@ -7,6 +7,7 @@ Months on therapy count from the start of the first tyrosine kinase inhibitor; o
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from cmltrack.domain.enums import TKIS
 from cmltrack.domain.records import PatientRecord
@@ -28,6 +29,11 @@ def months_between(start: dt.date, day: dt.date) -> float:
 def months_since(start: dt.date | None, day: dt.date) -> float | None:
     """Months from ``start`` to ``day`` to two decimals (the contract's ``months``), None
     without a start."""
+    return months_since_each(start, (day,))[0]
+
+
+def months_since_each(start: dt.date | None, days: Sequence[dt.date]) -> list[float | None]:
+    """:func:`months_since` of each day (one comprehension: a history has a hundred days)."""
     if start is None:
-        return None
-    return round((day - start).days / DAYS_PER_MONTH, 2)
+        return [None] * len(days)
+    return [round((day - start).days / DAYS_PER_MONTH, 2) for day in days]
