@@ -575,8 +575,11 @@ def _hematologic_outcome(
     outcomes = _OUTCOMES.get(definition)
     if outcomes is None:
         raise ValueError(f"unknown CHR definition {definition!r}")
+    states = _chr_states(blood, definition, baseline, thrombocytosis_basis)
+    if states == _ALL_MET[definition]:
+        return outcomes[0]  # every component met: the usual count on treatment, in one test
     failed = missing = unexcused = excuse_unknown = False
-    for met, excused in _chr_states(blood, definition, baseline, thrombocytosis_basis):
+    for met, excused in states:
         if met is None:
             missing = True
         elif not met:
@@ -600,6 +603,8 @@ _OUTCOMES: dict[str, tuple[tuple[HematologicResponse | None, str, str], ...]] = 
     d: ((HematologicResponse.CHR, rule, ""), (None, rule, "; CHR cannot be judged"))
     for d, rule in _CHR_RULE.items()
 }
+#: Every component met, per definition (ELN adds basophils to the four shared components).
+_ALL_MET = {d: (_MET,) * (5 if d == "eln" else 4) for d in _CHR_RULE}
 _NO_PHR = (HematologicResponse.NONE, "MDACC.PHR", "; neither CHR nor PHR")
 _PHR_OPEN = (None, "MDACC.PHR", "; not CHR, PHR cannot be judged")
 _PHR = (HematologicResponse.PHR, "MDACC.PHR", "; PHR")

@@ -163,11 +163,12 @@ def _progression(
 ) -> list[ClinicalEvent]:
     """A phase worse than any before, from the timepoints after therapy began or a report."""
     worst, origin = presenting_phase(record, tps, first_tki_start)
-    # (date, phase, reported?): worded only for the few that are progression.
+    # (date, phase, reported?): worded only for the few that are progression. Only a phase
+    # worse than the presenting one can be (the usual chronic-phase course has none).
     found: list[tuple[dt.date, Phase, bool]] = []
     if origin is not None:
         for tp in tps:
-            if tp.phase is not None and tp.date > origin:
+            if tp.phase is not None and tp.date > origin and PHASE_RANK[tp.phase] > worst:
                 found.append((tp.date, tp.phase, False))
     for ev in record.events:
         if ev.kind == "progression" and ev.phase and ev.date <= as_of:
