@@ -26,8 +26,9 @@ The third pass (session 1) changed the classifiers: verdicts without wording, ba
 from their inputs when read: assess 1.15 ms CPU.
 
 The fourth pass (session 2, 2026-11-25; each step checked byte for byte against the code
-before it on 21,468 assessments: every bundled example and 450 synthetic patients, each at
-every third result date, under all four editions, with and without the Kantarjian protocol):
+before it with ``python benchmarks/output_digest.py``: 21,468 assessments, every bundled
+example and 450 synthetic patients, each at every third result date, under all four editions,
+with and without the Kantarjian protocol; same digest before and after):
 
     before it (same machine, same day)   assess 1.10-1.21 ms CPU
     value-only classifiers in the timepoint loop, evidence classified when read
