@@ -141,3 +141,24 @@ def test_dmr_criterion_is_monotone_in_the_runs_length(extra: int) -> None:
     out = assess_tfr(record, tps, as_of=last, prior_failure=False)
     assert out.minimal_met is (extra > 0)
     assert (Action.CONSIDER_TFR in [r.action for r in out.recommendations]) is (extra > 0)
+
+
+def test_no_after_restart_schedule_without_a_recorded_loss() -> None:
+    # Stop 2021-04-10, every post-stop PCR in MR4, imatinib restarted 2021-07-01 anyway (no
+    # loss of MMR recorded): the after-restart rule presupposes the loss, so it gives nothing.
+    case = {
+        "as_of": dt.date(2021, 9, 1),
+        "record": {
+            "diagnosis": {"phase": "chronic", "transcript": "e14a2"},
+            "therapy": [
+                {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2015-01-05",
+                 "end": "2021-04-10", "reason_end": "tfr"},
+                {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2021-07-01"},
+            ],
+            "events": [{"date": "2021-04-10", "kind": "tki_stop"}],
+        },
+        "pcr": [[dt.date(2021, 5, 10), "MR4", 0.008], [dt.date(2021, 6, 10), "MR4", 0.008]],
+    }
+    out = _assess(case)
+    assert not any(line.startswith("ELN2020.TFR.after_restart") for line in out.basis)
+    assert all(r.rule != "ELN2020.TFR.after_restart" for r in out.recommendations)

@@ -20,6 +20,12 @@ Readings where the sources leave a choice (documented in docs and here):
 - Post-stop schedule: the next PCR is due one calendar month after the last post-stop PCR (or
   the stop) while that PCR lies in months 0-6 after the stop, two months while in months 6-12,
   three months after that. A due date falling on a shorter month is clamped to its last day.
+- After a restart on loss of MMR (clinical-rules section 10, U): the next PCR is due one month
+  after the last PCR dated after the restart day (or after the restart day itself) until a PCR
+  after the restart shows MMR (<= 0.1% IS, or undetected with adequate sensitivity); three
+  months after the last PCR from then on. A PCR on the restart day counts before the restart
+  (section 14: a result on the day of a change is what prompted it). A restart with no loss of
+  MMR recorded after the stop gets no schedule (the rule presupposes the loss).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from dataclasses import dataclass
 
 from cmltrack.domain.enums import SECOND_GENERATION_TKIS, TKIS, Action, MolecularResponse, Phase
 from cmltrack.domain.guidelines.label import (
+    RuleRow,
     RuleTable,
     current_line,
     disease_phase,
@@ -47,6 +54,7 @@ TABLE = "eln2020_tfr"
 _PHASE = operator.attrgetter("phase")
 _MR4_OR_DEEPER = frozenset({MolecularResponse.MR4, MolecularResponse.MR4_5, MolecularResponse.MR5})
 _MR45_OR_DEEPER = frozenset({MolecularResponse.MR4_5, MolecularResponse.MR5})
+_MMR_OR_DEEPER = frozenset({MolecularResponse.MMR, *_MR4_OR_DEEPER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,8 @@ class _Rules:
     schedule: tuple[tuple[int | None, int], ...]
     restart_gt: float
     restart_days: int
+    after_restart_every: int  # months between PCRs until MMR is regained
+    after_mmr_every: int  # months between PCRs once it is
     switch_reasons: frozenset[str]
     transcripts: frozenset[str]
 
@@ -127,6 +137,10 @@ def _rules() -> _Rules:
             schedule=sched,
             restart_gt=t.number("ELN2020.TFR.restart", "bcr_abl1_is_gt"),
             restart_days=int(t.number("ELN2020.TFR.restart", "restart_within_days")),
+            after_restart_every=int(
+                t.number("ELN2020.TFR.after_restart", "until_mmr_every_months")
+            ),
+            after_mmr_every=int(t.number("ELN2020.TFR.after_restart", "then_every_months")),
             switch_reasons=frozenset(line["switch_reasons"]),
             transcripts=frozenset(t.row("ELN2020.TFR.minimal.transcript").condition["transcript_in"]),
         )
@@ -415,6 +429,13 @@ def _after_stop(record: PatientRecord, stop: _Stop, as_of: dt.date, r: _Rules) -
         f"off TKI since {stop.day}, {seen}, every PCR in MMR; next PCR due {due} "
         "(monthly in months 1-6, every 2 months in months 7-12, every 3 months after)"
     )
+    return _pcr_when_due(row, text, due, as_of)
+
+
+def _pcr_when_due(
+    row: RuleRow, text: str, due: dt.date, as_of: dt.date
+) -> tuple[list[Recommendation], list[str]]:
+    """``repeat_pcr`` from ``due`` on (with the days overdue), else only the trail's line."""
     if as_of < due:
         return [], [f"{row.id}: {text}"]
     late = f", {(as_of - due).days} days overdue" if as_of > due else ""
@@ -422,6 +443,35 @@ def _after_stop(record: PatientRecord, stop: _Stop, as_of: dt.date, r: _Rules) -
         action=Action.REPEAT_PCR, rule=row.id, source=row.source, because=text + late,
     )
     return [rec], [f"{row.id}: {text}{late}"]
+
+
+def _months(n: int) -> str:
+    return f"{n} month" if n == 1 else f"{n} months"
+
+
+def _after_restart(
+    stop: _Stop, timepoints: Sequence[Timepoint], as_of: dt.date, r: _Rules
+) -> tuple[list[Recommendation], list[str]]:
+    """The PCR schedule after the TKI was restarted on loss of MMR off therapy."""
+    assert stop.restart is not None and stop.loss is not None
+    row = r.table.row("ELN2020.TFR.after_restart")
+    began = stop.restart.start
+    pcrs = [tp for tp in timepoints if tp.molecular is not None and began < tp.date <= as_of]
+    regained = next((tp for tp in pcrs if tp.molecular in _MMR_OR_DEEPER), None)
+    last = pcrs[-1] if pcrs else None
+    every = r.after_mmr_every if regained is not None else r.after_restart_every
+    due = add_months(last.date if last is not None else began, every)
+    text = (
+        f"{stop.restart.drug} restarted on {began} after loss of MMR off TKI (stopped "
+        f"{stop.day}; BCR::ABL1 {stop.loss.bcr_abl1_is:g}% IS on {stop.loss.date}); "
+    )
+    if regained is not None:
+        text += f"MMR regained on {regained.date}: qPCR every {_months(every)}"
+    else:
+        seen = f"last PCR on {last.date} {last.molecular}" if last is not None else "no PCR since"
+        text += f"MMR not regained yet ({seen}): qPCR every {_months(every)} until it is"
+    text += f"; next PCR due {due}"
+    return _pcr_when_due(row, text, due, as_of)
 
 
 def assess_tfr(
@@ -433,7 +483,8 @@ def assess_tfr(
 ) -> TfrAssessment:
     """ELN 2020 TFR at ``as_of``: ``consider_tfr`` when the minimal criteria are met; after a
     ``tki_stop`` event, ``repeat_pcr`` when the next PCR is due and ``restart_tki`` on loss of
-    MMR (one PCR > 0.1% IS). Criteria are judged on ``as_of`` (or on the stop day when off TKI).
+    MMR (one PCR > 0.1% IS); after the restart, ``repeat_pcr`` on the after-restart schedule.
+    Criteria are judged on ``as_of`` (or on the stop day when off TKI).
     """
     r = _rules()
     tps = timepoints_up_to(timepoints, as_of)
@@ -449,6 +500,11 @@ def assess_tfr(
     basis = [c.line() for c in crits]
     running = current_line(record, as_of)
     recs: list[Recommendation] = []
+    last_stop = stops[-1] if stops else None
+    if running is not None and last_stop is not None and last_stop.loss is not None:
+        after, lines = _after_restart(last_stop, tps, as_of, r)
+        recs += after
+        basis += lines
     if minimal is True and running is not None:
         row = r.table.row("ELN2020.TFR.minimal.dmr_duration")
         opt = "optimal criteria also met" if optimal else "optimal criteria not met"
