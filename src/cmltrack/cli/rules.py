@@ -1,7 +1,10 @@
-"""``cmltrack rules [EDITION] [--json]``: the ELN milestone tables, to hold against the papers.
+"""``cmltrack rules [TABLE] [--json]``: the rule tables cmltrack evaluates, to hold against the
+papers.
 
-Each row shows its stable id, the time it applies (baseline, a landmark month, any time), the
-status, the source's wording, the structured condition cmltrack evaluates, and the citation.
+An ELN milestone table's rows show their stable id, the time they apply (baseline, a landmark
+month, any time), the status, the source's wording, the structured condition cmltrack evaluates
+and the citation. The imatinib label, the Kantarjian 2003 protocol and the ELN 2020 TFR tables
+show id, wording, condition (as stored), action and dose where given, and citation.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import typer
 
 from cmltrack.cli.app import app
 from cmltrack.domain.enums import Guideline
+from cmltrack.domain.guidelines.label import RuleTable, load_rule_table
 from cmltrack.errors import InputError
 from cmltrack.rules.guideline_tables import GuidelineTable, Row, load_guideline_table
 
@@ -76,29 +80,98 @@ def render_table(table: GuidelineTable) -> str:
     return "\n".join(out)
 
 
+#: The tables other than the ELN milestones, by every name ``cmltrack rules`` takes for them.
+OTHER_TABLES = {
+    "label": "imatinib_label",
+    "imatinib_label": "imatinib_label",
+    "protocol": "kantarjian2003",
+    "kantarjian2003": "kantarjian2003",
+    "tfr": "eln2020_tfr",
+    "eln2020_tfr": "eln2020_tfr",
+}
+_ALL_OTHERS = ("imatinib_label", "kantarjian2003", "eln2020_tfr")
+
+
+def _condition(condition: Any) -> str:
+    return json.dumps(condition, ensure_ascii=False, default=str)
+
+
+def rule_table_to_dict(table: RuleTable) -> dict[str, Any]:
+    """The JSON form of a label, protocol or TFR table."""
+    extra = {k: v for k, v in table.extra.items() if k not in ("table", "source")}
+    return {
+        "table": table.name,
+        "source": table.source,
+        "parameters": json.loads(_condition(extra)),
+        "rows": [
+            {"id": r.id, "wording": r.wording, "condition": json.loads(_condition(r.condition)),
+             "action": r.action, "dose": r.dose, "source": r.source}
+            for r in table.rows.values()
+        ],
+    }
+
+
+def render_rule_table(table: RuleTable) -> str:
+    """A plain-text label, protocol or TFR table: one block per row, in table order."""
+    out = [f"{table.name}: {table.source}"]
+    extra = {k: v for k, v in table.extra.items() if k not in ("table", "source")}
+    out += [f"  {k}: {_condition(v)}" for k, v in extra.items()]
+    out.append("")
+    width = max(len(r) for r in table.rows) + 1
+    header = f"{'id':<{width}} wording"
+    out += [header, "-" * max(len(header), 60)]
+    pad = " " * width
+    for row in table.rows.values():
+        out.append(f"{row.id:<{width}} {row.wording}")
+        out.append(f"{pad} if {_condition(row.condition)}")
+        if row.action is not None or row.dose is not None:
+            dose = f", dose {row.dose}" if row.dose is not None else ""
+            out.append(f"{pad} action: {row.action or '-'}{dose}")
+        out.append(f"{pad} source: {row.source}")
+    return "\n".join(out)
+
+
 @app.command("rules")
 def rules_command(
-    edition: Annotated[
+    table: Annotated[
         str | None,
-        typer.Argument(help="ELN2006, ELN2009, ELN2013 or ELN2020 (default: all four)."),
+        typer.Argument(
+            metavar="TABLE",
+            help="An ELN edition (ELN2006, ELN2009, ELN2013, ELN2020), label, protocol "
+            "(Kantarjian 2003), tfr (ELN 2020 TFR), or all (default: the four ELN editions).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Print the ELN milestone tables cmltrack evaluates, with wording, condition and source."""
-    if edition is None:
+    """Print the rule tables cmltrack evaluates, with wording, condition and source."""
+    others: list[str] = []
+    if table is None:
         editions = list(Guideline)
+    elif table.lower() == "all":
+        editions, others = list(Guideline), list(_ALL_OTHERS)
+    elif table.lower() in OTHER_TABLES:
+        editions, others = [], [OTHER_TABLES[table.lower()]]
     else:
         try:
-            editions = [Guideline(edition.upper())]
+            editions = [Guideline(table.upper())]
         except ValueError:
+            names = ", ".join([g.value for g in Guideline] + ["label", "protocol", "tfr", "all"])
             raise InputError(
-                f"{edition!r} is not one of {', '.join(g.value for g in Guideline)}",
-                code="bad_argument", field="EDITION",
+                f"{table!r} is not one of {names}", code="bad_argument", field="TABLE",
             ) from None
     tables = [load_guideline_table(g) for g in sorted(editions, key=lambda g: g.value)]
+    rule_tables = [load_rule_table(name) for name in others]
     if as_json:
-        payload: Any = (table_to_dict(tables[0]) if len(tables) == 1
-                        else {"editions": [table_to_dict(t) for t in tables]})
+        payload: Any
+        if len(tables) == 1 and not rule_tables:
+            payload = table_to_dict(tables[0])
+        elif len(rule_tables) == 1 and not tables:
+            payload = rule_table_to_dict(rule_tables[0])
+        else:
+            payload = {"editions": [table_to_dict(t) for t in tables]}
+            if rule_tables:
+                payload["tables"] = [rule_table_to_dict(t) for t in rule_tables]
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
-        typer.echo("\n\n".join(render_table(t) for t in tables))
+        blocks = [render_table(t) for t in tables] + [render_rule_table(t) for t in rule_tables]
+        typer.echo("\n\n".join(blocks))

@@ -42,3 +42,34 @@ def test_unknown_edition_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) 
     assert run(["rules", "ELN1999"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ELN1999" in err and "Traceback" not in err
+
+
+def test_rules_prints_the_label_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "label"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("imatinib_label: Gleevec USPI / Glivec SmPC")
+    assert '  reductions: {"400": 300, "600": 400, "800": 600}' in out
+    # the label's wording, the condition evaluated, the action and the dose
+    assert "CP: ANC < 1.0 x10^9/L and/or platelets < 50 x10^9/L" in out
+    assert 'if {"phase": ["chronic"], "any": {"anc_lt": 1.0, "platelets_lt": 50}}' in out
+    assert "action: resume, dose 300" in out
+    assert "ELN2013" not in out
+
+
+def test_rules_json_protocol_and_tfr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "protocol", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["table"] == "kantarjian2003" and data["source"].startswith("Kantarjian H")
+    assert run(["rules", "TFR", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    row = next(r for r in data["rows"] if r["id"] == "ELN2020.TFR.after_restart")
+    assert row["condition"] == {"until_mmr_every_months": 1, "then_every_months": 3}
+    assert "U:" in row["source"]
+
+
+def test_rules_all_holds_editions_and_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "all", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["editions"]) == 4
+    assert [t["table"] for t in data["tables"]] == ["imatinib_label", "kantarjian2003",
+                                                    "eln2020_tfr"]
