@@ -205,3 +205,66 @@ def test_criteria_accept_their_string_names_and_carry_distinct_rules() -> None:
     rules = {r.rule for r in PHASE_RULES.values()}
     assert rules == {"ELN2013.phase", "MDACC.phase", "WHO2016.phase", "ICC2022.phase"}
     assert all(r.source for r in PHASE_RULES.values())
+
+
+# --- ACA known before therapy are not clonal evolution (QA finding, session 2) ----------------
+# ELN 2013 AP: "CCA/Ph+ 'major route', on treatment" (clinical-rules section 4) means an ACA
+# that appears on treatment; section 14: "A new high-risk ACA in Ph+ cells is failure ... at
+# baseline it is a warning". Expected values by hand from those lines.
+
+
+def _aca_record(dx_aca: list[str], karyotypes: list[tuple[str, list[str]]]) -> Any:
+    from cmltrack.domain.records import PatientRecord
+
+    return PatientRecord.model_validate({
+        "id": "K1",
+        "diagnosis": {"date": "2020-01-02", "phase": "chronic", "aca": dx_aca},
+        "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-10"}],
+        "observations": [
+            {"kind": "cytogenetics", "date": d, "ph_pos": 5, "metaphases": 20, "aca": aca}
+            for d, aca in karyotypes
+        ],
+    })
+
+
+def test_aca_present_at_diagnosis_is_not_progression_on_therapy() -> None:
+    from cmltrack.domain.assess import assess
+
+    # +8 at diagnosis and still there on 2020-07-01 (on imatinib): chronic phase, no
+    # progression event; i(17q) first seen on 2020-10-01 is new, major route: accelerated.
+    rec = _aca_record(["+8"], [("2020-07-01", ["+8"]), ("2020-10-01", ["+8", "i(17q)"])])
+    a = assess(rec)
+    by_day = {t.date.isoformat(): t for t in a.timepoints}
+    assert by_day["2020-07-01"].phase is Phase.CHRONIC
+    assert by_day["2020-07-01"].evidence[-1].basis == (
+        "no AP or BP criterion met: no qualifying ACA in Ph+ cells on therapy other than those "
+        "present before therapy (+8)"
+    )
+    assert by_day["2020-10-01"].phase is Phase.ACCELERATED
+    assert by_day["2020-10-01"].evidence[-1].basis == "ACA in Ph+ cells on therapy: i(17q)"
+    progression = [e for e in a.events if e.kind == "progression"]
+    assert [e.date.isoformat() for e in progression] == ["2020-10-01"]
+
+
+def test_aca_of_a_karyotype_before_therapy_counts_as_known() -> None:
+    from cmltrack.domain.assess import assess
+
+    # No ACA recorded in the diagnosis, but the karyotype of 2020-01-05 (before the TKI start on
+    # 2020-01-10) shows "+ 8" (spacing differs): the same +8 on therapy is not new.
+    rec = _aca_record([], [("2020-01-05", ["+ 8"]), ("2020-07-01", ["+8"])])
+    a = assess(rec)
+    by_day = {t.date.isoformat(): t for t in a.timepoints}
+    assert by_day["2020-07-01"].phase is Phase.CHRONIC
+    assert not [e for e in a.events if e.kind == "progression"]
+
+
+def test_known_aca_do_not_apply_off_therapy() -> None:
+    # Off therapy the criteria's own rule decides (ELN 2013 names ACA on treatment only; MDACC
+    # counts any ACA): known_aca changes nothing there.
+    cyto = Cytogenetics.model_validate(
+        {"kind": "cytogenetics", "date": "2020-01-05", "ph_pos": 20, "metaphases": 20,
+         "aca": ["+8"]})
+    for known in (frozenset(), frozenset({"+8"})):
+        c = classify_phase(blood=None, marrow=None, cyto=cyto, criteria=PhaseCriteria.MDACC,
+                           on_therapy=False, known_aca=known)
+        assert c.value is Phase.ACCELERATED

@@ -116,7 +116,7 @@ def test_evidence_is_made_when_read_and_equals_the_full_classifiers() -> None:
     # the same classifications as the eager path, compared as tuples both ways
     rec = _record()
     day = [rec.observations[0], None, rec.observations[2], None, rec.observations[1], None]
-    eager = _day_evidence(rec.diagnosis, AssessOptions(), day, True)
+    eager = _day_evidence(rec.diagnosis, AssessOptions(), frozenset(), day, True)
     assert first.evidence == eager and eager == tuple(first.evidence)
     assert len(first.evidence) == 4 and first.evidence[1:3] == eager[1:3]
     # pickles as what it made

@@ -30,7 +30,7 @@ from cmltrack.domain.guidelines.label import recommend_label_dose
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
 from cmltrack.domain.options import AssessOptions
-from cmltrack.domain.phase import classify_phase, phase_of_day
+from cmltrack.domain.phase import classify_phase, norm_aca, phase_of_day
 from cmltrack.domain.records import (
     TYPICAL_TRANSCRIPTS,
     Diagnosis,
@@ -163,7 +163,8 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     thrombocytosis_basis = options.thrombocytosis_basis
     scheme = options.cytogenetic_scheme
     criteria = options.phase_criteria
-    evidence = partial(_day_evidence, dx, options)
+    known_aca = aca_before_therapy(record, start)
+    evidence = partial(_day_evidence, dx, options, known_aca)
     out: list[Timepoint] = []
     days = sorted(by_date)
     for day, months in zip(days, months_since_each(start, days), strict=True):
@@ -194,7 +195,7 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
             bcr = pcr.bcr_abl1_is if pcr.is_detected else None
         phase = None
         if blood is not None or marrow is not None or cyto is not None:
-            phase = phase_of_day(blood, marrow, cyto, criteria, on_therapy)
+            phase = phase_of_day(blood, marrow, cyto, criteria, on_therapy, known_aca)
         if blood is not None:
             tox = grade(blood)
             if chem is not None:
@@ -212,8 +213,23 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     return tuple(out)
 
 
+def aca_before_therapy(record: PatientRecord, start: dt.date | None) -> frozenset[str]:
+    """The ACA known before therapy (at diagnosis, or in a karyotype dated before the first
+    TKI), as :func:`~cmltrack.domain.phase.norm_aca` writes them: on therapy they are not
+    clonal evolution."""
+    names = list(record.diagnosis.aca) if record.diagnosis is not None else []
+    for obs in record.observations:
+        if obs.kind == "cytogenetics" and (start is None or obs.date < start):
+            names += obs.aca
+    return frozenset(map(norm_aca, names))
+
+
 def _day_evidence(
-    dx: Diagnosis | None, options: AssessOptions, day_obs: Sequence[Any], on_therapy: bool
+    dx: Diagnosis | None,
+    options: AssessOptions,
+    known_aca: frozenset[str],
+    day_obs: Sequence[Any],
+    on_therapy: bool,
 ) -> tuple[Classified[Any], ...]:
     """The classifications of one day's results, with rule and basis, in the order hematologic,
     cytogenetic, molecular, phase (``Timepoint.evidence``)."""
@@ -237,6 +253,7 @@ def _day_evidence(
             cyto=cyto,
             criteria=options.phase_criteria,
             on_therapy=on_therapy,
+            known_aca=known_aca,
         ))
     return tuple(out)
 

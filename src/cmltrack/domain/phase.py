@@ -142,8 +142,13 @@ PHASE_RULES: dict[PhaseCriteria, PhaseRules] = {
 }
 
 
+def norm_aca(name: str) -> str:
+    """An ACA as compared: without spaces, in lower case ("+ 8" and "+8" are one)."""
+    return name.replace(" ", "").lower()
+
+
 def _aca_matches(aca: str, criterion: AcaCriterion) -> bool:
-    a = aca.replace(" ", "").lower()
+    a = norm_aca(aca)
     if criterion == "any":
         return True
     if criterion is None:
@@ -206,6 +211,7 @@ def _judge(
     r: PhaseRules,
     on_therapy: bool,
     found: list[_Finding] | None,
+    known_aca: frozenset[str] = frozenset(),
 ) -> int:
     """The highest level the day's results show (-1: none bears on the phase); with ``found``
     a list, every finding is added to it in the order the basis names them."""
@@ -270,7 +276,13 @@ def _judge(
                         found.append((_AP, "platelets {:g} > {:g} on therapy", plt, high))
     criterion = r.aca_on_therapy if on_therapy else r.aca_off_therapy
     if cyto is not None and criterion is not None:
-        hits = [a for a in cyto.aca if _aca_matches(a, criterion)]
+        # On therapy, clonal evolution means an ACA not seen before therapy began: one present
+        # at diagnosis is the baseline's (a warning there), not a new AP criterion.
+        hits: list[str] = []
+        before: list[str] = []
+        for a in cyto.aca:
+            if _aca_matches(a, criterion):
+                (before if on_therapy and norm_aca(a) in known_aca else hits).append(a)
         when = "on therapy" if on_therapy else "off therapy"
         if hits:
             if level < _AP:
@@ -281,7 +293,9 @@ def _judge(
             if level < _SEEN:
                 level = _SEEN
             if found is not None:
-                found.append((_SEEN, "no qualifying ACA in Ph+ cells {}", when))
+                found.append((_SEEN, "no qualifying ACA in Ph+ cells {}{}", when,
+                              f" other than those present before therapy ({', '.join(before)})"
+                              if before else ""))
     return level
 
 
@@ -291,10 +305,11 @@ def _phase_text(
     cyto: Cytogenetics | None,
     r: PhaseRules,
     on_therapy: bool,
+    known_aca: frozenset[str] = frozenset(),
 ) -> str:
     """The basis: the findings of the phase's level (every finding seen, for chronic)."""
     found: list[_Finding] = []
-    level = _judge(blood, marrow, cyto, r, on_therapy, found)
+    level = _judge(blood, marrow, cyto, r, on_therapy, found, known_aca)
     written = [f[1].format(*f[2:]) for f in found if f[0] == level]
     if level == _SEEN:
         return "no AP or BP criterion met: " + ", ".join(written)
@@ -308,16 +323,22 @@ def classify_phase(
     cyto: Cytogenetics | None,
     criteria: PhaseCriteria,
     on_therapy: bool,
+    known_aca: frozenset[str] = frozenset(),
 ) -> Classified[Phase]:
-    """Phase by the chosen criteria from the results of one day (any of them may be None)."""
+    """Phase by the chosen criteria from the results of one day (any of them may be None).
+
+    ``known_aca``: the ACA (as :func:`norm_aca` writes them) present before therapy; on
+    therapy they are not clonal evolution.
+    """
     # A StrEnum hashes as its text: the plain lookup serves both, the enum call names a bad value.
     r = PHASE_RULES.get(criteria) or PHASE_RULES[PhaseCriteria(criteria)]
-    level = _judge(blood, marrow, cyto, r, on_therapy, None)
+    level = _judge(blood, marrow, cyto, r, on_therapy, None, known_aca)
     if level < 0:
         return Classified(None, r.rule, f"nothing that day bears on phase by {r.rule}")
     # The basis holds the inputs only and is written from them when read.
     return Classified(
-        _PHASE_OF_LEVEL[level], r.rule, partial(_phase_text, blood, marrow, cyto, r, on_therapy)
+        _PHASE_OF_LEVEL[level], r.rule,
+        partial(_phase_text, blood, marrow, cyto, r, on_therapy, known_aca),
     )
 
 
@@ -327,9 +348,10 @@ def phase_of_day(
     cyto: Cytogenetics | None,
     criteria: PhaseCriteria,
     on_therapy: bool,
+    known_aca: frozenset[str] = frozenset(),
 ) -> Phase | None:
     """``classify_phase(...).value`` without the rule and basis (the assessment's hot loop;
     positional, as it calls it for every blood count)."""
     r = PHASE_RULES.get(criteria) or PHASE_RULES[PhaseCriteria(criteria)]
-    level = _judge(blood, marrow, cyto, r, on_therapy, None)
+    level = _judge(blood, marrow, cyto, r, on_therapy, None, known_aca)
     return None if level < 0 else _PHASE_OF_LEVEL[level]

@@ -45,13 +45,13 @@ from cmltrack.domain.guidelines.events import (
     derive_events,
     describe_bcr,
     fmt_pct,
-    norm_aca,
     pcr_values,
     ph_value,
     presenting_phase,
     select_nearest,
 )
 from cmltrack.domain.options import AssessOptions
+from cmltrack.domain.phase import norm_aca
 from cmltrack.domain.records import Mutation, ObservationIndex, PatientRecord, TherapyLine
 from cmltrack.domain.results import (
     ClinicalEvent,

@@ -27,6 +27,7 @@ from cmltrack.domain.enums import (
     MolecularResponse,
     Phase,
 )
+from cmltrack.domain.phase import norm_aca
 from cmltrack.domain.records import ObservationIndex, PatientRecord
 from cmltrack.domain.results import ClinicalEvent, Timepoint, timepoints_up_to
 from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
@@ -94,10 +95,6 @@ def ph_value(tp: Timepoint) -> float | None:
 
 def describe_bcr(value: float) -> str:
     return "BCR::ABL1 undetected" if value == 0 else f"BCR::ABL1 {fmt_pct(value)}% IS"
-
-
-def norm_aca(name: str) -> str:
-    return name.replace(" ", "").lower()
 
 
 @dataclass(frozen=True, slots=True)
