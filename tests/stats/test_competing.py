@@ -97,3 +97,14 @@ def test_incidences_and_survival_add_up_to_one(data: list[tuple[int, int]]) -> N
         assert a.cif + b.cif + c.survival == pytest.approx(1.0, abs=1e-12)
         assert 0.0 <= a.cif <= 1.0 and a.var >= -1e-15 and a.cif >= prev
         prev = a.cif
+
+
+def test_a_variance_cancelled_to_minus_zero_gives_a_degenerate_interval() -> None:
+    from cmltrack.stats.competing import _cif_ci
+
+    # sd 0: F^exp(0) = F at both ends, no NaN and no RuntimeWarning from sqrt(-1e-17).
+    assert _cif_ci(0.5, -1e-17, 1.96) == (0.5, 0.5)
+    # sd 0.1 at F = 0.5: w = 1.96 x 0.1 / (0.5 ln 0.5) = -0.56554; 0.5^exp(-0.56554) = 0.6745.
+    lo, hi = _cif_ci(0.5, 0.01, 1.96)
+    assert hi == pytest.approx(0.5 ** math.exp(0.196 / (0.5 * math.log(0.5))), rel=1e-12)
+    assert round(hi, 4) == 0.6745 and round(lo, 4) == 0.2952

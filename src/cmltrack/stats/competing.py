@@ -161,7 +161,8 @@ def _cif_ci(f: float, var: float, z: float) -> tuple[float, float]:
     """The log(-log) interval F^exp(+-z sd / (F log F)); NaN where F is 0 or 1."""
     if not (0.0 < f < 1.0) or not np.isfinite(var):
         return float("nan"), float("nan")
-    w = z * np.sqrt(var) / (f * np.log(f))
+    # v1 + F^2 v3 - 2 F v2 cancels: where the variance is 0 it can come out as -1e-17.
+    w = z * np.sqrt(max(var, 0.0)) / (f * np.log(f))
     with np.errstate(over="ignore"):  # a huge variance: the limits go to 0 and 1
         a, b = f ** np.exp(w), f ** np.exp(-w)
     return float(min(a, b)), float(max(a, b))
