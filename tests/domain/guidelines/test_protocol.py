@@ -73,12 +73,12 @@ def test_several_triggers_make_one_recommendation_led_by_the_earliest() -> None:
     assert rec.because.endswith("800 mg/day (400 mg twice daily)")
 
 
-@pytest.mark.parametrize(("phase", "escalates"), [("accelerated", True), ("blast", False)])
-def test_a_classified_accelerated_day_does_not_end_the_cp_protocol(
-    phase: str, escalates: bool
-) -> None:
-    # CP at diagnosis; a day classified AP (e.g. platelets < 100 on imatinib) keeps the
-    # protocol, a classified blast phase ends it
+@pytest.mark.parametrize(
+    ("phase", "escalates"), [("chronic", True), ("accelerated", False), ("blast", False)]
+)
+def test_a_classified_advanced_phase_ends_the_cp_protocol(phase: str, escalates: bool) -> None:
+    # CP at diagnosis; a day classified AP or BP on imatinib (blasts, basophils or a new ACA:
+    # low platelets are not judged on therapy) is out of the chronic-phase protocol
     record = _record({"diagnosis": {"phase": "chronic"},
                       "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400,
                                    "start": "2021-01-04"}]})

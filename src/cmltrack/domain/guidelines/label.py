@@ -565,21 +565,18 @@ def label_applies(record: PatientRecord, as_of: dt.date) -> bool:
 
 
 _RANK = {Phase.CHRONIC: 0, Phase.ACCELERATED: 1, Phase.BLAST: 2}
-_SKIP: frozenset[Phase] = frozenset()
-_SKIP_AFTER_CHRONIC: frozenset[Phase] = frozenset({Phase.ACCELERATED})
 
 
 def disease_phase(
     record: PatientRecord, as_of: dt.date, classified: Iterable[Phase | None] = ()
 ) -> Phase | None:
     """The disease phase the dose rules treat: the most advanced of the phase at diagnosis,
-    reported progression events up to ``as_of`` and the ``classified`` day phases, except that
-    a classified *accelerated* phase is not taken when the diagnosis was chronic phase.
+    reported progression events up to ``as_of`` and the ``classified`` day phases.
 
-    Why: on imatinib, the accelerated-phase criterion "platelets < 100 unrelated to therapy"
-    cannot be told apart from the drug's own myelosuppression by a count; such a day would
-    otherwise switch a chronic-phase patient to the AP/BP cytopenia rule (no hold until ANC
-    < 0.5). Leaving chronic phase for dosing needs a reported progression or a blast phase.
+    A day classified accelerated on therapy is taken: the phase criteria already leave out
+    "platelets < 100 unrelated to therapy" on a TKI (a count cannot tell it from the drug's
+    myelosuppression) and ACA present before therapy, so what remains (blasts, basophils, a new
+    ACA) is accelerated phase, as the events' progression says.
     """
     dx = record.diagnosis.phase if record.diagnosis is not None else None
     known: list[Phase] = [Phase(dx)] if dx is not None else []
@@ -587,9 +584,8 @@ def disease_phase(
         Phase(e.phase) for e in record.events
         if e.kind == "progression" and e.phase is not None and e.date <= as_of
     ]
-    skip = _SKIP_AFTER_CHRONIC if dx == "chronic" else _SKIP
     # a phase per classified day: the few distinct ones are enough
-    known += [p for p in set(classified) if p is not None and p not in skip]
+    known += [p for p in set(classified) if p is not None]
     return max(known, key=_RANK.__getitem__) if known else None
 
 
