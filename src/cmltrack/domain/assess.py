@@ -22,7 +22,6 @@ from cmltrack.domain.enums import (
     TKIS,
     Action,
     EventKind,
-    MilestoneStatus,
     Phase,
 )
 from cmltrack.domain.guidelines import assess_eln
@@ -362,10 +361,7 @@ def assess(
         recs += recommend_kantarjian2003(rec, timepoints, eln.events, as_of=as_of)
     recs += recommend_label_dose(rec, as_of=as_of, phase=phase, limits=options.limits,
                                  index=index)
-    prior_failure = any(m.status == MilestoneStatus.FAILURE for m in eln.milestones) or (
-        eln.status == MilestoneStatus.FAILURE
-    )
-    tfr = assess_tfr(rec, timepoints, as_of=as_of, prior_failure=prior_failure)
+    tfr = assess_tfr(rec, timepoints, as_of=as_of, prior_failure=eln.failures)
     recs += tfr.recommendations
     recs = _dedupe(recs)
     if any(r.action in _CHANGES_THERAPY for r in recs):

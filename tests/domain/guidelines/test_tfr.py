@@ -162,3 +162,61 @@ def test_no_after_restart_schedule_without_a_recorded_loss() -> None:
     out = _assess(case)
     assert not any(line.startswith("ELN2020.TFR.after_restart") for line in out.basis)
     assert all(r.rule != "ELN2020.TFR.after_restart" for r in out.recommendations)
+
+
+def _failed_then_escalated() -> PatientRecord:
+    # Imatinib 400 from 2015-01-01: 5% at 3 months (<= 10%, optimal), 0.5% at 6 (<= 1%),
+    # 0.05% at 12 (<= 0.1%); then 2% on 2016-07-01, after the 12-month landmark: ELN 2020 any
+    # time "> 1%" is failure. Escalated to 800 mg on 2016-08-01 (a dose change, same line);
+    # MR4 (0.008%) every 3 months from 2017-01-01 to 2022-10-01.
+    pcrs = [("2015-04-01", 5), ("2015-07-01", 0.5), ("2016-01-01", 0.05), ("2016-07-01", 2)]
+    pcrs += [(add_months(dt.date(2017, 1, 1), 3 * i).isoformat(), 0.008) for i in range(24)]
+    return PatientRecord.model_validate({
+        "id": "F1",
+        "diagnosis": {"date": "2014-12-15", "phase": "chronic", "transcript": "e14a2"},
+        "therapy": [
+            {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2015-01-01",
+             "end": "2016-08-01", "reason_end": "resistance"},
+            {"drug": "imatinib", "dose_mg_per_day": 800, "start": "2016-08-01"},
+        ],
+        "observations": [
+            {"kind": "pcr", "date": d, "bcr_abl1_is": v, "control_gene": "ABL1",
+             "control_copies": 50000} for d, v in pcrs
+        ],
+    })
+
+
+def test_a_failure_before_a_dose_change_still_bars_tfr() -> None:
+    from cmltrack.domain.assess import assess
+
+    a = assess(_failed_then_escalated())
+    # the failure stood until the dose changed; the patient is optimal now ...
+    assert a.current.status == "optimal"
+    # ... but ELN 2020 TFR needs "no prior treatment failure": no consider_tfr, and the basis
+    # names the failure (every other minimal criterion is met: imatinib 7.75 y > 5; MR4 from
+    # 2017-01-01 to 2022-10-01, 5.75 y > 2)
+    assert all(r.action != "consider_tfr" for r in a.recommendations)
+    assert any(
+        "ELN2020.TFR.minimal.no_failure: prior treatment failure (failure on 2016-07-01: "
+        "BCR::ABL1 2.00% IS > 1%" in line for line in a.trail
+    )
+
+
+def test_only_failures_up_to_the_day_judged_are_prior() -> None:
+    case = {
+        "as_of": dt.date(2021, 4, 10),
+        "record": {"diagnosis": {"phase": "chronic", "transcript": "e14a2"},
+                   "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400,
+                                "start": "2015-01-05"}]},
+        "series": [{"from": dt.date(2019, 1, 7), "every_months": 3, "count": 10,
+                    "molecular": "MR4", "bcr_abl1_is": 0.008}],
+    }
+    record = PatientRecord.model_validate({"id": "T", **case["record"]})
+    tps = _timepoints(case)
+    later = [(dt.date(2021, 4, 11), lambda: "later")]
+    out = assess_tfr(record, tps, as_of=dt.date(2021, 4, 10), prior_failure=later)
+    assert out.minimal_met is True  # a failure dated after the day judged is not prior
+    on_the_day = [(dt.date(2021, 4, 10), lambda: "12-month failure on 2021-04-10")]
+    out = assess_tfr(record, tps, as_of=dt.date(2021, 4, 10), prior_failure=on_the_day)
+    assert out.minimal_met is False
+    assert any("prior treatment failure (12-month failure on 2021-04-10)" in b for b in out.basis)

@@ -94,6 +94,11 @@ class GuidelineResult:
     #: Plain-language explanation lines in date order (for ``cmltrack explain``), written when
     #: first read.
     trail: Sequence[str] = ()
+    #: Every treatment failure on record, in date order, each with a function wording it: a
+    #: landmark or any-time failure under the edition, or a TKI line ended for resistance,
+    #: failure or progression. ELN 2020 TFR needs "no prior treatment failure", which a later
+    #: change of dose or drug does not undo.
+    failures: tuple[tuple[dt.date, Callable[[], str]], ...] = ()
 
 
 class Judgement(NamedTuple):
@@ -829,7 +834,38 @@ def assess_eln(
     written = LazyLines(functools.partial(
         _write_trail, tuple(dated), tuple(milestones), tuple(judgements), events, line, as_of,
         f"{as_of}: standing {ed} status: {status}: ", decisive))
-    return GuidelineResult(tuple(milestones), events, tuple(recs), status, written)
+    return GuidelineResult(tuple(milestones), events, tuple(recs), status, written,
+                           _failures(milestones, judgements, lines))
+
+
+def _failures(
+    milestones: Sequence[Milestone], judgements: Sequence[Judgement], lines: Sequence[Line]
+) -> tuple[tuple[dt.date, Callable[[], str]], ...]:
+    """Every failure in date order, worded on demand (see ``GuidelineResult.failures``)."""
+    found: list[tuple[dt.date, Callable[[], str]]] = [
+        (m.date or dt.date.min,
+         functools.partial(_milestone_failure_text, m)) for m in milestones
+        if m.status is S.FAILURE
+    ]
+    found += [(j.date, functools.partial(_judgement_failure_text, j)) for j in judgements
+              if j.status is S.FAILURE]
+    for ln in lines[:-1]:
+        end = ln.rows[-1].end
+        if ln.reason_end in _FAILED_REASONS and end is not None:
+            found.append((end, functools.partial(_line_failure_text, ln, end)))
+    return tuple(sorted(found, key=lambda f: f[0]))
+
+
+def _milestone_failure_text(m: Milestone) -> str:
+    return f"{m.month}-month failure on {m.date}: {m.basis} [{m.rule}]"
+
+
+def _judgement_failure_text(j: Judgement) -> str:
+    return f"failure on {j.date}: {j.basis} [{j.rule}]"
+
+
+def _line_failure_text(ln: Line, end: dt.date) -> str:
+    return f"{ln.drug} stopped on {end} for {ln.reason_end}"
 
 
 def _write_trail(

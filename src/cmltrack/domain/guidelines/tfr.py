@@ -32,7 +32,7 @@ import calendar
 import datetime as dt
 import functools
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cmltrack.domain.enums import SECOND_GENERATION_TKIS, TKIS, Action, MolecularResponse, Phase
@@ -50,6 +50,8 @@ from cmltrack.errors import RuleTableError
 
 TABLE = "eln2020_tfr"
 _PHASE = operator.attrgetter("phase")
+#: Whether a treatment failure came before, or the failures dated and worded on demand.
+PriorFailure = bool | Sequence[tuple[dt.date, Callable[[], str]]]
 _MR4_OR_DEEPER = frozenset({MolecularResponse.MR4, MolecularResponse.MR4_5, MolecularResponse.MR5})
 _MR45_OR_DEEPER = frozenset({MolecularResponse.MR4_5, MolecularResponse.MR5})
 _MMR_OR_DEEPER = frozenset({MolecularResponse.MMR, *_MR4_OR_DEEPER})
@@ -351,13 +353,19 @@ def _criteria(
     record: PatientRecord,
     timepoints: Sequence[Timepoint],
     at: dt.date,
-    prior_failure: bool,
+    prior_failure: PriorFailure,
     earlier: Sequence[_Stop],
     r: _Rules,
 ) -> tuple[bool | None, bool | None, list[_Criterion]]:
     failed_tfr = [s for s in earlier if s.loss is not None and s.day < at]
-    if prior_failure:
-        fail = _Criterion("ELN2020.TFR.minimal.no_failure", False, "prior treatment failure")
+    if isinstance(prior_failure, bool):
+        failed, what = prior_failure, ""
+    else:  # dated failures: those up to the day judged are prior
+        before = [word for day, word in prior_failure if day <= at]
+        failed, what = bool(before), f" ({before[0]()})" if before else ""
+    if failed:
+        fail = _Criterion("ELN2020.TFR.minimal.no_failure", False,
+                          f"prior treatment failure{what}")
     elif failed_tfr:
         s = failed_tfr[-1]
         assert s.loss is not None
@@ -473,12 +481,15 @@ def assess_tfr(
     timepoints: Sequence[Timepoint],
     *,
     as_of: dt.date,
-    prior_failure: bool,
+    prior_failure: PriorFailure,
 ) -> TfrAssessment:
     """ELN 2020 TFR at ``as_of``: ``consider_tfr`` when the minimal criteria are met; after a
     ``tki_stop`` event, ``repeat_pcr`` when the next PCR is due and ``restart_tki`` on loss of
     MMR (one PCR > 0.1% IS); after the restart, ``repeat_pcr`` on the after-restart schedule.
-    Criteria are judged on ``as_of`` (or on the stop day when off TKI).
+    Criteria are judged on ``as_of`` (or on the stop day when off TKI). ``prior_failure``:
+    whether there was a treatment failure, or the failures dated, each with a function that
+    words it (``GuidelineResult.failures``; those up to the day judged count, the first is
+    named in the basis).
     """
     r = _rules()
     tps = timepoints_up_to(timepoints, as_of)
