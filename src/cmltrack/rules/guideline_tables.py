@@ -59,10 +59,14 @@ FACTS: dict[str, frozenset[str]] = {
     "progression": frozenset(),
     "transcript_rise": frozenset(),
     "mmr_stable": frozenset(),
+    "less_than_ccyr": frozenset(),
 }
-#: Facts about BCR::ABL1 levels: like the numeric "any time" bands, they apply only to PCR
-#: results after the last landmark (clinical-rules section 14).
-PCR_FACTS = frozenset({"loss_of_mmr", "transcript_rise", "mmr_stable"})
+#: Facts about response levels: like the numeric "any time" bands, they apply only to results
+#: dated after the one used for the last landmark (clinical-rules section 14; ELN 2013 "less
+#: than CCyR from 12 months onward"). Losses of a response (MMR included: it presupposes MMR
+#: reached, so it never contradicts a landmark) apply at any time, as section 14 has loss of
+#: CHR and CCyR.
+AFTER_LANDMARK_FACTS = frozenset({"transcript_rise", "mmr_stable", "less_than_ccyr"})
 OPS = ("<", "<=", ">", ">=", "==")
 JUDGED = (
     MilestoneStatus.OPTIMAL,

@@ -65,9 +65,9 @@ from cmltrack.domain.results import (
 from cmltrack.domain.risk import assess_risk
 from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
 from cmltrack.rules.guideline_tables import (
+    AFTER_LANDMARK_FACTS,
     MEASURE_LABEL,
     NUMERIC_MEASURES,
-    PCR_FACTS,
     Condition,
     GuidelineTable,
     Landmark,
@@ -115,6 +115,9 @@ class Judgement(NamedTuple):
     #: The basis, or a function that writes it: of the dozens of any-time PCR judgements only
     #: the decisive one is read, unless the trail is, so their numbers are worded on demand.
     written: str | Callable[[], str]
+    #: The state judged still holds on the latest result of its kind (a loss of MMR not yet
+    #: regained), so the judgement applies to it although dated earlier.
+    persists: bool = False
 
     @property
     def basis(self) -> str:
@@ -360,6 +363,7 @@ class _Fact:
     kind: str
     items: tuple[str, ...]
     basis: str
+    persists: bool = False  # see Judgement.persists
 
 
 def _facts(
@@ -387,7 +391,13 @@ def _facts(
                 if last is not None and last < line_start:
                     continue
             fact, kind = _FACT_KIND[ev.kind]
-            out.append(_Fact(ev.date, fact, kind, (), f"{_FACT_LABEL[ev.kind]}: {ev.basis}"))
+            # A loss of MMR holds until a later PCR shows MMR again; while it holds it is the
+            # standing of the latest PCR too (ELN 2006/2009 have no any-time band for it).
+            persists = ev.kind is EventKind.LOSS_OF_MMR and not any(
+                value <= MMR_PCT for tp, value in pcrs if tp.date > ev.date
+            )
+            out.append(_Fact(ev.date, fact, kind, (), f"{_FACT_LABEL[ev.kind]}: {ev.basis}",
+                             persists))
     # An advanced phase that persists is still progression (failure) on each later result.
     presenting, origin = presenting_phase(record, tps, first_start)
     progressed = {e.date for e in events if e.kind is EventKind.PROGRESSION}
@@ -425,6 +435,22 @@ def _facts(
         if obs.aca_ph_neg:
             out.append(_Fact(obs.date, "aca_ph_neg", "cytogenetics", obs.aca_ph_neg,
                              f"ACA in Ph- cells: {', '.join(obs.aca_ph_neg)}"))
+    if "less_than_ccyr" in wanted:
+        # ELN 2013: "less than CCyR from 12 months onward" is failure (after the last landmark:
+        # AFTER_LANDMARK_FACTS) for a response never reached on this line; once CCyR was
+        # reached, a Ph+ result is a possible loss of CCyR, which needs its confirmation.
+        # An inadequate karyotype shows nothing.
+        reached = False
+        for tp in tps:
+            if tp.cytogenetic is not None and (line_start is None or tp.date >= line_start):
+                if tp.cytogenetic is CytogeneticResponse.CCYR:
+                    reached = True
+                    continue
+                ph = ph_value(tp)
+                if not reached and ph is not None and ph > 0:
+                    how = "FISH " if tp.fish_based else ""
+                    out.append(_Fact(tp.date, "less_than_ccyr", "cytogenetics", (),
+                                     f"{how}Ph+ {ph:g}% on {tp.date}: less than CCyR"))
     if not wanted & {"transcript_rise", "mmr_stable"}:
         return out
     # A rise is judged between quantified levels: an undetected result has no level (it is below
@@ -484,12 +510,14 @@ def _any_time_judgements(
         cond = row.conditions[0]
         if row.is_fact:
             for fact in by_name.get(cond.fact or "", ()):
-                if cond.fact in PCR_FACTS and (any_time_from is None or fact.date <= any_time_from):
+                if cond.fact in AFTER_LANDMARK_FACTS and (
+                    any_time_from is None or fact.date <= any_time_from
+                ):
                     continue
                 if _fact_matches(cond, fact, lists) is None:
                     continue
                 out.append(Judgement(fact.date, fact.kind, row.status, row.id,
-                                     f"{fact.basis} ({row.wording})"))
+                                     f"{fact.basis} ({row.wording})", fact.persists))
             continue
         band = cond.interval
         if band is None or len(row.conditions) != 1:
@@ -568,7 +596,11 @@ def _standing(
     recent = next((j for j in reversed(landmark) if j.status is not S.PENDING), None)
     # A result dated on the day of a change is what prompted it: it belongs before the change.
     after = (lambda d: True) if since is None else (lambda d: d > since)
-    latest = [j for j in judgements if latest_by_kind.get(j.kind) == j.date and after(j.date)]
+    # The judgements of the latest result of each kind, and those whose state still holds on it
+    # (a loss of MMR not regained, seen again after any change of therapy).
+    latest = [j for j in judgements
+              if (latest_by_kind.get(j.kind) == j.date and after(j.date))
+              or (j.persists and after(latest_by_kind.get(j.kind, j.date)))]
     pool = list(latest)
     if recent is not None and (
         rule == "worst"
