@@ -127,3 +127,57 @@ def test_escalation_only_from_300_or_400_and_never_above_800(
     )
     # the order events arrive in does not matter
     assert recommend_kantarjian2003(record, (), events[::-1], as_of=dt.date(2022, 1, 1)) == recs
+
+
+# --- Resistance carried over a dose reduction (session 2 QA finding) --------------------------
+# Section 14: hematologic resistance is "no CHR in the blood count used for the 3-month landmark
+# or any later one"; seed 004: "or to 600 mg daily if the dose had been reduced to 300 mg".
+
+_NO_CHR = {"kind": "blood", "wbc": 12.0, "anc": 8.0, "platelets": 300, "blasts_pb": 0,
+           "promyelocytes_pb": 0, "myelocytes_pb": 0, "metamyelocytes_pb": 0,
+           "basophils_pb": 1, "spleen_cm": 0}
+_CHR = {**_NO_CHR, "wbc": 6.0, "anc": 3.5}
+
+
+def _reduced(later: dict[str, Any], therapy: list[dict[str, Any]] | None = None) -> Any:
+    from cmltrack.domain.assess import assess
+    from cmltrack.domain.options import AssessOptions
+
+    record = _record({
+        "diagnosis": {"date": "2019-12-20", "phase": "chronic", "wbc": 80, "platelets": 400},
+        "therapy": therapy or [
+            {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-01",
+             "end": "2020-05-01", "reason_end": "toxicity"},
+            {"drug": "imatinib", "dose_mg_per_day": 300, "start": "2020-05-01"},
+        ],
+        # 2020-04-01 is 91 days = 2.99 months: the 3-month count; WBC 12 >= 10, no CHR
+        "observations": [{**_NO_CHR, "date": "2020-04-01"}, {**later, "date": "2020-06-01"}],
+    })
+    return assess(record, options=AssessOptions(protocol="kantarjian2003"))
+
+
+def test_resistance_still_there_after_a_toxicity_reduction_escalates_300_to_600() -> None:
+    a = _reduced(_NO_CHR)
+    (rec,) = [r for r in a.recommendations if r.action == "escalate_dose"]
+    assert rec.dose_mg_per_day == 600
+    assert rec.rule == "KANTARJIAN2003.escalation.hematologic_resistance"
+    assert "still without CHR on 2020-06-01" in rec.because
+    assert "imatinib 300 mg/day since 2020-05-01 -> 600 mg/day" in rec.because
+
+
+def test_chr_reached_after_the_reduction_carries_nothing_over() -> None:
+    a = _reduced(_CHR)  # WBC 6 < 10, platelets 300 < 450, no immature cells, spleen 0: CHR
+    assert not [r for r in a.recommendations if r.action == "escalate_dose"]
+
+
+def test_no_carry_over_once_the_target_dose_was_tried() -> None:
+    # 400 -> 800 on 2020-04-15 (after the trigger), back to 400 on 2020-05-15: 800 was tried
+    therapy = [
+        {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-01", "end": "2020-04-15",
+         "reason_end": "resistance"},
+        {"drug": "imatinib", "dose_mg_per_day": 800, "start": "2020-04-15", "end": "2020-05-15",
+         "reason_end": "toxicity"},
+        {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-05-15"},
+    ]
+    a = _reduced(_NO_CHR, therapy)
+    assert not [r for r in a.recommendations if r.action == "escalate_dose"]

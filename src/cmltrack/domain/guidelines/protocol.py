@@ -10,25 +10,31 @@ Rows in ``rules/data/kantarjian2003.yaml``; the four triggers arrive as derived
 Choices where the paper is silent (documented in the table and here):
 - A trigger counts when it is dated within the current dose period: the run of imatinib rows
   at today's dose (rows split by a hold at the same dose are one period). A trigger from before
-  the last dose change was answered by that change.
+  the last dose change was answered by that change, unless the resistance is still there: a
+  hematologic resistance or relapse with a count in the current period still without CHR (and
+  no CHR since), or a cytogenetic resistance with a karyotype in the period still without MCyR
+  (Ph+ >= 35%, and no MCyR since), carries over (section 14: "the blood count used for the
+  3-month landmark or any later one"; a dose reduced for toxicity does not answer resistance).
+  It does not carry over where imatinib has been taken at the target dose since the trigger
+  (that escalation was tried).
 - Escalation is blocked by a CTCAE grade 3-4 count (ANC < 1.0 or platelets < 50 x10^9/L) in the
   4 weeks up to ``as_of`` (the SmPC's "absence of severe neutropenia or thrombocytopenia").
   Blocked, already at 800 mg/day, or on another dose: *no* recommendation is emitted (a
   ``continue`` would contradict the label's ``hold`` that such a count itself calls for, or a
   guideline's ``switch_tki``); the reason is in :attr:`ProtocolAssessment.basis`.
 - The protocol covers chronic phase only: an accelerated/blast phase at diagnosis, a reported
-  progression, or a classified blast phase ends it (a classified accelerated phase alone does
-  not, after a chronic-phase diagnosis: see ``label.disease_phase``).
+  progression, or a day classified accelerated or blast phase ends it (``label.disease_phase``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from cmltrack.domain.enums import TKIS, Action, EventKind, Phase
+from cmltrack.domain.enums import TKIS, Action, EventKind, HematologicResponse, Phase
+from cmltrack.domain.guidelines.events import MDACC_MCYR_BELOW, ph_value
 from cmltrack.domain.guidelines.label import (
     IMATINIB,
     RuleRow,
@@ -97,7 +103,7 @@ def _advanced_phase(record: PatientRecord, timepoints: Sequence[Timepoint], as_o
     phase = disease_phase(record, as_of, (tp.phase for tp in timepoints if tp.date <= as_of))
     if phase is None or phase is Phase.CHRONIC:
         return ""
-    return f"{phase} phase (diagnosis, reported progression or classified blast phase)"
+    return f"{phase} phase (diagnosis, reported progression or classified results)"
 
 
 def dose_period_start(record: PatientRecord, as_of: dt.date) -> dt.date | None:
@@ -126,6 +132,58 @@ def _recent_cytopenia(record: PatientRecord, as_of: dt.date, r: _Rules) -> Blood
     return None
 
 
+#: The triggers whose state a later result can show to persist: (is the response met by a
+#: result?, does the result bear on it?, the response's name).
+_PERSISTS: dict[EventKind, tuple[Callable[[Timepoint], bool], Callable[[Timepoint], bool], str]] = {
+    EventKind.HEMATOLOGIC_RESISTANCE: (
+        lambda t: t.hematologic is HematologicResponse.CHR,
+        lambda t: t.hematologic is not None, "CHR"),
+    EventKind.HEMATOLOGIC_RELAPSE: (
+        lambda t: t.hematologic is HematologicResponse.CHR,
+        lambda t: t.hematologic is not None, "CHR"),
+    EventKind.CYTOGENETIC_RESISTANCE: (
+        lambda t: (ph_value(t) or 0.0) < MDACC_MCYR_BELOW,
+        lambda t: ph_value(t) is not None, "MCyR (Ph+ < 35%)"),
+}
+
+
+def _carried_over(
+    record: PatientRecord,
+    timepoints: Sequence[Timepoint],
+    events: Sequence[ClinicalEvent],
+    since: dt.date,
+    as_of: dt.date,
+    target: float,
+    r: _Rules,
+) -> list[ClinicalEvent]:
+    """Triggers from before the dose period whose resistance a result in it still shows."""
+    out: list[ClinicalEvent] = []
+    for ev in events:
+        check = _PERSISTS.get(ev.kind)
+        if check is None or ev.kind not in r.triggers or ev.date >= since:
+            continue
+        if any(t.drug == IMATINIB and (t.dose_mg_per_day or 0.0) >= target
+               and t.start <= as_of and (t.end is None or t.end > ev.date)
+               for t in record.therapy):
+            continue  # the escalation was tried after the trigger
+        met, bears, response = check
+        still: Timepoint | None = None
+        for tp in timepoints:
+            if ev.date < tp.date <= as_of and bears(tp):
+                if met(tp):
+                    still = None
+                    break  # the response was reached since: nothing persists
+                if tp.date >= since:
+                    still = tp
+        if still is not None:
+            out.append(ClinicalEvent(
+                ev.kind, ev.date,
+                f"{ev.basis}; still without {response} on {still.date}, on the current dose",
+                ev.rule,
+            ))
+    return out
+
+
 def assess_kantarjian2003(
     record: PatientRecord,
     timepoints: Sequence[Timepoint],
@@ -144,16 +202,16 @@ def assess_kantarjian2003(
             (), (f"KANTARJIAN2003.scope.chronic_phase: {outside}; the protocol is for CP",)
         )
     since = dose_period_start(record, as_of) or line.start
-    found = sorted(
-        (e for e in events if e.kind in r.triggers and since <= e.date <= as_of),
-        key=lambda e: (e.date, e.kind, e.basis),  # a total order: same answer for any input order
-    )
     dose = line.dose_mg_per_day
+    target = r.steps.get(float(dose)) if dose is not None else None
+    found = [e for e in events if e.kind in r.triggers and since <= e.date <= as_of]
+    if target is not None:
+        found += _carried_over(record, timepoints, events, since, as_of, target, r)
+    found.sort(key=lambda e: (e.date, e.kind, e.basis))  # a total order: any input order
     here = f"imatinib {dose:g} mg/day since {since}" if dose is not None else "imatinib"
     if not found:
         return ProtocolAssessment((), (f"KANTARJIAN2003: no trigger on {here}",))
     what = "; ".join(f"{str(e.kind).replace('_', ' ')} on {e.date} ({e.basis})" for e in found)
-    target = r.steps.get(float(dose)) if dose is not None else None
     if target is None:
         why = (
             f"already at {dose:g} mg/day, the protocol's maximum is {r.maximum:g}"
