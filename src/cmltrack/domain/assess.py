@@ -29,7 +29,7 @@ from cmltrack.domain.guidelines.label import recommend_label_dose
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
 from cmltrack.domain.options import AssessOptions
-from cmltrack.domain.phase import classify_phase, norm_aca, phase_of_day
+from cmltrack.domain.phase import aca_at_diagnosis, classify_phase, norm_aca, phase_of_day
 from cmltrack.domain.records import (
     TYPICAL_TRANSCRIPTS,
     Diagnosis,
@@ -162,7 +162,7 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     thrombocytosis_basis = options.thrombocytosis_basis
     scheme = options.cytogenetic_scheme
     criteria = options.phase_criteria
-    known_aca = aca_before_therapy(record, start)
+    known_aca = frozenset(map(norm_aca, aca_at_diagnosis(record, start)))
     evidence = partial(_day_evidence, dx, options, known_aca)
     out: list[Timepoint] = []
     days = sorted(by_date)
@@ -210,17 +210,6 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
             LazyEvidence(evidence, day_obs, on_therapy),
         ))
     return tuple(out)
-
-
-def aca_before_therapy(record: PatientRecord, start: dt.date | None) -> frozenset[str]:
-    """The ACA known before therapy (at diagnosis, or in a karyotype dated before the first
-    TKI), as :func:`~cmltrack.domain.phase.norm_aca` writes them: on therapy they are not
-    clonal evolution."""
-    names = list(record.diagnosis.aca) if record.diagnosis is not None else []
-    for obs in record.observations:
-        if obs.kind == "cytogenetics" and (start is None or obs.date < start):
-            names += obs.aca
-    return frozenset(map(norm_aca, names))
 
 
 def _day_evidence(

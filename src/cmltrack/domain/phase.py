@@ -42,12 +42,13 @@ None when nothing that day bears on them (the basis then says so).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
 from cmltrack.domain.enums import Phase, PhaseCriteria
-from cmltrack.domain.records import BloodCount, Cytogenetics, Marrow
+from cmltrack.domain.records import BloodCount, Cytogenetics, Marrow, PatientRecord
 from cmltrack.domain.results import Classified
 
 #: Which ACA in Ph+ cells make AP: any ACA, one of a named set, or none at all (not a criterion).
@@ -145,6 +146,20 @@ PHASE_RULES: dict[PhaseCriteria, PhaseRules] = {
 def norm_aca(name: str) -> str:
     """An ACA as compared: without spaces, in lower case ("+ 8" and "+8" are one)."""
     return name.replace(" ", "").lower()
+
+
+def aca_at_diagnosis(record: PatientRecord, start: dt.date | None) -> tuple[str, ...]:
+    """The ACA known before therapy: the diagnosis's and those of karyotypes dated before the
+    first TKI's ``start`` (the diagnostic work-up), each once (as :func:`norm_aca` compares),
+    in the order first given. They are the baseline's, never a new ACA on therapy."""
+    names = list(record.diagnosis.aca) if record.diagnosis is not None else []
+    for obs in record.observations:
+        if obs.kind == "cytogenetics" and (start is None or obs.date < start):
+            names += obs.aca
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(norm_aca(name), name)
+    return tuple(seen.values())
 
 
 def _aca_matches(aca: str, criterion: AcaCriterion) -> bool:

@@ -294,3 +294,29 @@ def test_eln2006_failure_on_imatinib_offers_escalation(dose: int, target: float 
     doses = [r.dose_mg_per_day for r in result.recommendations
              if r.action is Action.ESCALATE_DOSE]
     assert doses == ([] if target is None else [target])
+
+
+def test_aca_of_a_pretherapy_karyotype_is_the_baseline_warning_not_a_new_aca() -> None:
+    from cmltrack.domain.assess import assess
+    from cmltrack.domain.records import PatientRecord
+
+    # No ACA in the diagnosis record, but the diagnostic karyotype of 2020-01-05 (before
+    # imatinib on 2020-01-10) shows +8, on ELN 2020's high-risk list: a baseline warning
+    # ("high-risk ACA" at baseline), not a new ACA on therapy (section 14: "at baseline it is a
+    # warning"). 5% at 3 months (<= 10%) is optimal.
+    rec = PatientRecord.model_validate({
+        "id": "PRE",
+        "diagnosis": {"date": "2020-01-02", "phase": "chronic"},
+        "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-10"}],
+        "observations": [
+            {"kind": "cytogenetics", "date": "2020-01-05", "ph_pos": 20, "metaphases": 20,
+             "aca": ["+8"]},
+            {"kind": "pcr", "date": "2020-04-10", "bcr_abl1_is": 5.0},
+        ],
+    })
+    a = assess(rec)
+    base = a.milestones[0]
+    assert (base.month, base.status) == (0, S.WARNING)
+    assert base.basis == "ACA at diagnosis: +8 (high-risk ACA)"
+    assert not [e for e in a.events if e.kind in ("new_aca", "progression")]
+    assert next(m.status for m in a.milestones if m.month == 3) is S.OPTIMAL

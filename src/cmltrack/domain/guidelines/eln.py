@@ -51,7 +51,7 @@ from cmltrack.domain.guidelines.events import (
     select_nearest,
 )
 from cmltrack.domain.options import AssessOptions
-from cmltrack.domain.phase import norm_aca
+from cmltrack.domain.phase import aca_at_diagnosis, norm_aca
 from cmltrack.domain.records import Mutation, ObservationIndex, PatientRecord, TherapyLine
 from cmltrack.domain.results import (
     ClinicalEvent,
@@ -423,7 +423,8 @@ def _facts(
                 out.append(_Fact(mut.date, "mutation", "mutation", resist,
                                  f"BCR::ABL1 mutation {', '.join(resist)}"
                                  + (f" on {drug}" if drug else "")))
-    seen_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
+    # ACA of the diagnosis or a pre-therapy karyotype are the baseline's, not new
+    seen_aca = {norm_aca(a) for a in aca_at_diagnosis(record, first_start)}
     for obs in index.cytogenetics:
         if obs.date > as_of:
             break
@@ -547,10 +548,12 @@ def _baseline(
     record: PatientRecord,
     trail: list[str],
     risk: Mapping[str, RiskScore] | None = None,
+    first_start: dt.date | None = None,
 ) -> Milestone | None:
     """Month 0: the baseline warnings met (none met, or none evaluable: no milestone)."""
     groups = _risk_groups(record, risk)
     dx = record.diagnosis
+    at_diagnosis = aca_at_diagnosis(record, first_start)
     texts: list[tuple[Row, str]] = []
     for row in table.rows_at(0):
         cond = row.conditions[0]
@@ -562,8 +565,9 @@ def _baseline(
                     texts.append((row, f"high-risk {name.upper()} score"))
                 elif group is None:
                     trail.append(f"baseline: {name.upper()} risk group not evaluable")
-        elif cond.fact == "diagnosis_aca" and dx is not None and dx.aca:
-            fact = _Fact(dx.date or dt.date.min, "diagnosis_aca", "baseline", dx.aca, "")
+        elif cond.fact == "diagnosis_aca" and at_diagnosis:
+            day = dx.date if dx is not None and dx.date is not None else dt.date.min
+            fact = _Fact(day, "diagnosis_aca", "baseline", at_diagnosis, "")
             hits = _fact_matches(cond, fact, lists)
             if hits:
                 texts.append((row, f"ACA at diagnosis: {', '.join(hits)}"))
@@ -827,7 +831,7 @@ def assess_eln(
     line_tps = [t for t in tps if t.date >= line.start]
     as_of_months = months_between(line.start, as_of)
     milestones: list[Milestone] = []
-    baseline = _baseline(table, lists, record, trail, risk)
+    baseline = _baseline(table, lists, record, trail, risk, first_start)
     if baseline is not None:
         milestones.append(baseline)
     any_time_from: dt.date | None = None

@@ -27,10 +27,10 @@ from cmltrack.domain.enums import (
     MolecularResponse,
     Phase,
 )
-from cmltrack.domain.phase import norm_aca
+from cmltrack.domain.phase import aca_at_diagnosis, norm_aca
 from cmltrack.domain.records import ObservationIndex, PatientRecord
 from cmltrack.domain.results import ClinicalEvent, Timepoint, timepoints_up_to
-from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
+from cmltrack.domain.timeline import DAYS_PER_MONTH, first_tki_start, months_between
 
 MMR_PCT = 0.1
 #: Kantarjian 2003: major cytogenetic response is "Ph+ cells, fewer than 35%" (M.D. Anderson).
@@ -281,7 +281,8 @@ def _new_findings(
     # Mutations and karyotypes are followed apart (their events sort by date and kind later).
     out: list[ClinicalEvent] = []
     seen_mut: set[str] = set()
-    seen_aca = {norm_aca(a) for a in (record.diagnosis.aca if record.diagnosis else ())}
+    # ACA of the diagnosis or a pre-therapy karyotype are the baseline's, not new
+    seen_aca = {norm_aca(a) for a in aca_at_diagnosis(record, first_tki_start(record))}
     for mut in index.mutation:
         if mut.date > as_of:
             break
