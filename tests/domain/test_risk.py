@@ -236,10 +236,11 @@ def test_missing_eosinophils_only_affects_hasford() -> None:
 
 
 def test_age_from_birth_date_and_missing_age() -> None:
-    # Born 1975-01-01, diagnosed 2020-01-01: 16436 days / 365.25 = 45.0 years.
+    # Born 1975-01-01, diagnosed 2020-01-01: the 45th birthday, 45.0 years by the calendar
+    # (16436 days / 365.25 would be 44.9993).
     risk = assess_risk(_record(birth_date="1975-01-01", **{**FULL, "age": None}))
     assert risk["sokal"].score == pytest.approx(compute_sokal_score(
-        age=16436 / 365.25, spleen_cm=0, platelets=350, blasts_pb=1))
+        age=45.0, spleen_cm=0, platelets=350, blasts_pb=1), abs=1e-12)
     risk = assess_risk(_record(**{**FULL, "age": None}))
     assert risk["sokal"].missing == (AGE_PATH,) and risk["elts"].missing == (AGE_PATH,)
     assert risk["eutos"].group == "low"  # EUTOS needs no age
@@ -302,3 +303,32 @@ def test_groups_are_monotone_in_the_score(x: float, y: float) -> None:
     for group in (sokal_group, hasford_group, eutos_group, elts_group):
         assert group(lo) in _ORDER  # every score has exactly one group
         assert _ORDER[group(lo)] <= _ORDER[group(hi)]
+
+
+def test_age_from_birth_date_is_50_on_the_50th_birthday() -> None:
+    # Session 2 QA finding: days / 365.25 put 1970-01-10 -> 2020-01-10 at 49.9986 years (12 leap
+    # days in those 50 years), so Hasford missed "age >= 50". By the calendar it is 50.0:
+    # Hasford = (0.6666 x 1 + 0.0420 x 4 + 0.0584 x 1 + 0.0413 x 0 + 0.2039 x 0 + 1.0956 x 0)
+    # x 1000 = 666.6 + 168.0 + 58.4 = 893.0, intermediate (> 780 and <= 1480).
+    rec = PatientRecord.model_validate({
+        "id": "BDAY", "birth_date": "1970-01-10",
+        "diagnosis": {"date": "2020-01-10", "spleen_cm": 4, "blasts_pb": 1, "eosinophils_pb": 0,
+                      "basophils_pb": 0, "platelets": 400},
+    })
+    assert rec.age_at_diagnosis == 50.0
+    h = assess_risk(rec)["hasford"]
+    assert h.score == pytest.approx(893.0, abs=1e-9) and h.group == "intermediate"
+
+
+def test_age_in_years_by_the_calendar() -> None:
+    import datetime as dt
+
+    from cmltrack.domain.dates import age_in_years
+
+    d = dt.date
+    assert age_in_years(d(1970, 1, 10), d(2020, 1, 9)) == pytest.approx(49 + 364 / 365)
+    # 29 February: the anniversary in a common year is 1 March (as the TFR durations take it)
+    assert age_in_years(d(2000, 2, 29), d(2050, 3, 1)) == 50.0
+    assert age_in_years(d(2000, 2, 29), d(2050, 2, 28)) < 50.0
+    # half a year: 2020-01-10 -> 2020-07-10 is 182 of 2020's 366 days after the birthday
+    assert age_in_years(d(1970, 1, 10), d(2020, 7, 10)) == pytest.approx(50 + 182 / 366)

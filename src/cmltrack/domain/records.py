@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from cmltrack.domain.dates import age_in_years
 from cmltrack.units import UnitError, to_standard
 
 Pct = Annotated[float, Field(ge=0, le=100)]
@@ -485,7 +486,7 @@ class PatientRecord(_Model):
                         where = f"{name}.{attr}" if name == "diagnosis" else f"{name}[{i}].{attr}"
                         raise _err("impossible_value", f"{where} {d} is before birth_date {birth}")
             if dx is not None and dx.age is not None and dx.date is not None:
-                computed = (dx.date - birth).days / 365.25
+                computed = age_in_years(birth, dx.date)
                 if abs(computed - dx.age) > 1.0:
                     raise _err(
                         "inconsistent",
@@ -503,7 +504,7 @@ class PatientRecord(_Model):
         if dx.age is not None:
             return dx.age
         if self.birth_date is not None and dx.date is not None:
-            return (dx.date - self.birth_date).days / 365.25
+            return age_in_years(self.birth_date, dx.date)
         return None
 
 

@@ -11,8 +11,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cmltrack.domain.dates import add_months, add_years
 from cmltrack.domain.enums import Action, MolecularResponse, Phase
-from cmltrack.domain.guidelines.tfr import add_months, add_years, assess_tfr, next_pcr_due
+from cmltrack.domain.guidelines.tfr import assess_tfr, next_pcr_due
 from cmltrack.domain.records import PatientRecord
 from cmltrack.domain.results import Timepoint
 

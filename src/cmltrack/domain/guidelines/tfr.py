@@ -28,13 +28,13 @@ Readings where the sources leave a choice (documented in docs and here):
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import functools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from cmltrack.domain.dates import add_months, add_years
 from cmltrack.domain.enums import SECOND_GENERATION_TKIS, TKIS, Action, MolecularResponse, Phase
 from cmltrack.domain.guidelines.label import (
     RuleRow,
@@ -68,22 +68,7 @@ class TfrAssessment:
     recommendations: tuple[Recommendation, ...]
 
 
-# --- calendar arithmetic -------------------------------------------------------------------------
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day ``months`` calendar months later, clamped to the month's last day."""
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The anniversary ``years`` later; 29 February moves to 1 March in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return dt.date(day.year + years, 3, 1)
+# --- wording of durations ------------------------------------------------------------------------
 
 
 def _years(days: int) -> str:
