@@ -21,12 +21,13 @@ def _record() -> PatientRecord:
         "sex": "M",
         "diagnosis": {"date": "2020-01-02", "phase": "chronic", "platelets": 480},
         "therapy": [
-            {"drug": "hydroxyurea", "start": "2020-01-02", "end": "2020-01-10"},
+            {"drug": "hydroxyurea", "start": "2020-01-05", "end": "2020-01-10"},
             {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-10",
              "end": "2020-06-01", "reason_end": "intolerance"},
         ],
         "observations": [
-            {**blood, "date": "2020-01-09"},  # before the TKI (hydroxyurea is not a TKI)
+            {**blood, "date": "2020-01-03"},  # before any therapy
+            {**blood, "date": "2020-01-09"},  # on hydroxyurea, before the TKI
             {**blood, "date": "2020-01-10"},  # the TKI's first day
             {**blood, "date": "2020-07-01"},  # after the TKI was stopped
             {"kind": "chemistry", "date": "2020-07-01", "alt": 130, "alt_uln": 40},
@@ -34,14 +35,16 @@ def _record() -> PatientRecord:
     })
 
 
-def test_low_platelets_count_for_ap_only_before_any_tki() -> None:
-    # ELN 2013: platelets < 100 "unrelated to therapy" is AP. 90 < 100 off therapy on 01-09;
-    # from the TKI's start on (also after it stopped) a low count is taken as drug-related.
+def test_low_platelets_count_for_ap_only_before_any_therapy() -> None:
+    # ELN 2013: platelets < 100 "unrelated to therapy" is AP. 90 < 100 before any therapy on
+    # 01-03; from the first therapy row's start on (hydroxyurea on 01-05, the TKI on 01-10, also
+    # after it stopped) a low count may be the drug's and is not taken.
     tps = {t.date: t for t in build_timepoints(_record(), AssessOptions())}
-    assert tps[dt.date(2020, 1, 9)].phase is Phase.ACCELERATED
+    assert tps[dt.date(2020, 1, 3)].phase is Phase.ACCELERATED
+    assert tps[dt.date(2020, 1, 9)].phase is Phase.CHRONIC
     assert tps[dt.date(2020, 1, 10)].phase is Phase.CHRONIC
     assert tps[dt.date(2020, 7, 1)].phase is Phase.CHRONIC
-    ph = tps[dt.date(2020, 1, 9)].evidence[-1]
+    ph = tps[dt.date(2020, 1, 3)].evidence[-1]
     assert (ph.rule, ph.basis) == ("ELN2013.phase", "platelets 90 < 100 off therapy")
 
 

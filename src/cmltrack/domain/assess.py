@@ -163,15 +163,17 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     scheme = options.cytogenetic_scheme
     criteria = options.phase_criteria
     known_aca = frozenset(map(norm_aca, aca_at_diagnosis(record, start)))
+    treated = min((t.start for t in record.therapy), default=None)
     evidence = partial(_day_evidence, dx, options, known_aca)
     out: list[Timepoint] = []
     days = sorted(by_date)
     for day, months in zip(days, months_since_each(start, days), strict=True):
         day_obs = by_date[day]
         blood, marrow, cyto, fish, pcr, chem = day_obs
-        # "On therapy" for the phase criteria means once a TKI has been started: a cytopenia
-        # during a hold, or after a stop, is still related to therapy (it caused the hold).
-        on_therapy = start is not None and start <= day
+        # "On therapy" for the phase criteria means once any therapy row has started (a TKI,
+        # or hydroxyurea before it: "platelets < 100 unrelated to therapy" cannot be judged
+        # on either); a cytopenia during a hold, or after a stop, is still related to therapy.
+        on_therapy = treated is not None and treated <= day
         # The value-only classifiers, positional: ~100 timepoints a patient make this hot.
         hem = (
             None if blood is None
