@@ -320,3 +320,19 @@ def test_aca_of_a_pretherapy_karyotype_is_the_baseline_warning_not_a_new_aca() -
     assert base.basis == "ACA at diagnosis: +8 (high-risk ACA)"
     assert not [e for e in a.events if e.kind in ("new_aca", "progression")]
     assert next(m.status for m in a.milestones if m.month == 3) is S.OPTIMAL
+
+
+def test_a_loss_of_mmr_does_not_stand_on_the_next_drug() -> None:
+    # ELN 2013: MMR at 12 months (0.05%), then 0.5% and 1.5%: confirmed loss of MMR at 18
+    # months (two > 0.1%, one >= 1%), failure on imatinib. Switched to dasatinib at 19 months;
+    # 0.8% at 21.2 months is 2.2 months on dasatinib, in the new line's 3-month window (2.0-4.5)
+    # and <= 10%: optimal. The loss was the old drug's: it does not stand on dasatinib.
+    result = run({
+        "therapy": [{"drug": "imatinib", "dose": 400, "month": 0, "end_month": 19,
+                     "reason_end": "resistance"},
+                    {"drug": "dasatinib", "dose": 100, "month": 19}],
+        "history": [{"month": 12, "pcr": 0.05, "ph": 0}, {"month": 15, "pcr": 0.5},
+                    {"month": 18, "pcr": 1.5}, {"month": 21.2, "pcr": 0.8}],
+    }, Guideline.ELN2013)
+    assert milestone(result, 3) is S.OPTIMAL
+    assert result.status is S.OPTIMAL

@@ -601,10 +601,10 @@ def _standing(
     # A result dated on the day of a change is what prompted it: it belongs before the change.
     after = (lambda d: True) if since is None else (lambda d: d > since)
     # The judgements of the latest result of each kind, and those whose state still holds on it
-    # (a loss of MMR not regained, seen again after any change of therapy).
+    # (a loss of MMR not regained). Like a failure, neither outlives a change of therapy: the
+    # change answered it, and a new drug's landmarks start afresh.
     latest = [j for j in judgements
-              if (latest_by_kind.get(j.kind) == j.date and after(j.date))
-              or (j.persists and after(latest_by_kind.get(j.kind, j.date)))]
+              if after(j.date) and (j.persists or latest_by_kind.get(j.kind) == j.date)]
     pool = list(latest)
     if recent is not None and (
         rule == "worst"
