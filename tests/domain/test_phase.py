@@ -268,3 +268,15 @@ def test_known_aca_do_not_apply_off_therapy() -> None:
         c = classify_phase(blood=None, marrow=None, cyto=cyto, criteria=PhaseCriteria.MDACC,
                            on_therapy=False, known_aca=known)
         assert c.value is Phase.ACCELERATED
+
+
+def test_a_karyotype_on_the_tki_start_day_is_the_diagnostic_one() -> None:
+    from cmltrack.domain.assess import assess
+
+    # +8 in the karyotype of 2020-01-10, the day imatinib starts (a result on the day of a
+    # change counts before it), and again at 3 months: the baseline's, chronic phase.
+    rec = _aca_record([], [("2020-01-10", ["+8"]), ("2020-04-10", ["+8"])])
+    a = assess(rec)
+    assert {t.date.isoformat(): t.phase for t in a.timepoints}["2020-04-10"] is Phase.CHRONIC
+    assert not [e for e in a.events if e.kind in ("new_aca", "progression")]
+    assert a.milestones[0].basis == "ACA at diagnosis: +8 (high-risk ACA)"

@@ -25,7 +25,7 @@ from cmltrack.domain.enums import (
     Phase,
 )
 from cmltrack.domain.guidelines import assess_eln
-from cmltrack.domain.guidelines.label import recommend_label_dose
+from cmltrack.domain.guidelines.label import disease_phase, recommend_label_dose
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
 from cmltrack.domain.options import AssessOptions
@@ -261,6 +261,7 @@ def _best(values: Iterable[Any], order: Sequence[Any]) -> Any:
 
 
 _RANKS: dict[int, dict[Any, int]] = {}
+_PHASE = operator.attrgetter("phase")
 _HEMATOLOGIC = operator.attrgetter("hematologic")
 _CYTOGENETIC = operator.attrgetter("cytogenetic")
 _MOLECULAR = operator.attrgetter("molecular")
@@ -350,7 +351,10 @@ def assess(
         )
     if options.protocol == "kantarjian2003":
         recs += recommend_kantarjian2003(rec, timepoints, eln.events, as_of=as_of)
-    recs += recommend_label_dose(rec, as_of=as_of, phase=phase, limits=options.limits,
+    # The dose rules treat the most advanced phase the record shows (as the protocol and TFR
+    # do): an accelerated day on therapy is not undone by a later chronic-looking count.
+    treated = disease_phase(rec, as_of, map(_PHASE, timepoints))
+    recs += recommend_label_dose(rec, as_of=as_of, phase=treated, limits=options.limits,
                                  index=index)
     tfr = assess_tfr(rec, timepoints, as_of=as_of, prior_failure=eln.failures)
     recs += tfr.recommendations

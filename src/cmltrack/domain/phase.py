@@ -149,12 +149,13 @@ def norm_aca(name: str) -> str:
 
 
 def aca_at_diagnosis(record: PatientRecord, start: dt.date | None) -> tuple[str, ...]:
-    """The ACA known before therapy: the diagnosis's and those of karyotypes dated before the
-    first TKI's ``start`` (the diagnostic work-up), each once (as :func:`norm_aca` compares),
-    in the order first given. They are the baseline's, never a new ACA on therapy."""
+    """The ACA known before therapy: the diagnosis's and those of karyotypes dated up to the
+    first TKI's ``start`` (the diagnostic work-up; a result on the day of a change counts
+    before it), each once (as :func:`norm_aca` compares), in the order first given. They are
+    the baseline's, never a new ACA on therapy."""
     names = list(record.diagnosis.aca) if record.diagnosis is not None else []
     for obs in record.observations:
-        if obs.kind == "cytogenetics" and (start is None or obs.date < start):
+        if obs.kind == "cytogenetics" and (start is None or obs.date <= start):
             names += obs.aca
     seen: dict[str, str] = {}
     for name in names:

@@ -188,3 +188,25 @@ def test_packaged_tables_are_valid_and_cited(name: str, rows: int) -> None:
 def test_bad_tables_are_refused(raw: dict[str, Any], message: str) -> None:
     with pytest.raises(RuleTableError, match=message):
         parse_rule_table("t", raw)
+
+
+def test_an_accelerated_day_on_therapy_keeps_the_ap_dose_rule_after_a_chronic_count() -> None:
+    from cmltrack.domain.assess import assess
+
+    # Basophils 22% (>= 20%) on 2020-07-06, on imatinib: accelerated phase (ELN 2013). On
+    # 2020-08-06 a count with basophils 1%, ANC 0.8 and platelets 40 looks chronic, but the
+    # dose rules treat the most advanced phase shown: the AP/BP rule (ANC < 0.5 and/or
+    # platelets < 10) is not met, so no hold (the CP rule would hold: ANC 0.8 < 1.0).
+    count = {"kind": "blood", "wbc": 5.0, "blasts_pb": 0, "spleen_cm": 0}
+    rec = PatientRecord.model_validate({
+        "id": "F5",
+        "diagnosis": {"date": "2020-01-02", "phase": "chronic"},
+        "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-06"}],
+        "observations": [
+            {**count, "date": "2020-07-06", "anc": 3.0, "platelets": 200, "basophils_pb": 22},
+            {**count, "date": "2020-08-06", "anc": 0.8, "platelets": 40, "basophils_pb": 1},
+        ],
+    })
+    a = assess(rec)
+    assert [e.kind for e in a.events if e.kind == "progression"] == ["progression"]
+    assert not [r for r in a.recommendations if r.rule.startswith("LABEL.")]

@@ -221,3 +221,34 @@ def test_only_failures_up_to_the_day_judged_are_prior() -> None:
     out = assess_tfr(record, tps, as_of=dt.date(2021, 4, 10), prior_failure=on_the_day)
     assert out.minimal_met is False
     assert any("prior treatment failure (12-month failure on 2021-04-10)" in b for b in out.basis)
+
+
+def test_a_first_line_failure_before_a_switch_for_intolerance_bars_tfr() -> None:
+    from cmltrack.domain.assess import assess
+
+    # ELN 2020 3 months: 15% on 2014-04-07 (> 10%, warning), confirmed by 12% on 2014-05-08
+    # (a later PCR > 10% within 3 months: failure). Imatinib stopped for intolerance on
+    # 2014-06-07 (nilotinib: the switch itself does not bar TFR), then MR4.5 (0.002%) every 3
+    # months from 2015-01-07 to 2019-10-07 (4.75 y > 2; nilotinib 5.33 y > 4): every minimal
+    # criterion but "no prior treatment failure" is met.
+    pcrs = [("2014-04-07", 15.0), ("2014-05-08", 12.0)]
+    pcrs += [(add_months(dt.date(2015, 1, 7), 3 * i).isoformat(), 0.002) for i in range(20)]
+    rec = PatientRecord.model_validate({
+        "id": "D1",
+        "diagnosis": {"date": "2014-01-02", "phase": "chronic", "transcript": "e14a2"},
+        "therapy": [
+            {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2014-01-06",
+             "end": "2014-06-07", "reason_end": "intolerance"},
+            {"drug": "nilotinib", "dose_mg_per_day": 600, "start": "2014-06-07"},
+        ],
+        "observations": [{"kind": "pcr", "date": d, "bcr_abl1_is": v, "control_gene": "ABL1",
+                          "control_copies": 60000} for d, v in pcrs],
+    })
+    a = assess(rec)
+    assert all(r.action != "consider_tfr" for r in a.recommendations)
+    assert any(line.startswith("ELN2020.TFR.minimal.line") and line.endswith("(met)")
+               for line in a.trail)
+    assert any(
+        "ELN2020.TFR.minimal.no_failure: prior treatment failure (3-month failure on "
+        "2014-05-08" in line and "(on imatinib)" in line for line in a.trail
+    )

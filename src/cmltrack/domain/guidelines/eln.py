@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -834,15 +835,8 @@ def assess_eln(
     baseline = _baseline(table, lists, record, trail, risk, first_start)
     if baseline is not None:
         milestones.append(baseline)
-    any_time_from: dt.date | None = None
-    for lm in table.landmarks:
-        ms, pcr_tp = _judge_landmark(table, lm, line_tps, line.start, as_of_months)
-        milestones.append(ms)
-        if lm.month == table.any_time_after:
-            if pcr_tp is not None:
-                any_time_from = pcr_tp.date
-            elif as_of_months > lm.end:
-                any_time_from = line.start + dt.timedelta(days=int(lm.end * DAYS_PER_MONTH))
+    landmarks, any_time_from = _judge_landmarks(table, line_tps, line.start, as_of_months)
+    milestones += landmarks
 
     wanted = frozenset(c.fact for r in table.rows for c in r.conditions if c.fact)
     facts = _facts(record, events, tps, pcrs, index, any_time_from, as_of, lines[0].start,
@@ -870,8 +864,66 @@ def assess_eln(
     written = LazyLines(functools.partial(
         _write_trail, tuple(dated), tuple(milestones), tuple(judgements), events, line, as_of,
         f"{as_of}: standing {ed} status: {status}: ", decisive))
+    earlier = _earlier_line_failures(table, lines, tps, pcrs)
     return GuidelineResult(tuple(milestones), events, tuple(recs), status, written,
-                           _failures(milestones, judgements, lines))
+                           _failures([*earlier[0], *milestones], [*earlier[1], *judgements],
+                                     lines))
+
+
+def _judge_landmarks(
+    table: GuidelineTable, line_tps: Sequence[Timepoint], start: dt.date, as_of_months: float
+) -> tuple[list[Milestone], dt.date | None]:
+    """One line's landmarks, and the day after which the any-time levels apply (the result
+    used for the last landmark, or its window's end once closed without one)."""
+    milestones: list[Milestone] = []
+    any_time_from: dt.date | None = None
+    for lm in table.landmarks:
+        ms, pcr_tp = _judge_landmark(table, lm, line_tps, start, as_of_months)
+        milestones.append(ms)
+        if lm.month == table.any_time_after:
+            if pcr_tp is not None:
+                any_time_from = pcr_tp.date
+            elif as_of_months > lm.end:
+                any_time_from = start + dt.timedelta(days=int(lm.end * DAYS_PER_MONTH))
+    return milestones, any_time_from
+
+
+def _earlier_line_failures(
+    table: GuidelineTable,
+    lines: Sequence[Line],
+    tps: Sequence[Timepoint],
+    pcrs: Sequence[PcrValue],
+) -> tuple[list[Milestone], list[Judgement]]:
+    """The landmark failures and any-time BCR::ABL1 failures of each line before the current
+    one (a line ended for intolerance may have failed first): judged as on that line, with the
+    results up to the next line's start (a result on that day counts before the change).
+    Only for ``GuidelineResult.failures``; ``milestones`` stays the current line's."""
+    landmarks: list[Milestone] = []
+    bands: list[Judgement] = []
+    failure_bands = [
+        r for r in table.rows_at("any") if r.status is S.FAILURE and not r.is_fact
+        and len(r.conditions) == 1 and r.conditions[0].interval is not None
+    ]
+    for ln, nxt in itertools.pairwise(lines):
+        ln_tps = [t for t in tps if ln.start <= t.date <= nxt.start]
+        judged, any_time_from = _judge_landmarks(
+            table, ln_tps, ln.start, months_between(ln.start, nxt.start)
+        )
+        landmarks += [
+            Milestone(m.month, m.status, m.date, f"{m.basis} (on {ln.drug})", m.rule)
+            for m in judged if m.status is S.FAILURE
+        ]
+        if any_time_from is None:
+            continue
+        for tp, value in pcrs:
+            if any_time_from < tp.date <= nxt.start:
+                for row in failure_bands:
+                    interval = row.conditions[0].interval
+                    if interval is not None and interval.contains(value):
+                        bands.append(Judgement(tp.date, "pcr", row.status, row.id,
+                                               f"{describe_bcr(value)} on {ln.drug} "
+                                               f"({row.wording})"))
+    return landmarks, bands
 
 
 def _failures(
