@@ -172,14 +172,21 @@ def _failed_then_escalated() -> PatientRecord:
     # MR4 (0.008%) every 3 months from 2017-01-01 to 2022-10-01.
     pcrs = [("2015-04-01", 5), ("2015-07-01", 0.5), ("2016-01-01", 0.05), ("2016-07-01", 2)]
     pcrs += [(add_months(dt.date(2017, 1, 1), 3 * i).isoformat(), 0.008) for i in range(24)]
+    return _pcr_record("F1", "2014-12-15", [
+        {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2015-01-01",
+         "end": "2016-08-01", "reason_end": "resistance"},
+        {"drug": "imatinib", "dose_mg_per_day": 800, "start": "2016-08-01"},
+    ], pcrs)
+
+
+def _pcr_record(
+    pid: str, diagnosed: str, therapy: list[dict[str, Any]], pcrs: list[tuple[str, float]]
+) -> PatientRecord:
+    """A chronic-phase e14a2 record with ``therapy`` and PCR results (date, % IS)."""
     return PatientRecord.model_validate({
-        "id": "F1",
-        "diagnosis": {"date": "2014-12-15", "phase": "chronic", "transcript": "e14a2"},
-        "therapy": [
-            {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2015-01-01",
-             "end": "2016-08-01", "reason_end": "resistance"},
-            {"drug": "imatinib", "dose_mg_per_day": 800, "start": "2016-08-01"},
-        ],
+        "id": pid,
+        "diagnosis": {"date": diagnosed, "phase": "chronic", "transcript": "e14a2"},
+        "therapy": therapy,
         "observations": [
             {"kind": "pcr", "date": d, "bcr_abl1_is": v, "control_gene": "ABL1",
              "control_copies": 50000} for d, v in pcrs
@@ -233,17 +240,11 @@ def test_a_first_line_failure_before_a_switch_for_intolerance_bars_tfr() -> None
     # criterion but "no prior treatment failure" is met.
     pcrs = [("2014-04-07", 15.0), ("2014-05-08", 12.0)]
     pcrs += [(add_months(dt.date(2015, 1, 7), 3 * i).isoformat(), 0.002) for i in range(20)]
-    rec = PatientRecord.model_validate({
-        "id": "D1",
-        "diagnosis": {"date": "2014-01-02", "phase": "chronic", "transcript": "e14a2"},
-        "therapy": [
-            {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2014-01-06",
-             "end": "2014-06-07", "reason_end": "intolerance"},
-            {"drug": "nilotinib", "dose_mg_per_day": 600, "start": "2014-06-07"},
-        ],
-        "observations": [{"kind": "pcr", "date": d, "bcr_abl1_is": v, "control_gene": "ABL1",
-                          "control_copies": 60000} for d, v in pcrs],
-    })
+    rec = _pcr_record("D1", "2014-01-02", [
+        {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2014-01-06",
+         "end": "2014-06-07", "reason_end": "intolerance"},
+        {"drug": "nilotinib", "dose_mg_per_day": 600, "start": "2014-06-07"},
+    ], pcrs)
     a = assess(rec)
     assert all(r.action != "consider_tfr" for r in a.recommendations)
     assert any(line.startswith("ELN2020.TFR.minimal.line") and line.endswith("(met)")
