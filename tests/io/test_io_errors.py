@@ -396,3 +396,13 @@ def test_checks_on_a_whole_model_name_their_field(tmp_path: Path) -> None:
         with pytest.raises(InputError) as exc:
             validate_record({"id": "X", **extra}, today=TODAY, file="p.json")
         assert exc.value.path == path, (exc.value, path)
+
+
+def test_csv_that_is_not_utf8_is_refused_naming_the_file(tmp_path: Path) -> None:
+    folder = _tables(tmp_path)
+    # "µmol/L" saved as Latin-1: the byte 0xb5 is not UTF-8
+    (folder / "labs.csv").write_bytes(
+        LABS.encode() + "P1,2020-03-02,creatinine,80,\u00b5mol/L\n".encode("latin-1"))
+    err = _refused(folder)
+    assert err.code == "bad_format" and err.file == str(folder / "labs.csv")
+    assert "is not UTF-8 text (a byte 0xb5)" in str(err)

@@ -131,6 +131,12 @@ def _raw_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[
         except csv.Error as exc:
             raise InputError(f"not valid CSV: {exc}", code="bad_format", file=str(path),
                              row=rownum + 1) from None
+        except UnicodeDecodeError as exc:
+            # Text is decoded a block ahead of the rows read, so no row can be named.
+            raise InputError(
+                f"is not UTF-8 text (a byte 0x{exc.object[exc.start]:02x}); save it as UTF-8",
+                code="bad_format", file=str(path),
+            ) from None
         if rownum == 0:
             _check_header(path, [], columns)
 
