@@ -235,3 +235,15 @@ def test_a_refusal_in_a_worker_reaches_the_caller(
         write_reports(records, tmp_path / "r", options=AssessOptions(), generated=DAY, jobs=2)
     assert str(info.value) == "f.jsonl, row 7, patient 'P01', field 'wbc': cannot"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_id_is_cut_to_a_file_name_that_fits() -> None:
+    import hashlib
+
+    taken: set[str] = set()
+    long_id = "X" * 300
+    name = safe_name(long_id, taken)
+    # 80 characters of the id, "-", 8 of its SHA-1: 89 in all, room for "-2.html"
+    assert name == "X" * 80 + "-" + hashlib.sha1(long_id.encode()).hexdigest()[:8]
+    other = safe_name("X" * 299 + "Y", taken)
+    assert other != name and len(other) == 89

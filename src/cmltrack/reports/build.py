@@ -12,6 +12,7 @@ end, so a refused record, a full disk or an interruption never leaves half a rep
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import shutil
@@ -51,9 +52,17 @@ class ReportResult:
     files: int
 
 
+_MAX_NAME = 89  # characters of a name before its suffixes (-2, .html, .pdf)
+
+
 def safe_name(patient_id: str, taken: set[str]) -> str:
-    """A file name from a patient id: unsafe characters become '_', clashes get a suffix."""
+    """A file name from a patient id: unsafe characters become '_', clashes get a suffix, and
+    an id too long for a file name (most file systems allow 255 bytes) is cut to 80
+    characters plus 8 of its SHA-1, which keeps distinct ids apart."""
     base = re.sub(r"[^A-Za-z0-9._-]", "_", patient_id).lstrip(".") or "patient"
+    if len(base) > _MAX_NAME:
+        digest = hashlib.sha1(patient_id.encode("utf-8")).hexdigest()[:8]
+        base = f"{base[:_MAX_NAME - 9]}-{digest}"
     name, n = base, 1
     while name.lower() in taken:
         n += 1
