@@ -76,3 +76,10 @@ def test_endpoints_cli_writes_csv(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert run(["endpoints", str(example_path("json")), "--out", str(pq)]) == 0
     back = pd.read_parquet(pq)
     assert len(back) == len(table) and list(back["PARAMCD"]) == list(table["PARAMCD"])
+
+
+def test_summarize_refuses_a_text_covariate(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(example_path("json"))
+    assert run(["summarize", path, "--covariates", "sex"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "field 'sex'" in err and "is not numeric" in err

@@ -200,6 +200,13 @@ def response_predictors(
         raise InputError(
             f"no baseline column {missing[0]!r}", code="missing_field", field=missing[0]
         )
+    text = [c for c in covariates if not pd.api.types.is_numeric_dtype(baseline[c])]
+    if text:
+        raise InputError(
+            f"baseline column {text[0]!r} is not numeric; the regression takes numeric "
+            "covariates (compare groups of a categorical column with --by)",
+            code="bad_type", field=text[0],
+        )
     rows = _param(endpoints, RESPONSES[response]).set_index("USUBJID")
     y = ((rows["CNSR"] == 0) & (rows["AVAL"] <= landmark)).astype(int)
     x = baseline.set_index("USUBJID").reindex(y.index)[list(covariates)]
