@@ -69,3 +69,15 @@ def test_long_runs_report_progress_on_stderr(tmp_path: Path,
     assert cap.out == ""
     assert "5,000 patients (first-line)" in cap.err
     assert len(out.read_text().splitlines()) == 5000
+
+
+@pytest.mark.parametrize("as_of", ["1900-01-01", "2001-05-09", "2099-01-01"])
+def test_synth_refuses_a_generation_date_outside_the_imatinib_era(
+    as_of: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the cohorts are imatinib-era courses (first approval 2001-05-10), and nothing the
+    # readers would refuse as future may be written
+    out = tmp_path / "c.jsonl"
+    assert run(["synth", "--patients", "3", "--as-of", as_of, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "field '--as-of'" in err and not out.exists()

@@ -15,6 +15,9 @@ from cmltrack.cli.app import app
 from cmltrack.cli.assess import parse_as_of
 from cmltrack.errors import InputError
 
+#: FDA approval of imatinib (Gleevec), 10 May 2001: the earliest generation date.
+IMATINIB_APPROVED = dt.date(2001, 5, 10)
+
 
 @app.command()
 def synth(
@@ -50,6 +53,13 @@ def synth(
     from cmltrack.synth.profiles import get_profile
 
     day = parse_as_of(as_of) or DEFAULT_AS_OF
+    # The cohorts are imatinib-era courses, and every record must pass the readers' "not in
+    # the future" check: the generation date lies between imatinib's approval and today.
+    if not IMATINIB_APPROVED <= day <= dt.date.today():
+        raise InputError(
+            f"{day} is outside {IMATINIB_APPROVED} (imatinib's first approval) to today",
+            code="impossible_value", field="--as-of",
+        )
     prof = get_profile(profile)
     if validate:
         _validate(seed, day, as_json)
