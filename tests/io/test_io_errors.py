@@ -124,6 +124,17 @@ def test_future_date_is_judged_against_today(tmp_path: Path) -> None:
     assert _refusal_at(path, dt.date(2025, 12, 31)).path == "$.events[0].date"
 
 
+def test_a_therapy_end_in_the_future_is_refused(tmp_path: Path) -> None:
+    # an end after today would be a plan, and would move the default as_of there
+    path = tmp_path / "one.json"
+    line = {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-10",
+            "end": "2026-01-02", "reason_end": "tfr"}
+    path.write_text(json.dumps({**GOOD, "therapy": [line]}))
+    assert len(load_records(path, today=dt.date(2026, 1, 2))) == 1
+    err = _refusal_at(path, dt.date(2026, 1, 1))
+    assert (err.path, err.field) == ("$.therapy[0].end", "end")
+
+
 def _refusal_at(path: Path, today: dt.date) -> InputError:
     with pytest.raises(InputError) as exc:
         load_records(path, today=today)

@@ -168,7 +168,9 @@ class TherapyLine(_Model):
     end: dt.date | None = None
     reason_end: str | None = None
 
-    _future = field_validator("start")(_check_not_future)
+    # An end in the future would be a plan, not a record (and would move the default as_of
+    # there): refused like any future date (patient-record contract).
+    _future = field_validator("start", "end")(_check_not_future)
 
     @field_validator("drug")
     @classmethod
