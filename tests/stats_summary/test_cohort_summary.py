@@ -71,6 +71,7 @@ def test_endpoints_cli_writes_csv(tmp_path: Path, capsys: pytest.CaptureFixture[
         "USUBJID", "PARAMCD", "PARAM", "AVAL", "CNSR", "STARTDT", "ADT", "EVNTDESC"
     ]
     assert table["USUBJID"].nunique() == 12
+    assert out.stat().st_mode & 0o777 == 0o644  # an ordinary file, not mkstemp's private 0600
     assert run(["endpoints", str(example_path("json")), "--out", str(tmp_path / "x.txt")]) == 2
     pq = tmp_path / "adtte.parquet"
     assert run(["endpoints", str(example_path("json")), "--out", str(pq)]) == 0

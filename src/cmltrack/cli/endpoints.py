@@ -40,6 +40,9 @@ def endpoints(
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)
+    # mkstemp makes the file private (0600): give it the target's mode or an ordinary 0644,
+    # as the other writers do.
+    os.chmod(tmp, out.stat().st_mode & 0o777 if out.exists() else 0o644)
     try:
         if suffix == ".csv":
             frame.to_csv(tmp, index=False)
