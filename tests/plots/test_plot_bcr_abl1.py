@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -199,3 +200,28 @@ def test_more_control_copies_more_sensitive(a: int, b: int) -> None:
     s_lo = pcr_sensitivity(_pcr(control_gene="ABL1", control_copies=lo))
     s_hi = pcr_sensitivity(_pcr(control_gene="ABL1", control_copies=hi))
     assert s_lo is not None and s_hi is not None and s_hi <= s_lo
+
+
+def test_plot_cli_draws_only_what_was_known_on_as_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cmltrack.plots as plots
+    from cmltrack.cli.app import _register, run
+    from cmltrack.cli.demo import example_path
+
+    drawn: list[PatientRecord] = []
+    real = plots.plot_bcr_abl1
+
+    def spy(record: PatientRecord, *args: Any, **kwargs: Any) -> Any:
+        drawn.append(record)
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(plots, "plot_bcr_abl1", spy)
+    _register()
+    out = tmp_path / "p04.png"
+    args = ["plot", "bcr-abl1", str(example_path("json")), "--patient", "P04", "--out", str(out)]
+    assert run([*args, "--as-of", "2016-06-30"]) == 0 and out.exists()
+    (record,) = drawn
+    # P04's record runs to 2020; as of 2016-06-30 nothing later is drawn
+    assert max(o.date for o in record.observations).isoformat() <= "2016-06-30"
+    assert all(t.start.isoformat() <= "2016-06-30" for t in record.therapy)

@@ -44,7 +44,7 @@ def bcr_abl1(
     dpi: DpiOpt = 120,
 ) -> None:
     """One patient's BCR::ABL1 course with the guideline's milestone zones."""
-    from cmltrack.domain.assess import assess
+    from cmltrack.domain.assess import assess, restrict_record
     from cmltrack.domain.options import AssessOptions
     from cmltrack.io import read_records
     from cmltrack.plots import figure_of, plot_bcr_abl1, save_figure
@@ -54,7 +54,9 @@ def bcr_abl1(
     for record in read_records(input):
         if record.id == patient:
             a = assess(record, options=AssessOptions(guideline=guideline), as_of=day)
-            save_figure(figure_of(plot_bcr_abl1(record, a)), out, dpi=dpi)
+            # drawn from the record as known on as_of: nothing later is shown either
+            known = restrict_record(record, a.as_of)
+            save_figure(figure_of(plot_bcr_abl1(known, a)), out, dpi=dpi)
             sys.stdout.write(f"wrote {out}\n")
             return
     raise InputError(f"no patient {patient!r} in {input}", code="unknown_value",
@@ -73,7 +75,7 @@ def swimmer(
     dpi: DpiOpt = 120,
 ) -> None:
     """One bar per patient with first CHR, CCyR, MMR, MR4.5, progression and death."""
-    from cmltrack.domain.assess import assess
+    from cmltrack.domain.assess import assess, restrict_record
     from cmltrack.domain.options import AssessOptions
     from cmltrack.io import read_records
     from cmltrack.plots import figure_of, plot_swimmer, save_figure, swimmer_rows
@@ -83,7 +85,8 @@ def swimmer(
     options = AssessOptions(guideline=guideline)
     rows = []
     for record in read_records(input):
-        rows += swimmer_rows([(record, assess(record, options=options, as_of=day))])
+        a = assess(record, options=options, as_of=day)
+        rows += swimmer_rows([(restrict_record(record, a.as_of), a)])
     if not rows:
         raise InputError("no patient with a start of TKI therapy", code="empty", file=str(input))
     save_figure(figure_of(plot_swimmer(rows, max_patients=max_patients)), out, dpi=dpi)
