@@ -135,6 +135,16 @@ def test_a_therapy_end_in_the_future_is_refused(tmp_path: Path) -> None:
     assert (err.path, err.field) == ("$.therapy[0].end", "end")
 
 
+def test_an_upper_limit_of_normal_of_zero_is_refused(tmp_path: Path) -> None:
+    # ALT 30 against a ULN of 0 would be "> 20 x ULN", grade 4: a ULN must be > 0
+    path = tmp_path / "one.json"
+    chem = {"kind": "chemistry", "date": "2020-03-01", "alt": 30, "alt_uln": 0}
+    path.write_text(json.dumps({**GOOD, "observations": [chem]}))
+    err = _refusal_at(path, TODAY)
+    assert (err.path, err.field) == ("$.observations[0].alt_uln", "alt_uln")
+    assert "must be > 0" in str(err)
+
+
 def _refusal_at(path: Path, today: dt.date) -> InputError:
     with pytest.raises(InputError) as exc:
         load_records(path, today=today)

@@ -38,6 +38,8 @@ from cmltrack.units import UnitError, to_standard
 
 Pct = Annotated[float, Field(ge=0, le=100)]
 NonNeg = Annotated[float, Field(ge=0)]
+#: An upper limit of normal: a multiple of it grades liver and kidney toxicity, so 0 is refused.
+Uln = Annotated[float, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
 
 TYPICAL_TRANSCRIPTS = frozenset({"e13a2", "e14a2", "e13a2/e14a2"})
@@ -218,15 +220,15 @@ class BloodCount(_Obs):
     spleen_cm: Annotated[float, Field(ge=0, le=40)] | None = None
     extramedullary_blasts: bool | None = None
     wbc_lln: NonNeg | None = None
-    wbc_uln: NonNeg | None = None
+    wbc_uln: Uln | None = None
     anc_lln: NonNeg | None = None
-    anc_uln: NonNeg | None = None
+    anc_uln: Uln | None = None
     platelets_lln: NonNeg | None = None
-    platelets_uln: NonNeg | None = None
+    platelets_uln: Uln | None = None
     hemoglobin_lln: NonNeg | None = None
-    hemoglobin_uln: NonNeg | None = None
+    hemoglobin_uln: Uln | None = None
     lymphocytes_lln: NonNeg | None = None
-    lymphocytes_uln: NonNeg | None = None
+    lymphocytes_uln: Uln | None = None
 
     @model_validator(mode="after")
     def _differential(self) -> BloodCount:
@@ -374,13 +376,13 @@ class Chemistry(_Obs):
 
     kind: Literal["chemistry"] = "chemistry"
     alt: NonNeg | None = None
-    alt_uln: NonNeg | None = None
+    alt_uln: Uln | None = None
     ast: NonNeg | None = None
-    ast_uln: NonNeg | None = None
+    ast_uln: Uln | None = None
     bilirubin: NonNeg | None = None
-    bilirubin_uln: NonNeg | None = None
+    bilirubin_uln: Uln | None = None
     creatinine: NonNeg | None = None
-    creatinine_uln: NonNeg | None = None
+    creatinine_uln: Uln | None = None
 
 
 Observation = Annotated[
