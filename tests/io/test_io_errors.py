@@ -145,6 +145,19 @@ def test_an_upper_limit_of_normal_of_zero_is_refused(tmp_path: Path) -> None:
     assert "must be > 0" in str(err)
 
 
+@pytest.mark.parametrize(("value", "shown"), [(True, "True"), ("5.5", "'5.5'")])
+def test_a_boolean_or_text_where_a_number_belongs_is_refused(
+    tmp_path: Path, value: Any, shown: str
+) -> None:
+    # lax parsing read true as 1 x10^9/L and "5.5" as 5.5: JSON numbers must be numbers
+    path = tmp_path / "one.json"
+    blood = {"kind": "blood", "date": "2020-03-01", "wbc": value}
+    path.write_text(json.dumps({**GOOD, "observations": [blood]}))
+    err = _refusal_at(path, TODAY)
+    assert (err.path, err.field) == ("$.observations[0].wbc", "wbc")
+    assert f"{shown} is not a number" in str(err)
+
+
 def _refusal_at(path: Path, today: dt.date) -> InputError:
     with pytest.raises(InputError) as exc:
         load_records(path, today=today)

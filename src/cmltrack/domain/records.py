@@ -36,10 +36,10 @@ from pydantic_core import PydanticCustomError
 from cmltrack.domain.dates import age_in_years
 from cmltrack.units import UnitError, to_standard
 
-Pct = Annotated[float, Field(ge=0, le=100)]
-NonNeg = Annotated[float, Field(ge=0)]
+Pct = Annotated[float, Field(strict=True, ge=0, le=100)]
+NonNeg = Annotated[float, Field(strict=True, ge=0)]
 #: An upper limit of normal: a multiple of it grades liver and kidney toxicity, so 0 is refused.
-Uln = Annotated[float, Field(gt=0)]
+Uln = Annotated[float, Field(strict=True, gt=0)]
 Count = Annotated[int, Field(ge=0)]
 
 TYPICAL_TRANSCRIPTS = frozenset({"e13a2", "e14a2", "e13a2/e14a2"})
@@ -136,11 +136,11 @@ class Diagnosis(_Model):
     disease: str = "CML"
     phase: Literal["chronic", "accelerated", "blast"] | None = None
     transcript: str | None = None
-    age: Annotated[float, Field(ge=0, le=120)] | None = None
-    spleen_cm: Annotated[float, Field(ge=0, le=40)] | None = None
-    wbc: Annotated[float, Field(ge=0, le=2000)] | None = None
-    platelets: Annotated[float, Field(ge=0, le=10000)] | None = None
-    hemoglobin: Annotated[float, Field(ge=0, le=25)] | None = None
+    age: Annotated[float, Field(strict=True, ge=0, le=120)] | None = None
+    spleen_cm: Annotated[float, Field(strict=True, ge=0, le=40)] | None = None
+    wbc: Annotated[float, Field(strict=True, ge=0, le=2000)] | None = None
+    platelets: Annotated[float, Field(strict=True, ge=0, le=10000)] | None = None
+    hemoglobin: Annotated[float, Field(strict=True, ge=0, le=25)] | None = None
     blasts_pb: Pct | None = None
     basophils_pb: Pct | None = None
     eosinophils_pb: Pct | None = None
@@ -165,7 +165,7 @@ class TherapyLine(_Model):
     """One drug at one daily dose from ``start`` to ``end`` (open if null)."""
 
     drug: str
-    dose_mg_per_day: Annotated[float, Field(ge=0, le=2000)] | None = None
+    dose_mg_per_day: Annotated[float, Field(strict=True, ge=0, le=2000)] | None = None
     start: dt.date
     end: dt.date | None = None
     reason_end: str | None = None
@@ -206,18 +206,18 @@ class BloodCount(_Obs):
     """Peripheral blood count, differential (% of leukocytes) and spleen size at that visit."""
 
     kind: Literal["blood"] = "blood"
-    wbc: Annotated[float, Field(ge=0, le=2000)] | None = None
-    anc: Annotated[float, Field(ge=0, le=2000)] | None = None
-    platelets: Annotated[float, Field(ge=0, le=10000)] | None = None
-    hemoglobin: Annotated[float, Field(ge=0, le=25)] | None = None
-    lymphocytes: Annotated[float, Field(ge=0, le=2000)] | None = None
+    wbc: Annotated[float, Field(strict=True, ge=0, le=2000)] | None = None
+    anc: Annotated[float, Field(strict=True, ge=0, le=2000)] | None = None
+    platelets: Annotated[float, Field(strict=True, ge=0, le=10000)] | None = None
+    hemoglobin: Annotated[float, Field(strict=True, ge=0, le=25)] | None = None
+    lymphocytes: Annotated[float, Field(strict=True, ge=0, le=2000)] | None = None
     blasts_pb: Pct | None = None
     promyelocytes_pb: Pct | None = None
     myelocytes_pb: Pct | None = None
     metamyelocytes_pb: Pct | None = None
     basophils_pb: Pct | None = None
     eosinophils_pb: Pct | None = None
-    spleen_cm: Annotated[float, Field(ge=0, le=40)] | None = None
+    spleen_cm: Annotated[float, Field(strict=True, ge=0, le=40)] | None = None
     extramedullary_blasts: bool | None = None
     wbc_lln: NonNeg | None = None
     wbc_uln: Uln | None = None
@@ -330,10 +330,10 @@ class Pcr(_Obs):
     """BCR::ABL1 quantitative PCR on the International Scale (percent)."""
 
     kind: Literal["pcr"] = "pcr"
-    bcr_abl1_is: Annotated[float, Field(ge=0, le=1000)] | None = None
+    bcr_abl1_is: Annotated[float, Field(strict=True, ge=0, le=1000)] | None = None
     detected: bool | None = None
     control_gene: Literal["ABL1", "GUSB"] | None = None
-    control_copies: Annotated[float, Field(ge=0)] | None = None
+    control_copies: Annotated[float, Field(strict=True, ge=0)] | None = None
 
     @model_validator(mode="after")
     def _detection(self) -> Pcr:
