@@ -84,3 +84,12 @@ def test_summarize_refuses_a_text_covariate(capsys: pytest.CaptureFixture[str]) 
     assert run(["summarize", path, "--covariates", "sex"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "field 'sex'" in err and "is not numeric" in err
+
+
+@pytest.mark.parametrize("landmark", ["-5", "nan", "601"])
+def test_summarize_refuses_an_impossible_landmark(
+    landmark: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["summarize", str(example_path("json")), "--landmark", landmark]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--landmark" in err

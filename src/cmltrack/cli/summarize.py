@@ -32,7 +32,9 @@ def summarize(
     covariates: Annotated[
         str, typer.Option("--covariates", help="Logistic regression covariates (numeric).")
     ] = "age,sokal_score",
-    landmark: Annotated[float, typer.Option("--landmark", help="Landmark month.")] = 12.0,
+    landmark: Annotated[
+        float, typer.Option("--landmark", min=0.0, max=600.0, help="Landmark month (0-600).")
+    ] = 12.0,
     guideline: GuidelineOpt = Guideline.ELN2020,
     cytogenetic_scheme: SchemeOpt = CytogeneticScheme.ELN,
     phase_criteria: PhaseOpt = PhaseCriteria.ELN,
