@@ -236,3 +236,14 @@ def test_level_and_singular_model_errors(
         assert run([*argv, "--json"]) == 2, argv
         cap = capsys.readouterr()
         assert cap.out == "" and cap.err.count("\n") == 1 and "Traceback" not in cap.err
+
+
+def test_current_refuses_a_gap_in_the_numbered_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # remission_3 with no remission_2 was silently dropped (CCI 0 instead of 1)
+    g = _csv(tmp_path, "remission_1,loss_1,remission_3,follow_up,death\n5,20,30,60,0\n",
+             "gap.csv")
+    assert run(["stats", "current", g, "--at", "40"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gap.csv" in err and "'remission_3'" in err

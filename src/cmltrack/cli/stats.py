@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -336,6 +337,15 @@ def current_cmd(
         k += 1
     if k == 0:
         tab.column("remission_1")  # raises: names the missing column
+    # A numbered remission or loss column past a gap would be silently ignored: refuse it.
+    numbered = re.compile(r"(remission|loss)_(\d+)$")
+    for c in cols:
+        m = numbered.match(c)
+        if m and int(m.group(2)) > k:
+            raise InputError(
+                f"column {c!r} follows no remission_{k + 1} (numbered columns run without gaps)",
+                code="missing_field", file=str(file), field=f"remission_{k + 1}",
+            )
     rem = [tab.numbers(f"remission_{i}", allow_empty=True) for i in range(1, k + 1)]
     # Every remission but the last needs its loss column; the last one's is optional.
     n_loss = k if f"loss_{k}" in cols else k - 1
