@@ -353,8 +353,8 @@ def assess(
         recs += recommend_kantarjian2003(rec, timepoints, eln.events, as_of=as_of)
     # The dose rules treat the most advanced phase the record shows (as the protocol and TFR
     # do): an accelerated day on therapy is not undone by a later chronic-looking count.
-    treated = disease_phase(rec, as_of, map(_PHASE, timepoints))
-    recs += recommend_label_dose(rec, as_of=as_of, phase=treated, limits=options.limits,
+    dose_phase = disease_phase(rec, as_of, map(_PHASE, timepoints))
+    recs += recommend_label_dose(rec, as_of=as_of, phase=dose_phase, limits=options.limits,
                                  index=index)
     tfr = assess_tfr(rec, timepoints, as_of=as_of, prior_failure=eln.failures)
     recs += tfr.recommendations

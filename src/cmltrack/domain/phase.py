@@ -332,6 +332,11 @@ def _phase_text(
     return "; ".join(written)
 
 
+def _rules_of(criteria: PhaseCriteria) -> PhaseRules:
+    # A StrEnum hashes as its text: the plain lookup serves both, the enum call names a bad value.
+    return PHASE_RULES.get(criteria) or PHASE_RULES[PhaseCriteria(criteria)]
+
+
 def classify_phase(
     *,
     blood: BloodCount | None,
@@ -346,8 +351,7 @@ def classify_phase(
     ``known_aca``: the ACA (as :func:`norm_aca` writes them) present before therapy; on
     therapy they are not clonal evolution.
     """
-    # A StrEnum hashes as its text: the plain lookup serves both, the enum call names a bad value.
-    r = PHASE_RULES.get(criteria) or PHASE_RULES[PhaseCriteria(criteria)]
+    r = _rules_of(criteria)
     level = _judge(blood, marrow, cyto, r, on_therapy, None, known_aca)
     if level < 0:
         return Classified(None, r.rule, f"nothing that day bears on phase by {r.rule}")
@@ -368,6 +372,5 @@ def phase_of_day(
 ) -> Phase | None:
     """``classify_phase(...).value`` without the rule and basis (the assessment's hot loop;
     positional, as it calls it for every blood count)."""
-    r = PHASE_RULES.get(criteria) or PHASE_RULES[PhaseCriteria(criteria)]
-    level = _judge(blood, marrow, cyto, r, on_therapy, None, known_aca)
+    level = _judge(blood, marrow, cyto, _rules_of(criteria), on_therapy, None, known_aca)
     return None if level < 0 else _PHASE_OF_LEVEL[level]

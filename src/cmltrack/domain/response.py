@@ -285,10 +285,16 @@ def undetected_level(control_gene: str | None, control_copies: float | None) -> 
     return MR.INADEQUATE
 
 
+def _detected_value(pcr: Pcr) -> float | None:
+    """The IS value of a detected result (0% IS reads as undetected), else None."""
+    value = pcr.bcr_abl1_is
+    return value if pcr.is_detected and value is not None and value > 0 else None
+
+
 def classify_molecular(pcr: Pcr) -> Classified[MR]:
     """Molecular response of one PCR: from the IS value if detected, else from control copies."""
-    value = pcr.bcr_abl1_is
-    if pcr.is_detected and value is not None and value > 0:
+    value = _detected_value(pcr)
+    if value is not None:
         i = _lookup(value, MOLECULAR_BANDS)
         level = MOLECULAR_BANDS[i].category
         return Classified(level, "CROSS15.detected", partial(_detected_text, value, i))
@@ -299,8 +305,8 @@ def classify_molecular(pcr: Pcr) -> Classified[MR]:
 def molecular_response(pcr: Pcr) -> MR:
     """``classify_molecular(pcr).value`` without the rule and basis (the assessment's hot loop;
     the same bands and copy minima decide)."""
-    value = pcr.bcr_abl1_is
-    if pcr.is_detected and value is not None and value > 0:
+    value = _detected_value(pcr)
+    if value is not None:
         return MOLECULAR_BANDS[_lookup(value, MOLECULAR_BANDS)].category
     return undetected_level(pcr.control_gene, pcr.control_copies)
 

@@ -377,6 +377,7 @@ def _facts(
     as_of: dt.date,
     first_start: dt.date,
     wanted: frozenset[str],
+    at_diagnosis: tuple[str, ...],
     line_start: dt.date | None = None,
 ) -> list[_Fact]:
     """The facts the table's rows ask about (``wanted``), in no particular order (each fact's
@@ -424,8 +425,8 @@ def _facts(
                 out.append(_Fact(mut.date, "mutation", "mutation", resist,
                                  f"BCR::ABL1 mutation {', '.join(resist)}"
                                  + (f" on {drug}" if drug else "")))
-    # ACA of the diagnosis or a pre-therapy karyotype are the baseline's, not new
-    seen_aca = {norm_aca(a) for a in aca_at_diagnosis(record, first_start)}
+    # ACA of the diagnosis or a pre-therapy karyotype (``at_diagnosis``) are not new
+    seen_aca = set(map(norm_aca, at_diagnosis))
     for obs in index.cytogenetics:
         if obs.date > as_of:
             break
@@ -549,12 +550,11 @@ def _baseline(
     record: PatientRecord,
     trail: list[str],
     risk: Mapping[str, RiskScore] | None = None,
-    first_start: dt.date | None = None,
+    at_diagnosis: tuple[str, ...] = (),
 ) -> Milestone | None:
     """Month 0: the baseline warnings met (none met, or none evaluable: no milestone)."""
     groups = _risk_groups(record, risk)
     dx = record.diagnosis
-    at_diagnosis = aca_at_diagnosis(record, first_start)
     texts: list[tuple[Row, str]] = []
     for row in table.rows_at(0):
         cond = row.conditions[0]
@@ -832,7 +832,9 @@ def assess_eln(
     line_tps = [t for t in tps if t.date >= line.start]
     as_of_months = months_between(line.start, as_of)
     milestones: list[Milestone] = []
-    baseline = _baseline(table, lists, record, trail, risk, first_start)
+    # ACA of the diagnosis or a pre-therapy karyotype: the baseline's warning, never new
+    at_diagnosis = aca_at_diagnosis(record, first_start)
+    baseline = _baseline(table, lists, record, trail, risk, at_diagnosis)
     if baseline is not None:
         milestones.append(baseline)
     landmarks, any_time_from = _judge_landmarks(table, line_tps, line.start, as_of_months)
@@ -840,7 +842,7 @@ def assess_eln(
 
     wanted = frozenset(c.fact for r in table.rows for c in r.conditions if c.fact)
     facts = _facts(record, events, tps, pcrs, index, any_time_from, as_of, lines[0].start,
-                   wanted, line.start)
+                   wanted, at_diagnosis, line.start)
     judgements = _any_time_judgements(table, lists, facts, pcrs, any_time_from)
     since = last_therapy_change(lines)
     latest = _latest_by_kind(record, tps, pcrs, index, as_of)

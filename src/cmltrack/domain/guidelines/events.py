@@ -30,7 +30,7 @@ from cmltrack.domain.enums import (
 from cmltrack.domain.phase import aca_at_diagnosis, norm_aca
 from cmltrack.domain.records import ObservationIndex, PatientRecord
 from cmltrack.domain.results import ClinicalEvent, Timepoint, timepoints_up_to
-from cmltrack.domain.timeline import DAYS_PER_MONTH, first_tki_start, months_between
+from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
 
 MMR_PCT = 0.1
 #: Kantarjian 2003: major cytogenetic response is "Ph+ cells, fewer than 35%" (M.D. Anderson).
@@ -130,7 +130,7 @@ def derive_events(
     prog_dates = [e.date for e in progression]
     events += _losses(tps, prog_dates)
     events += _loss_of_mmr(pcrs, mmr_loss)
-    events += _new_findings(record, as_of, index or ObservationIndex.of(record))
+    events += _new_findings(record, as_of, index or ObservationIndex.of(record), first_tki_start)
     if first_tki_start is not None:
         events += _kantarjian(tps, first_tki_start)
     order = {k: i for i, k in enumerate(EventKind)}
@@ -276,13 +276,13 @@ def _loss_of_mmr(pcrs: Sequence[PcrValue], rule: LossRule) -> list[ClinicalEvent
 
 
 def _new_findings(
-    record: PatientRecord, as_of: dt.date, index: ObservationIndex
+    record: PatientRecord, as_of: dt.date, index: ObservationIndex, start: dt.date | None
 ) -> list[ClinicalEvent]:
     # Mutations and karyotypes are followed apart (their events sort by date and kind later).
     out: list[ClinicalEvent] = []
     seen_mut: set[str] = set()
     # ACA of the diagnosis or a pre-therapy karyotype are the baseline's, not new
-    seen_aca = {norm_aca(a) for a in aca_at_diagnosis(record, first_tki_start(record))}
+    seen_aca = {norm_aca(a) for a in aca_at_diagnosis(record, start)}
     for mut in index.mutation:
         if mut.date > as_of:
             break

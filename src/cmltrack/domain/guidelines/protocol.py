@@ -134,13 +134,13 @@ def _recent_cytopenia(record: PatientRecord, as_of: dt.date, r: _Rules) -> Blood
 
 #: The triggers whose state a later result can show to persist: (is the response met by a
 #: result?, does the result bear on it?, the response's name).
-_PERSISTS: dict[EventKind, tuple[Callable[[Timepoint], bool], Callable[[Timepoint], bool], str]] = {
-    EventKind.HEMATOLOGIC_RESISTANCE: (
-        lambda t: t.hematologic is HematologicResponse.CHR,
-        lambda t: t.hematologic is not None, "CHR"),
-    EventKind.HEMATOLOGIC_RELAPSE: (
-        lambda t: t.hematologic is HematologicResponse.CHR,
-        lambda t: t.hematologic is not None, "CHR"),
+_Persists = tuple[Callable[[Timepoint], bool], Callable[[Timepoint], bool], str]
+_NO_CHR: _Persists = (
+    lambda t: t.hematologic is HematologicResponse.CHR, lambda t: t.hematologic is not None, "CHR"
+)
+_PERSISTS: dict[EventKind, _Persists] = {
+    EventKind.HEMATOLOGIC_RESISTANCE: _NO_CHR,
+    EventKind.HEMATOLOGIC_RELAPSE: _NO_CHR,
     EventKind.CYTOGENETIC_RESISTANCE: (
         lambda t: (ph_value(t) or 0.0) < MDACC_MCYR_BELOW,
         lambda t: ph_value(t) is not None, "MCyR (Ph+ < 35%)"),
