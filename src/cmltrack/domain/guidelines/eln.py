@@ -902,6 +902,8 @@ def _earlier_line_failures(
     Only for ``GuidelineResult.failures``; ``milestones`` stays the current line's."""
     landmarks: list[Milestone] = []
     bands: list[Judgement] = []
+    if len(lines) < 2:
+        return landmarks, bands  # the usual single line: nothing before it
     failure_bands = [
         r for r in table.rows_at("any") if r.status is S.FAILURE and not r.is_fact
         and len(r.conditions) == 1 and r.conditions[0].interval is not None
