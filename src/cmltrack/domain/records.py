@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from cmltrack.domain.dates import age_in_years
+from cmltrack.domain.enums import TKIS as _TKIS
 from cmltrack.units import UnitError, to_standard
 
 Pct = Annotated[float, Field(strict=True, ge=0, le=100)]
@@ -81,7 +82,8 @@ _PLAIN = frozenset({str, int, float, bool, type(None), list, tuple})
 #: The parts of a record that are lists of models, each converting its own units.
 _MODEL_LISTS = ("therapy", "observations", "events")
 _OBSERVATION_KINDS = frozenset(
-    {"blood", "marrow", "cytogenetics", "fish", "pcr", "mutation", "chemistry"})
+    {"blood", "marrow", "cytogenetics", "fish", "pcr", "mutation", "chemistry", "mrd",
+     "extramedullary"})
 
 
 class _Model(BaseModel):
@@ -129,6 +131,88 @@ def _check_not_future(d: dt.date | None, info: ValidationInfo) -> dt.date | None
     return d
 
 
+
+#: Recurring genetic findings of AML (aml spec section 1; closed vocabulary, exact spelling).
+AML_FINDINGS = (
+    "RUNX1::RUNX1T1", "CBFB::MYH11", "MLLT3::KMT2A", "KMT2A-r", "DEK::NUP214", "BCR::ABL1",
+    "KAT6A::CREBBP", "GATA2::MECOM", "MECOM-r", "-5", "del(5q)", "-7", "-17", "abn(17p)",
+    "complex", "monosomal",
+)
+#: The myelodysplasia-related genes of ELN 2022 (adverse unless beside a favorable subtype).
+MR_GENES = ("ASXL1", "BCOR", "EZH2", "RUNX1", "SF3B1", "SRSF2", "STAG2", "U2AF1", "ZRSR2")
+#: What ``mutations_tested: ["ELN2022"]`` stands for.
+ELN2022_PANEL = ("NPM1", "FLT3-ITD", "CEBPA", "TP53", *MR_GENES)
+_GENE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
+_AML_DIAGNOSIS_FIELDS = ("aml_type", "status", "anc", "blasts_bm", "extramedullary", "ecog",
+                         "genetics")
+
+
+def _gene_name(v: str) -> str:
+    v = v.strip()
+    if not _GENE.match(v):
+        raise _err("unknown_value", f"gene {v!r} is not an HGNC symbol (e.g. NPM1, FLT3-ITD)")
+    return v
+
+
+class AmlMutation(_Model):
+    """One pathogenic variant found in AML (gene as the contract spells it)."""
+
+    gene: str
+    #: FLT3-ITD allelic ratio: reported (ELN 2017 uses it), never used by ELN 2022.
+    allelic_ratio: Annotated[float, Field(strict=True, ge=0, le=1000)] | None = None
+    #: Variant allele frequency, %.
+    vaf: Pct | None = None
+    #: CEBPA: an in-frame mutation of the bZIP domain (ELN 2022 favorable).
+    bzip_inframe: bool | None = None
+    #: CEBPA: biallelic (ELN 2017 favorable).
+    biallelic: bool | None = None
+
+    _gene = field_validator("gene")(_gene_name)
+
+    @model_validator(mode="after")
+    def _fields_of_gene(self) -> AmlMutation:
+        if self.allelic_ratio is not None and self.gene != "FLT3-ITD":
+            raise _err("inconsistent", f"allelic_ratio is only for FLT3-ITD, not {self.gene}")
+        if (self.bzip_inframe is not None or self.biallelic is not None) and self.gene != "CEBPA":
+            raise _err("inconsistent",
+                       f"bzip_inframe/biallelic are only for CEBPA, not {self.gene}")
+        return self
+
+
+class AmlGenetics(_Model):
+    """Karyotype, recurring findings and gene mutations at diagnosis (ELN risk reads them)."""
+
+    karyotype: str | None = None
+    karyotype_done: bool | None = None
+    findings: tuple[str, ...] = ()
+    mutations_tested: tuple[str, ...] = ()
+    mutations: tuple[AmlMutation, ...] = ()
+
+    @field_validator("findings")
+    @classmethod
+    def _findings(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        out = tuple(f.strip() for f in v if f.strip())
+        for f in out:
+            if f not in AML_FINDINGS:
+                raise _err("unknown_value",
+                           f"finding {f!r} is not one of {', '.join(AML_FINDINGS)}")
+        return out
+
+    @field_validator("mutations_tested")
+    @classmethod
+    def _tested(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(g if g == "ELN2022" else _gene_name(g) for g in (x.strip() for x in v) if g)
+
+    @property
+    def tested_genes(self) -> frozenset[str]:
+        """The genes examined (``ELN2022`` expanded); a tested gene not mutated is wild-type."""
+        out: set[str] = set()
+        for g in self.mutations_tested:
+            out.update(ELN2022_PANEL if g == "ELN2022" else (g,))
+        out.update(m.gene for m in self.mutations)  # a reported mutation was tested
+        return frozenset(out)
+
+
 class Diagnosis(_Model):
     """Values at diagnosis, before treatment: what the risk scores use."""
 
@@ -145,8 +229,31 @@ class Diagnosis(_Model):
     basophils_pb: Pct | None = None
     eosinophils_pb: Pct | None = None
     aca: tuple[str, ...] = ()
+    # AML (``disease`` "AML"; aml spec section 1).
+    aml_type: Literal["de_novo", "secondary", "therapy_related"] | None = None
+    status: Literal["newly_diagnosed", "refractory", "relapsed"] | None = None
+    anc: Annotated[float, Field(strict=True, ge=0, le=2000)] | None = None
+    blasts_bm: Pct | None = None
+    extramedullary: bool | None = None
+    ecog: Annotated[int, Field(ge=0, le=5)] | None = None
+    genetics: AmlGenetics | None = None
 
     _future = field_validator("date")(_check_not_future)
+
+    @model_validator(mode="after")
+    def _aml_fields(self) -> Diagnosis:
+        if self.disease != "AML":
+            for name in _AML_DIAGNOSIS_FIELDS:
+                if name in ("anc", "blasts_bm", "ecog"):
+                    continue  # plain counts and performance status fit any disease
+                if getattr(self, name) is not None:
+                    raise _err("inconsistent",
+                               f"{name} is for AML; disease is {self.disease!r}")
+        return self
+
+    @property
+    def is_aml(self) -> bool:
+        return self.disease == "AML"
 
     @field_validator("transcript")
     @classmethod
@@ -165,7 +272,9 @@ class TherapyLine(_Model):
     """One drug at one daily dose from ``start`` to ``end`` (open if null)."""
 
     drug: str
-    dose_mg_per_day: Annotated[float, Field(strict=True, ge=0, le=2000)] | None = None
+    # 2000 mg/day bounds a TKI; chemotherapy by body surface goes higher (cytarabine 2 g/m^2
+    # is ~4000 mg/day), so other drugs are bounded at 100 g/day (_dose_bound).
+    dose_mg_per_day: Annotated[float, Field(strict=True, ge=0, le=100000)] | None = None
     start: dt.date
     end: dt.date | None = None
     reason_end: str | None = None
@@ -188,6 +297,15 @@ class TherapyLine(_Model):
         if v is not None and v not in REASONS_END:
             raise _err("unknown_value", f"reason_end {v!r} is not one of {sorted(REASONS_END)}")
         return v
+
+    @model_validator(mode="after")
+    def _dose_bound(self) -> TherapyLine:
+        dose = self.dose_mg_per_day
+        if dose is not None and dose > 2000 and self.drug in _TKIS:
+            raise _err("impossible_value",
+                       f"dose_mg_per_day {dose:g} is impossible here for {self.drug} "
+                       "(must be <= 2000)")
+        return self
 
     @model_validator(mode="after")
     def _order(self) -> TherapyLine:
@@ -219,6 +337,9 @@ class BloodCount(_Obs):
     eosinophils_pb: Pct | None = None
     spleen_cm: Annotated[float, Field(strict=True, ge=0, le=40)] | None = None
     extramedullary_blasts: bool | None = None
+    #: AML response: a transfusion in the 7 days before this count.
+    rbc_transfused_7d: bool | None = None
+    platelets_transfused_7d: bool | None = None
     wbc_lln: NonNeg | None = None
     wbc_uln: Uln | None = None
     anc_lln: NonNeg | None = None
@@ -251,6 +372,11 @@ class Marrow(_Obs):
     blasts_bm: Pct | None = None
     promyelocytes_bm: Pct | None = None
     basophils_bm: Pct | None = None
+    # AML response (aml spec section 1): Auer rods, and what makes the aspirate adequate.
+    auer_rods: bool | None = None
+    cells_counted: Count | None = None
+    cellularity_pct: Pct | None = None
+    spicules: bool | None = None
 
 
 class Cytogenetics(_Obs):
@@ -385,8 +511,28 @@ class Chemistry(_Obs):
     creatinine_uln: Uln | None = None
 
 
+class Mrd(_Obs):
+    """AML measurable residual disease: one result by qPCR, flow cytometry or NGS."""
+
+    kind: Literal["mrd"] = "mrd"
+    method: Literal["qpcr", "flow", "ngs"]
+    target: str | None = None
+    tissue: Literal["bm", "pb"] | None = None
+    result: Literal["positive", "negative"]
+    #: qPCR target/ABL1 copies in %; flow % of leukocytes.
+    value_pct: Annotated[float, Field(strict=True, ge=0, le=1000)] | None = None
+
+
+class Extramedullary(_Obs):
+    """Extramedullary disease (e.g. myeloid sarcoma) assessed on this date."""
+
+    kind: Literal["extramedullary"] = "extramedullary"
+    present: bool
+    site: str | None = None
+
+
 Observation = Annotated[
-    BloodCount | Marrow | Cytogenetics | Fish | Pcr | Mutation | Chemistry,
+    BloodCount | Marrow | Cytogenetics | Fish | Pcr | Mutation | Chemistry | Mrd | Extramedullary,
     Field(discriminator="kind"),
 ]
 
@@ -398,6 +544,8 @@ OBSERVATION_MODELS: dict[str, type[_Obs]] = {  # keys: _OBSERVATION_KINDS
     "pcr": Pcr,
     "mutation": Mutation,
     "chemistry": Chemistry,
+    "mrd": Mrd,
+    "extramedullary": Extramedullary,
 }
 
 #: Which observation kind each lab field belongs to (each field belongs to exactly one).
@@ -421,6 +569,8 @@ class Event(_Model):
     phase: Literal["accelerated", "blast"] | None = None
     cause: str | None = None
     note: str | None = None
+    #: What kind of event within its kind (a transplant: "allogeneic" or "autologous").
+    detail: str | None = None
 
     _future = field_validator("date")(_check_not_future)
 

@@ -34,6 +34,9 @@ PATIENT_COLUMNS = (
     "patient_id", "sex", "birth_date", "diagnosis_date", "disease", "phase", "transcript", "age",
     "spleen_cm", "wbc", "platelets", "hemoglobin", "blasts_pb", "basophils_pb",
     "eosinophils_pb", "aca",
+    # AML (aml spec section 1): optional, empty for CML.
+    "aml_type", "status", "anc", "blasts_bm", "extramedullary", "ecog", "karyotype",
+    "karyotype_done", "findings", "mutations_tested", "mutations",
 )
 THERAPY_COLUMNS = ("patient_id", "drug", "dose_mg_per_day", "start", "end", "reason_end")
 LAB_COLUMNS = ("patient_id", "date", "test", "value", "unit")
@@ -51,17 +54,25 @@ _DIAGNOSIS_TEXT = {"diagnosis_date": "date", "disease": "disease", "phase": "pha
                    "transcript": "transcript"}
 _DIAGNOSIS_NUMBERS = ("age", "spleen_cm", "wbc", "platelets", "hemoglobin", "blasts_pb",
                       "basophils_pb", "eosinophils_pb")
+_AML_TEXT = ("aml_type", "status")
+_AML_NUMBERS = ("anc", "blasts_bm", "ecog")
+# patients.csv genetics columns: `findings` and `mutations_tested` as ;-lists; `mutations` as
+# ;-separated variants, each a gene then optional key=value attributes ("TP53 vaf=12.5").
+_GENETICS_LISTS = ("findings", "mutations_tested")
+_MUTATION_ATTRS = {"allelic_ratio": "number", "vaf": "number", "bzip_inframe": "bool",
+                   "biallelic": "bool"}
 
 # labs.csv test -> record field; the contract names the mutation test in the singular.
 LAB_TESTS: dict[str, str] = {
     **{name: name for name in FIELD_KIND if name != "mutations"}, "mutation": "mutations"
 }
-_BOOL_TESTS = frozenset({"detected", "extramedullary_blasts"})
-_TEXT_TESTS = frozenset({"control_gene"})
+_BOOL_TESTS = frozenset({"detected", "extramedullary_blasts", "rbc_transfused_7d",
+                        "platelets_transfused_7d", "auer_rods", "spicules", "present"})
+_TEXT_TESTS = frozenset({"control_gene", "method", "target", "tissue", "result", "site"})
 _LIST_TESTS = frozenset({"aca", "aca_ph_neg", "mutation"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 # Which event field the `detail` column holds for each event kind.
-_EVENT_DETAIL = {"progression": "phase", "death": "cause"}
+_EVENT_DETAIL = {"progression": "phase", "death": "cause", "transplant": "detail"}
 _UNDETECTED = "undetected"
 
 Row = tuple[int, dict[str, str]]
@@ -202,11 +213,45 @@ def _patient_from_row(row: int, cells: dict[str, str], file: str) -> _Patient:
             diagnosis[_DIAGNOSIS_TEXT[col]] = text
         elif col == "aca":
             diagnosis["aca"] = split_list(text)
+        elif col in _AML_TEXT:
+            diagnosis[col] = text
+        elif col == "extramedullary":
+            diagnosis[col] = _bool(text, file=file, row=row, field=col, patient=pid)
+        elif col == "karyotype":
+            diagnosis.setdefault("genetics", {})[col] = text
+        elif col == "karyotype_done":
+            diagnosis.setdefault("genetics", {})[col] = _bool(
+                text, file=file, row=row, field=col, patient=pid)
+        elif col in _GENETICS_LISTS:
+            diagnosis.setdefault("genetics", {})[col] = split_list(text)
+        elif col == "mutations":
+            diagnosis.setdefault("genetics", {})[col] = [
+                _aml_mutation(item, file=file, row=row, patient=pid)
+                for item in split_list(text)
+            ]
         else:
             diagnosis[col] = _number(text, file=file, row=row, field=col, patient=pid)
     if diagnosis:
         data["diagnosis"] = diagnosis
     return _Patient(data=data, where={(): (file, row)})
+
+
+def _aml_mutation(text: str, *, file: str, row: int, patient: str) -> dict[str, Any]:
+    """One ``mutations`` item: ``GENE [key=value ...]`` (``FLT3-ITD allelic_ratio=0.3``)."""
+    gene, *attrs = text.split()
+    out: dict[str, Any] = {"gene": gene}
+    for attr in attrs:
+        key, sep, value = attr.partition("=")
+        kind = _MUTATION_ATTRS.get(key)
+        if not sep or kind is None:
+            raise InputError(
+                f"{attr!r} in mutation {text!r} is not one of "
+                f"{', '.join(k + '=...' for k in _MUTATION_ATTRS)}",
+                code="unknown_field", file=file, row=row, field="mutations", patient=patient)
+        out[key] = (_number(value, file=file, row=row, field="mutations", patient=patient)
+                    if kind == "number"
+                    else _bool(value, file=file, row=row, field="mutations", patient=patient))
+    return out
 
 
 def _add_therapy(patient: _Patient, row: int, cells: dict[str, str], file: str) -> None:
@@ -298,10 +343,12 @@ def _column(loc: Loc, field: str | None) -> str | None:
     """The table column that holds a record field (labs name the test, e.g. 'wbc')."""
     if loc[:1] == ("events",) and field == "kind":
         return "event"
-    if loc[:1] == ("events",) and field in ("phase", "cause", "note"):
+    if loc[:1] == ("events",) and field in ("phase", "cause", "note", "detail"):
         return "detail"
     if loc == ("diagnosis", "date"):
         return "diagnosis_date"
+    if loc[:3] == ("diagnosis", "genetics", "mutations"):
+        return "mutations"
     if loc == ("id",):
         return "patient_id"
     return field
@@ -416,8 +463,17 @@ def _fmt(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, tuple):
-        return ";".join(value)
+        return ";".join(map(_fmt_item, value))
     return str(value)
+
+
+def _fmt_item(item: Any) -> str:
+    """One ;-list item: text as it is, an AML mutation as ``GENE key=value ...``."""
+    if isinstance(item, str):
+        return item
+    attrs = [f"{k}={_fmt(getattr(item, k))}" for k in _MUTATION_ATTRS
+             if getattr(item, k) is not None]
+    return " ".join([item.gene, *attrs])
 
 
 def _unwritable(record: PatientRecord, what: str) -> InputError:
@@ -468,7 +524,8 @@ def _lab_rows(record: PatientRecord) -> Iterator[tuple[str, str, str, str, str]]
 
 def _event_row(record: PatientRecord, event: Any) -> tuple[str, str, str, str]:
     detail_field = _EVENT_DETAIL.get(event.kind, "note")
-    others = [f for f in ("phase", "cause", "note") if f != detail_field and getattr(event, f)]
+    others = [f for f in ("phase", "cause", "note", "detail")
+              if f != detail_field and getattr(event, f)]
     if others:
         raise _unwritable(record, f"a {event.kind} event with {others[0]} has no CSV column")
     return record.id, event.date.isoformat(), event.kind, _fmt(getattr(event, detail_field))
@@ -482,6 +539,13 @@ def _patient_row(record: PatientRecord) -> list[str]:
     row += [_fmt(dx.date), dx.disease, _fmt(dx.phase), _fmt(dx.transcript)]
     row += [_fmt(getattr(dx, name)) for name in _DIAGNOSIS_NUMBERS]
     row.append(_fmt(dx.aca))
+    row += [_fmt(getattr(dx, name)) for name in ("aml_type", "status", "anc", "blasts_bm",
+                                                  "extramedullary", "ecog")]
+    g = dx.genetics
+    if g is None:
+        return row + [""] * 5
+    row += [_fmt(g.karyotype), _fmt(g.karyotype_done), _fmt(g.findings),
+            _fmt(g.mutations_tested), _fmt(g.mutations)]
     return row
 
 

@@ -28,7 +28,8 @@ OnError = Callable[[InputError], None]
 ColumnName = Callable[[Loc, str | None], str | None]
 
 _MODELS: tuple[type[BaseModel], ...] = (
-    rec.PatientRecord, rec.Diagnosis, rec.TherapyLine, rec.Event, *rec.OBSERVATION_MODELS.values()
+    rec.PatientRecord, rec.Diagnosis, rec.TherapyLine, rec.Event, rec.AmlGenetics,
+    rec.AmlMutation, *rec.OBSERVATION_MODELS.values(),
 )
 _FIELDS = frozenset(name for model in _MODELS for name in model.model_fields)
 
@@ -152,7 +153,8 @@ def _message(err: ErrorDetails, code: str) -> str:
     if kind == "union_tag_invalid":
         return f"kind {ctx.get('tag')!r} is not one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
-        return "kind is missing (blood, marrow, cytogenetics, fish, pcr, mutation, chemistry)"
+        return ("kind is missing (blood, marrow, cytogenetics, fish, pcr, mutation, chemistry, "
+                "mrd, extramedullary)")
     if kind == "extra_forbidden":
         return "unknown field (not in the patient-record contract)"
     if kind == "missing":
