@@ -8,18 +8,32 @@ import typer
 
 from cmltrack import DISCLAIMER, __version__
 from cmltrack.errors import CmltrackError, InputError
+from cmltrack.textsafe import terminal_safe
 
 app = typer.Typer(
     name="cmltrack",
     help="Decision support and cohort statistics for CML on TKIs. " + DISCLAIMER,
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell.
+    add_completion=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cmltrack {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", is_eager=True, callback=_print_version,
+        help="Print the version and exit.",
+    ),
+) -> None:
     """cmltrack: decision support and cohort statistics for CML on TKIs."""
 
 
@@ -45,7 +59,7 @@ def run(argv: list[str]) -> int:
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="cmltrack")
     except (InputError, CmltrackError) as exc:
-        sys.stderr.write(f"cmltrack: error: {exc}\n")
+        sys.stderr.write(terminal_safe(f"cmltrack: error: {exc}", keep_newlines=False) + "\n")
         return 2
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -55,7 +69,10 @@ def run(argv: list[str]) -> int:
     except Exception as exc:
         # Usage errors of the (vendored) click parser: one line, their own exit status (2).
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            sys.stderr.write(f"cmltrack: error: {exc.format_message()}\n")
+            message = exc.format_message().strip()
+            # click's "no arguments: here is the help" carries no message: no empty error line.
+            if message:
+                sys.stderr.write(terminal_safe(f"cmltrack: error: {message}") + "\n")
             return int(exc.exit_code)
         raise
     return int(rc) if isinstance(rc, int) else 0

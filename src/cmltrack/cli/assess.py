@@ -10,10 +10,12 @@ from typing import Annotated
 
 import typer
 
+from cmltrack.cli._input import AllowEmptyOpt, patient_records
 from cmltrack.cli.app import app
 from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
 from cmltrack.domain.options import AssessOptions, LabLimits
 from cmltrack.errors import InputError
+from cmltrack.textsafe import terminal_safe
 
 GuidelineOpt = Annotated[
     Guideline, typer.Option("--guideline", help="Guideline edition for milestones.")
@@ -131,11 +133,11 @@ def assess(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Report refused records and go on.")
     ] = False,
+    allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Assess each patient: responses, phase, risk, toxicity, milestones, events, actions."""
     from cmltrack.cli.render import render_assessment
     from cmltrack.domain.assess import assess as run_assess
-    from cmltrack.io import read_records
 
     options = make_options(
         guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
@@ -144,12 +146,12 @@ def assess(
     day = parse_as_of(as_of)
     out = sys.stdout
     on_error = _report_skipped if skip_invalid else None
-    for rec in read_records(input, on_error=on_error):
+    for rec in patient_records(input, allow_empty=allow_empty, on_error=on_error):
         result = run_assess(rec, options=options, as_of=day)
         if json_out:
             out.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
         else:
-            out.write(render_assessment(result) + "\n")
+            out.write(terminal_safe(render_assessment(result)) + "\n")
 
 
 @app.command()
@@ -165,11 +167,11 @@ def explain(
     standing: StandingOpt = "latest",
     failure_stands: FailureOpt = "until_change",
     site_config: SiteOpt = None,
+    allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Explain, in date order, what was judged, from which result, by which rule and source."""
     from cmltrack.cli.render import render_explanation
     from cmltrack.domain.assess import assess as run_assess
-    from cmltrack.io import read_records
 
     options = make_options(
         guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
@@ -177,12 +179,12 @@ def explain(
     )
     day = parse_as_of(as_of)
     found = False
-    for rec in read_records(input):
+    for rec in patient_records(input, allow_empty=allow_empty):
         if patient is not None and rec.id != patient:
             continue
         found = True
         result = run_assess(rec, options=options, as_of=day)
-        sys.stdout.write(render_explanation(result) + "\n")
+        sys.stdout.write(terminal_safe(render_explanation(result)) + "\n")
     if patient is not None and not found:
         raise InputError(
             f"no patient {patient!r} in {input}", code="unknown_value", field="--patient"
@@ -190,4 +192,4 @@ def explain(
 
 
 def _report_skipped(exc: InputError) -> None:
-    sys.stderr.write(f"cmltrack: skipped: {exc}\n")
+    sys.stderr.write(terminal_safe(f"cmltrack: skipped: {exc}") + "\n")

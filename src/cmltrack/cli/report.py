@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from cmltrack.cli._input import AllowEmptyOpt, patient_records
 from cmltrack.cli.app import app
 from cmltrack.cli.assess import AsOfOpt, GuidelineOpt, parse_as_of
 from cmltrack.domain.enums import Guideline
@@ -39,12 +40,12 @@ def report(
         int | None,
         typer.Option("--jobs", min=1, max=64, help="Worker processes (default: the CPUs)."),
     ] = None,
+    allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Write index.html + cohort.pdf and patients/<id>.html + .pdf; all or nothing."""
     import time
 
     from cmltrack.domain.options import AssessOptions
-    from cmltrack.io import read_records
     from cmltrack.reports import write_reports
 
     day = parse_date(as_of, "--as-of")
@@ -53,7 +54,7 @@ def report(
         raise InputError(f"{input} does not exist", code="not_found", file=str(input))
     started = time.perf_counter()
     result = write_reports(
-        read_records(input),
+        patient_records(input, allow_empty=allow_empty),
         out,
         options=AssessOptions(guideline=guideline),
         generated=generated,

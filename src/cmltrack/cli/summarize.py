@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from cmltrack import DISCLAIMER
+from cmltrack.cli._input import AllowEmptyOpt, patient_records
 from cmltrack.cli.app import app
 from cmltrack.cli.assess import GuidelineOpt, PhaseOpt, SchemeOpt, make_options
 from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
@@ -38,10 +39,10 @@ def summarize(
     guideline: GuidelineOpt = Guideline.ELN2020,
     cytogenetic_scheme: SchemeOpt = CytogeneticScheme.ELN,
     phase_criteria: PhaseOpt = PhaseCriteria.ELN,
+    allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Best response rates by 3-24 months, cumulative incidence with competing risks,
     landmark survival by response, predictors of response, and group comparisons."""
-    from cmltrack.io import read_records
     from cmltrack.stats.summary import (
         best_response_rates,
         compare_groups,
@@ -52,7 +53,9 @@ def summarize(
     from cmltrack.stats.tables import derive_cohort_tables
 
     options = make_options(guideline, cytogenetic_scheme, phase_criteria, None, CtcaeVersion.V5)
-    endpoints, baseline = derive_cohort_tables(read_records(input), options)
+    endpoints, baseline = derive_cohort_tables(
+        patient_records(input, allow_empty=allow_empty), options
+    )
     if endpoints.empty:
         raise InputError("no patient with TKI therapy to summarise", code="empty",
                          file=str(input))

@@ -25,7 +25,9 @@ def synth(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same cohort).")] = 1,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output: a .jsonl file, or a folder (no extension) of CSVs."),
+        typer.Option(
+            "--out", help="Output: a .jsonl or .jsonl.gz file, or a folder (no extension) of CSVs."
+        ),
     ] = None,
     profile: Annotated[
         str,

@@ -35,6 +35,7 @@ from pydantic_core import PydanticCustomError
 
 from cmltrack.domain.dates import age_in_years
 from cmltrack.domain.enums import TKIS as _TKIS
+from cmltrack.textsafe import unsafe_character
 from cmltrack.units import UnitError, to_standard
 
 Pct = Annotated[float, Field(strict=True, ge=0, le=100)]
@@ -595,6 +596,20 @@ class PatientRecord(_Model):
     events: tuple[Event, ...] = ()
 
     _future = field_validator("birth_date")(_check_not_future)
+
+    @field_validator("id")
+    @classmethod
+    def _printable_id(cls, v: str) -> str:
+        # An id is printed on terminals, in HTML and in file names: an ESC (ANSI colour codes)
+        # or a right-to-left override in it would act instead of being read.
+        bad = unsafe_character(v)
+        if bad is not None:
+            raise _err(
+                "bad_type",
+                f"the patient id contains {bad}; ids may not contain control characters, "
+                "ANSI escapes or bidirectional overrides",
+            )
+        return v
 
     @model_validator(mode="wrap")
     @classmethod

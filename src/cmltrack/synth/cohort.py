@@ -84,8 +84,9 @@ def generate_cohort(n: int, seed: int, profile: str | Profile = "first-line", *,
 
 
 def output_format(path: Path) -> Format:
-    """``.jsonl`` -> JSON Lines; no extension (or an existing folder) -> a folder of CSV tables."""
-    if path.suffix.lower() == ".jsonl":
+    """``.jsonl`` (or ``.jsonl.gz``) -> JSON Lines; no extension (or an existing folder) -> a
+    folder of CSV tables."""
+    if path.name.lower().endswith((".jsonl", ".jsonl.gz")):
         return "jsonl"
     if path.suffix == "" or path.is_dir():
         return "csv"
@@ -177,7 +178,15 @@ def write_cohort(
         finally:
             for fh in handles.values():
                 fh.close()
-        if fmt == "jsonl":
+        if fmt == "jsonl" and path.name.lower().endswith(".gz"):
+            # Read back as .jsonl.gz by every reader; compressed once the whole file is written.
+            import gzip
+
+            with open(tmpdir / "cohort.jsonl", "rb") as src, \
+                    gzip.open(tmpdir / "cohort.jsonl.gz", "wb", compresslevel=6) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            os.replace(tmpdir / "cohort.jsonl.gz", path)
+        elif fmt == "jsonl":
             os.replace(tmpdir / "cohort.jsonl", path)
         elif path.is_dir():
             for name in names:

@@ -1,0 +1,5 @@
+"""``python -m cmltrack``: the command line."""
+
+from cmltrack.cli.app import main
+
+main()
