@@ -57,6 +57,15 @@ class Table:
         if len(self.frame) == 0:
             raise InputError("no data rows", code="empty", file=self.name)
 
+    #: File row of each data row (set when rows were selected or joined); None: index + 2.
+    rows: list[int] | None = None
+
+    def derived(self, frame: Any, rows: list[int]) -> Table:
+        """A table of selected (or joined) rows that still names the file's own rows."""
+        new = object.__new__(Table)
+        new.name, new.frame, new.rows = self.name, frame.reset_index(drop=True), rows
+        return new
+
     def column(self, name: str) -> list[str]:
         if name not in self.frame.columns:
             raise InputError(
@@ -69,7 +78,8 @@ class Table:
 
     def error(self, message: str, code: str, index: int, column: str) -> InputError:
         # index 0 is the first data row: row 2 of the file.
-        return InputError(message, code=code, file=self.name, row=index + 2, field=column)
+        row = self.rows[index] if self.rows is not None else index + 2
+        return InputError(message, code=code, file=self.name, row=row, field=column)
 
     def numbers(self, name: str, *, allow_empty: bool = False, non_negative: bool = True) -> Any:
         import numpy as np
@@ -161,8 +171,11 @@ def _num(v: Any, digits: int = 4) -> str:
 def _grid(header: list[str], rows: list[list[Any]]) -> str:
     cells = [header] + [[_num(c) for c in r] for r in rows]
     widths = [max(len(str(r[j])) for r in cells) for j in range(len(header))]
+    # Labels (the first column) left, numbers right, as printed tables have them.
     return "\n".join(
-        "  ".join(str(c).rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells
+        "  ".join(str(c).ljust(w) if j == 0 else str(c).rjust(w)
+                  for j, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+        for r in cells
     )
 
 
@@ -188,112 +201,367 @@ def rate_cmd(
     _emit(r, as_json, text)
 
 
+ParamOpt = Annotated[
+    str | None,
+    typer.Option("--param", help="ADTTE input (from cmltrack endpoints): the PARAMCD to analyse, "
+                 "e.g. PFS, OS, TTMMR."),
+]
+EventOpt = Annotated[
+    str | None,
+    typer.Option("--event", help="Column: 1 event, 0 censored (not needed for ADTTE input)."),
+]
+CensorOpt = Annotated[
+    str | None,
+    typer.Option("--censor", help="Column coded as CDISC CNSR: 0 event, 1 (or more) censored. "
+                 "ADTTE input uses CNSR."),
+]
+BaselineOpt = Annotated[
+    Path | None,
+    typer.Option("--baseline", help="Baseline table (endpoints --baseline) joined by USUBJID: "
+                 "its columns serve as --group or covariates."),
+]
+TimeOptional = Annotated[
+    str | None, typer.Option("--time", help="Column of follow-up times (ADTTE: AVAL).")
+]
+
+#: Column names that say "censored" (CNSR, censor, censored, cens): given as --event, the
+#: coding would be read the wrong way round.
+_CENSOR_NAME = re.compile(r"(^|_)(cnsr|cens|censor|censored|censoring)($|_)", re.IGNORECASE)
+_ADTTE = ("PARAMCD", "AVAL", "CNSR")
+
+
+class Survival:
+    """The time and event columns of a survival analysis, read from a plain table or the
+    ADTTE table ``cmltrack endpoints`` writes (one parameter chosen with ``--param``)."""
+
+    def __init__(self, file: Path, param: str | None, baseline: Path | None) -> None:
+        tab = Table(file)
+        self.adtte = all(c in tab.frame.columns for c in _ADTTE)
+        self.param = param
+        self.label: str | None = None
+        if self.adtte:
+            codes = tab.column("PARAMCD")
+            present = list(dict.fromkeys(codes))
+            if param is None and len(present) > 1:
+                raise InputError(
+                    f"an ADTTE table with {len(present)} parameters ({', '.join(present)}): "
+                    "choose one with --param",
+                    code="bad_argument", file=tab.name, field="--param",
+                )
+            param = param if param is not None else present[0]
+            if param not in present:
+                raise InputError(
+                    f"no rows with PARAMCD {param!r} (parameters: {', '.join(present)})",
+                    code="unknown_value", file=tab.name, field="--param",
+                )
+            keep = [i for i, c in enumerate(codes) if c == param]
+            tab = tab.derived(tab.frame.iloc[keep], [i + 2 for i in keep])
+            self.param = param
+            if "PARAM" in tab.frame.columns:
+                self.label = tab.column("PARAM")[0]
+            if "USUBJID" in tab.frame.columns:
+                seen: dict[str, int] = {}
+                for i, pid in enumerate(tab.column("USUBJID")):
+                    if pid in seen:
+                        raise tab.error(
+                            f"patient {pid!r} has a second {param} row (first at row "
+                            f"{tab.rows[seen[pid]] if tab.rows else seen[pid] + 2})",
+                            "duplicate", i, "USUBJID",
+                        )
+                    seen[pid] = i
+        elif param is not None:
+            raise InputError(
+                "--param selects the rows of an ADTTE table (columns PARAMCD, AVAL, CNSR, as "
+                "cmltrack endpoints writes), and this file has no PARAMCD column",
+                code="missing_field", file=tab.name, field="PARAMCD",
+            )
+        if baseline is not None:
+            tab = _join_baseline(tab, Table(baseline))
+        self.table = tab
+
+    def times(self, column: str | None) -> Any:
+        if column is None:
+            if not self.adtte:
+                raise InputError("name the column of follow-up times with --time",
+                                 code="missing_field", field="--time")
+            column = "AVAL"
+        return self.table.numbers(column)
+
+    def events(self, event: str | None, censor: str | None) -> Any:
+        """1 event, 0 censored, from ``--event`` (1 = event) or ``--censor`` (CNSR coding)."""
+        import numpy as np
+
+        tab = self.table
+        if event is not None and censor is not None:
+            raise InputError("give --event or --censor, not both", code="bad_argument",
+                             field="--censor")
+        if event is None and censor is None:
+            if not self.adtte:
+                raise InputError(
+                    "name the event column: --event COL (1 = event, 0 = censored) or "
+                    "--censor COL (CDISC CNSR: 0 = event, 1 or more = censored)",
+                    code="missing_field", field="--event",
+                )
+            censor = "CNSR"
+        if event is not None:
+            if _CENSOR_NAME.search(event):
+                raise InputError(
+                    f"column {event!r} is named as a censoring flag (1 = censored), the "
+                    f"opposite of --event's 1 = event: pass --censor {event} if it holds "
+                    "censoring, or rename the column if it holds events",
+                    code="bad_argument", file=tab.name, field="--event",
+                )
+            values = tab.numbers(event, non_negative=False)
+            if np.isin(values, (1, 2)).all() and (values == 2).any():
+                raise InputError(
+                    "coded 1/2 (in R's Surv, 1 = censored and 2 = event; elsewhere 2 can "
+                    "mean a competing event): recode to 1 = event, 0 = censored",
+                    code="unknown_value", file=tab.name, field=event,
+                )
+            return tab.codes(event, (0, 1))
+        assert censor is not None
+        values = tab.numbers(censor)
+        frac = values != np.floor(values)
+        if frac.any():
+            i = int(np.flatnonzero(frac)[0])
+            raise tab.error(f"{tab.column(censor)[i]!r} is not a censoring code (0 = event, "
+                            "1 or more = censored)", "unknown_value", i, censor)
+        return (values == 0).astype(np.int64)
+
+    def status(self, status: str | None) -> Any:
+        """0 censored, 1 event, 2 competing event; ADTTE: from CNSR and CMPEVNT."""
+        import numpy as np
+
+        tab = self.table
+        if status is not None:
+            return tab.codes(status, (0, 1, 2))
+        if not self.adtte:
+            raise InputError("name the status column with --status (0 censored, 1 event, "
+                             "2 competing event)", code="missing_field", field="--status")
+        event = self.events(None, None)
+        competing = (tab.codes("CMPEVNT", (0, 1)) if "CMPEVNT" in tab.frame.columns
+                     else np.zeros_like(event))
+        return np.where(event == 1, 1, np.where(competing == 1, 2, 0)).astype(np.int64)
+
+    def title(self) -> str | None:
+        if self.param is None:
+            return None
+        return f"{self.param}: {self.label}" if self.label else self.param
+
+
+def _join_baseline(tab: Table, base: Table) -> Table:
+    """``tab`` with the baseline table's columns added, matched by USUBJID."""
+    import pandas as pd
+
+    ids = tab.column("USUBJID")
+    base_ids = base.column("USUBJID")
+    where: dict[str, int] = {}
+    for i, pid in enumerate(base_ids):
+        if pid in where:
+            raise base.error(f"patient {pid!r} appears twice", "duplicate", i, "USUBJID")
+        where[pid] = i
+    for i, pid in enumerate(ids):
+        if pid not in where:
+            raise tab.error(f"patient {pid!r} is not in the baseline table {base.name}",
+                            "inconsistent", i, "USUBJID")
+    extra = [c for c in base.frame.columns if c not in tab.frame.columns]
+    added = base.frame.iloc[[where[pid] for pid in ids]][extra].reset_index(drop=True)
+    joined = pd.concat([tab.frame.reset_index(drop=True), added], axis=1)
+    return tab.derived(joined, tab.rows or [i + 2 for i in range(len(ids))])
+
+
+def _order(labels: list[Any]) -> list[int]:
+    """Indices of ``labels`` in the natural clinical order (low, intermediate, high)."""
+    from cmltrack.display import natural_order
+
+    rank = {v: i for i, v in enumerate(natural_order(labels))}
+    return sorted(range(len(labels)), key=lambda i: rank[labels[i]])
+
+
 @stats_app.command("km")
 def km_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV file.")],
-    time: TimeOpt,
-    event: Annotated[str, typer.Option("--event", help="Column: 1 event, 0 censored.")],
+    file: Annotated[Path, typer.Argument(help="CSV file (an ADTTE table from endpoints, too).")],
+    time: TimeOptional = None,
+    event: EventOpt = None,
+    censor: CensorOpt = None,
+    param: ParamOpt = None,
     group: GroupOpt = None,
+    baseline: BaselineOpt = None,
     at: AtOpt = None,
     ci: Annotated[str, typer.Option("--ci", help="loglog, log or plain.")] = "loglog",
     level: LevelOpt = 0.95,
     as_json: JsonOpt = False,
 ) -> None:
     """Kaplan-Meier survival with medians, readings at times and the log-rank test."""
+    from cmltrack.display import format_median, format_p, format_percent
     from cmltrack.stats.survival import kaplan_meier
 
     ci = _choice(ci, ("loglog", "log", "plain"), "--ci")
     times = parse_times(at)
-    tab = Table(file)
-    t = tab.numbers(time)
-    e = tab.codes(event, (0, 1))
-    g = tab.groups(group) if group else None
+    data = Survival(file, param, baseline)
+    t = data.times(time)
+    e = data.events(event, censor)
+    g = data.table.groups(group) if group else None
     r = kaplan_meier(t, e, g, at=times, ci=ci, level=level)  # type: ignore[arg-type]
+    pct = f"{level:.0%}"
+    header = ["group", "n", "events", f"median ({pct} CI)"] + [f"at {a:g}" for a in times]
     rows = []
-    for c in r.groups:
-        rows.append([c.group, c.n, c.events, c.median, c.median_lower, c.median_upper])
-    lines = [_grid(["group", "n", "events", "median", "lower", "upper"], rows)]
-    reads = [
-        [c.group, a.time, a.survival, a.lower, a.upper, a.at_risk] for c in r.groups for a in c.at
-    ]
-    if reads:
-        lines += ["", _grid(["group", "time", "survival", "lower", "upper", "at risk"], reads)]
+    curves = [r.groups[i] for i in _order([c.group for c in r.groups])]
+    for c in curves:
+        rows.append([str(c.group), c.n, c.events,
+                     format_median(c.median, c.median_lower, c.median_upper)]
+                    + [format_percent(a.survival, a.lower, a.upper) for a in c.at])
+    title = data.title()
+    lines = [title] if title else []
+    lines.append(_grid(header, rows))
+    if times:
+        lines += ["", "Numbers at risk",
+                  _grid(["group"] + [f"{a:g}" for a in times],
+                        [[str(c.group)] + [a.at_risk for a in c.at] for c in curves])]
     if r.logrank is not None:
-        lines += [
-            "",
-            f"log-rank chi2 = {_num(r.logrank.chi2)}, df = {r.logrank.df}, p = {_num(r.logrank.p)}",
-        ]
+        lines += ["", f"log-rank p = {format_p(r.logrank.p)} "
+                  f"(chi-square {r.logrank.chi2:.2f}, {r.logrank.df} df)"]
+    lines.append("NR: not reached; NE: not estimable.")
     _emit(r, as_json, "\n".join(lines))
 
 
 @stats_app.command("cox")
 def cox_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV file.")],
-    time: TimeOpt,
-    event: Annotated[str, typer.Option("--event", help="Column: 1 event, 0 censored.")],
-    covariates: Annotated[str, typer.Option("--covariates", help="Columns A,B,...")],
+    file: Annotated[Path, typer.Argument(help="CSV file (an ADTTE table from endpoints, too).")],
+    covariates: Annotated[str, typer.Option("--covariates", help="Columns A,B,... (text "
+                                            "columns are dummy coded).")],
+    time: TimeOptional = None,
+    event: EventOpt = None,
+    censor: CensorOpt = None,
+    param: ParamOpt = None,
+    baseline: BaselineOpt = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="Reference levels of text covariates: COL=LEVEL,... "
+                     "(default: the first in clinical order, e.g. low)."),
+    ] = None,
     ties: Annotated[str, typer.Option("--ties", help="efron or breslow.")] = "efron",
     level: LevelOpt = 0.95,
     as_json: JsonOpt = False,
 ) -> None:
     """Cox proportional hazards regression (Wald intervals and tests), as R coxph."""
-    import numpy as np
-
+    from cmltrack.display import format_estimate, format_p
     from cmltrack.stats.cox import cox_ph
+    from cmltrack.stats.design import design_matrix, parse_reference
 
     ties = _choice(ties, ("efron", "breslow"), "--ties")
     names = [c.strip() for c in covariates.split(",") if c.strip()]
     if not names:
         raise InputError("no covariates given", code="bad_argument", field="--covariates")
-    tab = Table(file)
-    t = tab.numbers(time)
-    e = tab.codes(event, (0, 1))
-    x = np.column_stack([tab.numbers(c, non_negative=False) for c in names])
-    r = cox_ph(t, e, x, names=names, ties=ties, level=level)  # type: ignore[arg-type]
-    rows = [[c.name, c.coef, c.se, c.hr, c.lower, c.upper, c.p] for c in r.coefficients]
-    text = "\n".join(
-        [
-            f"n = {r.n}, events = {r.events}, ties = {r.ties}, log-likelihood = "
-            f"{r.loglik:.6g}, concordance = {r.concordance:.4g}",
-            _grid(["covariate", "coef", "se", "HR", "lower", "upper", "p"], rows),
-        ]
-    )
-    _emit(r, as_json, text)
+    refs = parse_reference(reference)
+    data = Survival(file, param, baseline)
+    t = data.times(time)
+    e = data.events(event, censor)
+    tab = data.table
+    columns = {}
+    for c in names:
+        raw = tab.column(c)
+        for i, v in enumerate(raw):
+            if v == "":
+                raise tab.error("empty covariate value", "bad_type", i, c)
+        columns[c] = raw
+    try:
+        x, labels = design_matrix(columns, refs)
+    except InputError as exc:
+        raise InputError(exc.message, code=exc.code, file=tab.name, field=exc.field) from None
+    r = cox_ph(t, e, x, names=labels, ties=ties, level=level)  # type: ignore[arg-type]
+    rows = [[c.name, format_estimate(c.hr, c.lower, c.upper), format_p(c.p)]
+            for c in r.coefficients]
+    title = data.title()
+    lines = [title] if title else []
+    lines += [
+        f"n = {r.n}, events = {r.events} ({r.ties} ties); concordance {r.concordance:.2f}",
+        _grid(["covariate", f"HR ({level:.0%} CI)", "p"], rows),
+    ]
+    _emit(r, as_json, "\n".join(lines))
 
 
 @stats_app.command("cif")
 def cif_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV file.")],
-    time: TimeOpt,
+    file: Annotated[Path, typer.Argument(help="CSV file (an ADTTE table from endpoints, too).")],
+    time: TimeOptional = None,
     status: Annotated[
-        str, typer.Option("--status", help="Column: 0 censored, 1 event, 2 competing event.")
-    ],
+        str | None,
+        typer.Option("--status", help="Column: 0 censored, 1 event, 2 competing event (ADTTE: "
+                     "from CNSR and CMPEVNT)."),
+    ] = None,
+    param: ParamOpt = None,
     group: GroupOpt = None,
+    baseline: BaselineOpt = None,
     at: AtOpt = None,
     level: LevelOpt = 0.95,
     as_json: JsonOpt = False,
 ) -> None:
     """Cumulative incidence with competing risks (Aalen-Johansen) and Gray's test."""
+    from cmltrack.display import format_p, format_percent
     from cmltrack.stats.competing import cumulative_incidence
 
     times = parse_times(at)
-    tab = Table(file)
-    t = tab.numbers(time)
-    s = tab.codes(status, (0, 1, 2))
-    g = tab.groups(group) if group else None
+    data = Survival(file, param, baseline)
+    t = data.times(time)
+    s = data.status(status)
+    g = data.table.groups(group) if group else None
     r = cumulative_incidence(t, s, g, at=times, level=level)
-    rows = [[c.group, a.time, a.cif, a.var, a.lower, a.upper] for c in r.groups for a in c.at]
-    lines = [
-        _grid(
-            ["group", "n", "events", "competing"],
-            [[c.group, c.n, c.events, c.competing] for c in r.groups],
-        )
-    ]
-    if rows:
-        lines += ["", _grid(["group", "time", "cif", "var", "lower", "upper"], rows)]
+    curves = [r.groups[i] for i in _order([c.group for c in r.groups])]
+    header = ["group", "n", "events", "competing"] + [f"at {a:g}" for a in times]
+    rows = [[str(c.group), c.n, c.events, c.competing]
+            + [format_percent(a.cif, a.lower, a.upper) for a in c.at] for c in curves]
+    title = data.title()
+    lines = [title] if title else []
+    lines.append(_grid(header, rows))
     if r.gray is not None:
-        lines += ["", f"Gray's test = {_num(r.gray.stat)}, df = {r.gray.df}, p = {_num(r.gray.p)}"]
+        lines += ["", f"Gray's test p = {format_p(r.gray.p)} "
+                  f"(statistic {r.gray.stat:.2f}, {r.gray.df} df)"]
     _emit(r, as_json, "\n".join(lines))
+
+
+@stats_app.command("table1")
+def table1_cmd(
+    file: Annotated[Path, typer.Argument(
+        help="Baseline table (CSV from endpoints --baseline) or patient records "
+        "(.json, .jsonl, a CSV folder).")],
+    by: Annotated[str | None, typer.Option("--by", help="Column of groups, e.g. sokal_group.")
+                  ] = None,
+    variables: Annotated[str | None, typer.Option("--vars", help="Columns A,B,... (default: "
+                                                  "all but USUBJID).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Baseline characteristics by group (Table 1): n (%), median (IQR) and range, p-values."""
+    from cmltrack.stats.table1 import baseline_table
+
+    name = file.name.lower().removesuffix(".gz")
+    if file.is_dir() or name.endswith((".json", ".jsonl")):
+        from cmltrack.cli._input import patient_records
+        from cmltrack.stats.tables import derive_cohort_tables
+
+        _, frame = derive_cohort_tables(patient_records(file))
+        frame = frame.astype(object).where(frame.notna(), "").astype(str)
+        source = str(file)
+    else:
+        tab = Table(file)
+        frame, source = tab.frame, tab.name
+    names = [v.strip() for v in variables.split(",") if v.strip()] if variables else None
+    try:
+        r = baseline_table(frame, by=by, variables=names)
+    except InputError as exc:
+        raise InputError(exc.message, code=exc.code, file=source, field=exc.field) from None
+    if as_json:
+        typer.echo(json.dumps(r.to_dict(), allow_nan=False))
+        return
+    t = r.to_frame()
+    header = ["Characteristic", *map(str, t.columns)]
+    rows = [[idx, *map(str, vals)] for idx, vals in zip(t.index, t.to_numpy(), strict=True)]
+    cells = [header, *rows]
+    widths = [max(len(str(row[j])) for row in cells) for j in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) if j == 0 else str(c).rjust(w)
+                       for j, (c, w) in enumerate(zip(row, widths, strict=True)))
+             for row in cells]
+    typer.echo("\n".join(lines))
 
 
 @stats_app.command("simon")

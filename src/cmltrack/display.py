@@ -1,0 +1,224 @@
+"""How numbers and names are shown to people: one place for clinical and journal formats.
+
+Numbers: p-values as journals print them (``<0.001``, ``0.003``, ``0.04``, ``0.21``), hazard
+ratios and percentages with their interval (``1.51 (1.04-2.19)``, ``89.2% (84.0-94.4)``), doses
+as ``400 mg``, BCR::ABL1 ratios with the significant digits a laboratory reports
+(``0.0032%``). Machine outputs (``--json``, CSV) keep the unrounded numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: An en dash, as journals print ranges; ``ascii=True`` gives a hyphen for plain terminals.
+DASH = "\u2013"
+
+
+def _missing(x: float | None) -> bool:
+    return x is None or (isinstance(x, float) and not math.isfinite(x))
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as journals print it (NEJM/Lancet style): ``<0.001``; three decimals below
+    0.01; two decimals otherwise, or three where two would round a p below 0.05 up to 0.05;
+    ``>0.99`` at the top. ``-`` where there is no test.
+
+    >>> [format_p(p) for p in (5.27e-05, 0.0034, 0.0462, 0.0496, 0.21, 0.999)]
+    ['<0.001', '0.003', '0.046', '0.050', '0.21', '>0.99']
+    """
+    if _missing(p):
+        return "-"
+    assert p is not None
+    if p < 0.001:
+        return "<0.001"
+    if p > 0.99:
+        return ">0.99"
+    if p < 0.01 or (p < 0.05 <= round(p, 2)):
+        return f"{p:.3f}"
+    return f"{p:.2f}"
+
+
+def format_number(x: float | None, digits: int = 2) -> str:
+    """A plain estimate with ``digits`` decimals; ``NR`` (not reached) where it is undefined."""
+    return "NR" if _missing(x) else f"{x:.{digits}f}"
+
+
+def format_estimate(
+    x: float | None, lower: float | None, upper: float | None, digits: int = 2
+) -> str:
+    """``1.51 (1.04-2.19)``; a missing limit prints as NR (not reached), as medians do.
+
+    >>> format_estimate(1.5123, 1.04, 2.194)
+    '1.51 (1.04\u20132.19)'
+    >>> format_estimate(22.4, 18.1, None, digits=1)
+    '22.4 (18.1\u2013NR)'
+    """
+    return (f"{format_number(x, digits)} ({format_number(lower, digits)}{DASH}"
+            f"{format_number(upper, digits)})")
+
+
+def format_median(
+    x: float | None, lower: float | None, upper: float | None, digits: int = 1
+) -> str:
+    """A median survival with its interval: NR where the curve (or its upper limit) never
+    reaches 50%, NE where a lower limit cannot be estimated.
+
+    >>> format_median(21.4, None, None), format_median(None, 30.2, None)
+    ('21.4 (NE–NR)', 'NR (30.2–NR)')
+    """
+    lo = "NE" if _missing(lower) else format_number(lower, digits)
+    return f"{format_number(x, digits)} ({lo}{DASH}{format_number(upper, digits)})"
+
+
+def format_percent(
+    x: float | None, lower: float | None = None, upper: float | None = None, digits: int = 1
+) -> str:
+    """A proportion as a percentage, with its interval when given: ``89.2% (84.0-94.4)``.
+
+    >>> format_percent(0.892, 0.84, 0.944)
+    '89.2% (84.0\u201394.4)'
+    >>> format_percent(None)
+    '-'
+    """
+    if _missing(x):
+        return "-"
+    assert x is not None
+    head = f"{100 * x:.{digits}f}%"
+    if lower is None and upper is None:
+        return head
+    if _missing(lower) and _missing(upper):
+        return f"{head} (NE)"
+    lo = "NE" if _missing(lower) else f"{100 * lower:.{digits}f}"  # type: ignore[operator]
+    hi = "NE" if _missing(upper) else f"{100 * upper:.{digits}f}"  # type: ignore[operator]
+    return f"{head} ({lo}{DASH}{hi})"
+
+
+def format_dose(mg: float | None) -> str:
+    """A daily dose as prescribed: ``400 mg``, ``2.5 mg``.
+
+    >>> format_dose(400.0), format_dose(2.5), format_dose(None)
+    ('400 mg', '2.5 mg', '-')
+    """
+    if _missing(mg):
+        return "-"
+    return f"{mg:g} mg"
+
+
+def format_bcr_abl1(percent: float | None) -> str:
+    """A BCR::ABL1 (IS) result with two significant digits, as laboratories report it, never in
+    exponent notation.
+
+    >>> [format_bcr_abl1(v) for v in (45.0, 9.5, 0.1, 0.0032, 0.00041)]
+    ['45%', '9.5%', '0.1%', '0.0032%', '0.00041%']
+    """
+    if _missing(percent):
+        return "-"
+    assert percent is not None
+    if percent == 0:
+        return "0%"
+    decimals = max(0, 1 - math.floor(math.log10(abs(percent))))
+    text = f"{percent:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+#: Orders a clinician reads groups in (risk from low to high, phase from chronic to blast), so
+#: that tables, legends and reference levels do not come out alphabetically (high,
+#: intermediate, low).
+NATURAL_ORDERS: tuple[tuple[str, ...], ...] = (
+    ("low", "intermediate", "high"),
+    ("low", "high"),
+    ("chronic", "accelerated", "blast"),
+    ("optimal", "warning", "suboptimal", "failure"),
+    ("no", "yes"),
+)
+
+
+def natural_order(values: object) -> list[object]:
+    """Distinct ``values`` in the order a clinician expects: a known clinical scale in its
+    order (unknown values after it, sorted), numbers by value, other text alphabetically.
+
+    >>> natural_order(["high", "low", "intermediate", "low"])
+    ['low', 'intermediate', 'high']
+    >>> natural_order([10, 2, 2])
+    [2, 10]
+    """
+    distinct = list(dict.fromkeys(values))  # type: ignore[call-overload]
+    texts = {str(v).lower() for v in distinct}
+    for scale in NATURAL_ORDERS:
+        if texts & set(scale) and texts - {"missing", "unknown", "none", "nan"} <= set(scale):
+            rank = {name: i for i, name in enumerate(scale)}
+            return sorted(distinct, key=lambda v: (rank.get(str(v).lower(), len(rank)), str(v)))
+    try:
+        return sorted(distinct)
+    except TypeError:
+        return sorted(distinct, key=str)
+
+
+#: Display names of fields, toxicity terms (CTCAE v5 wording), events, endpoints and baseline
+#: columns: the one table every report, plot and terminal table reads its labels from.
+DISPLAY_NAMES: dict[str, str] = {
+    # baseline (the ``endpoints --baseline`` table)
+    "USUBJID": "Patient",
+    "sex": "Sex",
+    "age": "Age at diagnosis (years)",
+    "phase": "Phase at diagnosis",
+    "transcript": "BCR::ABL1 transcript",
+    "first_drug": "First TKI",
+    "start_dose": "Starting dose (mg/day)",
+    "sokal_score": "Sokal score",
+    "sokal_group": "Sokal risk",
+    "hasford_group": "Hasford (Euro) risk",
+    "eutos_group": "EUTOS risk",
+    "elts_score": "ELTS score",
+    "elts_group": "ELTS risk",
+    # CTCAE terms graded from blood counts and chemistry
+    "neutrophils": "Neutrophil count decreased",
+    "platelets": "Platelet count decreased",
+    "anemia": "Anemia",
+    "wbc": "White blood cell decreased",
+    "lymphocytes": "Lymphocyte count decreased",
+    "alt": "ALT increased",
+    "ast": "AST increased",
+    "bilirubin": "Blood bilirubin increased",
+    "creatinine": "Creatinine increased",
+    # events
+    "hematologic_resistance": "Hematologic resistance",
+    "cytogenetic_resistance": "Cytogenetic resistance",
+    "hematologic_relapse": "Hematologic relapse",
+    "cytogenetic_relapse": "Cytogenetic relapse",
+    "loss_of_chr": "Loss of CHR",
+    "loss_of_mcyr": "Loss of MCyR",
+    "loss_of_ccyr": "Loss of CCyR",
+    "loss_of_mmr": "Loss of MMR",
+    "progression": "Progression",
+    "new_mutation": "New BCR::ABL1 mutation",
+    "new_aca": "New additional chromosomal abnormality",
+    "toxicity": "Toxicity",
+    "death": "Death",
+    # ADTTE parameters
+    "TTCHR": "Time to CHR",
+    "TTCCYR": "Time to CCyR",
+    "TTMMR": "Time to MMR",
+    "TTMR4": "Time to MR4",
+    "TTMR45": "Time to MR4.5",
+    "DURMMR": "Duration of MMR",
+    "PFS": "Progression-free survival",
+    "EFS": "Event-free survival",
+    "OS": "Overall survival",
+    "TTF": "Time to treatment failure",
+}
+
+
+def display_name(key: str) -> str:
+    """The label a clinician reads for a field, term, event or endpoint; an unknown key is
+    shown with its underscores as spaces and its first letter capitalised.
+
+    >>> display_name("alt"), display_name("loss_of_mmr"), display_name("sokal_group")
+    ('ALT increased', 'Loss of MMR', 'Sokal risk')
+    """
+    if key in DISPLAY_NAMES:
+        return DISPLAY_NAMES[key]
+    text = key.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
