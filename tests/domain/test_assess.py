@@ -139,8 +139,13 @@ def test_atypical_transcript_is_followed_by_cytogenetics(
     ms = {m.month: m.status for m in a.milestones}
     assert ms[3] == ms[6] == ms[12] == MilestoneStatus.NOT_EVALUABLE
     assert [str(r.action) for r in a.recommendations] == ["marrow_cytogenetics"]
-    # The molecular category of each PCR is still reported as measured.
-    assert any(t.molecular is not None for t in a.timepoints)
+    # Not on the IS: no MR level is assigned to any of its PCRs (issue 15), and explain
+    # says why for each one.
+    assert all(t.molecular is None for t in a.timepoints)
+    assert a.current.best_molecular is None
+    pcr_notes = [e for t in a.timepoints for e in t.evidence
+                 if e.rule == "ELN2020.monitoring.atypical_transcript"]
+    assert pcr_notes and all("not on the International Scale" in e.basis for e in pcr_notes)
     # Under ELN 2013 the 6-month karyotype (12 metaphases) is inadequate too: not evaluable.
     a13 = assess(examples["P12"], options=dataclasses.replace(AssessOptions(),
                                                               guideline=Guideline.ELN2013))

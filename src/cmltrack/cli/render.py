@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cmltrack import DISCLAIMER
 from cmltrack.domain.assess import Assessment
+from cmltrack.domain.enums import FollowUpStatus
 
 
 def _fmt(v: object) -> str:
@@ -55,6 +56,7 @@ def render_assessment(a: Assessment) -> str:
             if r.dose_mg_per_day is not None:
                 what += f" {_num(r.dose_mg_per_day)} mg/day"
             lines.append(f"  {what}  [{r.rule}]  because {r.because}  ({r.source})")
+    lines.append(render_next_due(a))
     c = a.current
     therapy = f"{c.drug} {_num(c.dose_mg_per_day)} mg/day" if c.drug else "no therapy"
     lines.append(
@@ -63,6 +65,20 @@ def render_assessment(a: Assessment) -> str:
     )
     lines.append(DISCLAIMER)
     return "\n".join(lines)
+
+
+def render_next_due(a: Assessment) -> str:
+    """The monitoring schedule in words: each test's due date, overdue ones marked."""
+    nd = a.next_due
+    parts = []
+    for key, day in nd.due.items():
+        if day is None:
+            continue
+        late = " (OVERDUE)" if key in nd.overdue else ""
+        parts.append(f"{key} {day}{late}: {nd.basis.get(key, '')}")
+    if not parts:
+        return "Next due: nothing scheduled"
+    return "Next due:\n" + "\n".join(f"  {p}" for p in parts)
 
 
 def render_explanation(a: Assessment) -> str:
@@ -86,11 +102,20 @@ def render_explanation(a: Assessment) -> str:
         lines.append("Reasoning:")
         lines += [f"  {t}" for t in a.trail]
     lines.append("What follows:")
-    if not a.recommendations:
-        lines.append("  nothing beyond routine monitoring")
+    status = a.current.status
+    if status == FollowUpStatus.DECEASED:
+        lines.append(f"  nothing: {a.next_due.basis.get('pcr', 'the patient has died')}; "
+                     "no actions are recommended and no tests are due")
+    elif status == FollowUpStatus.LOST_TO_FOLLOW_UP:
+        lines.append(f"  follow-up has stopped ({a.next_due.basis.get('pcr', 'lost')}): no "
+                     "tests are scheduled; a new result reopens follow-up")
+    elif not a.recommendations:
+        lines.append("  no action beyond the scheduled monitoring")
     for r in a.recommendations:
         drug = f" ({r.drug})" if r.drug else ""
         dose = f" at {_num(r.dose_mg_per_day)} mg/day" if r.dose_mg_per_day is not None else ""
         lines.append(f"  {r.action}{drug}{dose}: because {r.because}. Rule {r.rule}; {r.source}.")
+    if status not in (FollowUpStatus.DECEASED, FollowUpStatus.LOST_TO_FOLLOW_UP):
+        lines.append(render_next_due(a))
     lines.append(f"Standing: {_fmt(a.current.status)}.  {DISCLAIMER}")
     return "\n".join(lines)

@@ -88,8 +88,9 @@ OTHER_TABLES = {
     "kantarjian2003": "kantarjian2003",
     "tfr": "eln2020_tfr",
     "eln2020_tfr": "eln2020_tfr",
+    "monitoring": "monitoring",
 }
-_ALL_OTHERS = ("imatinib_label", "kantarjian2003", "eln2020_tfr")
+_ALL_OTHERS = ("imatinib_label", "kantarjian2003", "eln2020_tfr", "monitoring")
 
 
 def _condition(condition: Any) -> str:
@@ -138,7 +139,8 @@ def rules_command(
         typer.Argument(
             metavar="TABLE",
             help="An ELN edition (ELN2006, ELN2009, ELN2013, ELN2020), label, protocol "
-            "(Kantarjian 2003), tfr (ELN 2020 TFR), or all (default: the four ELN editions).",
+            "(Kantarjian 2003), tfr (ELN 2020 TFR), monitoring (next tests due), or all "
+            "(default: the four ELN editions).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -155,7 +157,8 @@ def rules_command(
         try:
             editions = [Guideline(table.upper())]
         except ValueError:
-            names = ", ".join([g.value for g in Guideline] + ["label", "protocol", "tfr", "all"])
+            names = ", ".join([g.value for g in Guideline]
+                              + ["label", "protocol", "tfr", "monitoring", "all"])
             raise InputError(
                 f"{table!r} is not one of {names}", code="bad_argument", field="TABLE",
             ) from None

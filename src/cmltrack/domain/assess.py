@@ -22,12 +22,15 @@ from cmltrack.domain.enums import (
     TKIS,
     Action,
     EventKind,
-    Phase,
+    FollowUpStatus,
+    MilestoneStatus,
 )
+from cmltrack.domain.followup import close_milestones, echoed_events, follow_up
 from cmltrack.domain.guidelines import assess_eln
 from cmltrack.domain.guidelines.label import disease_phase, recommend_label_dose
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
+from cmltrack.domain.monitoring import next_due, nothing_due
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.phase import aca_at_diagnosis, classify_phase, norm_aca, phase_of_day
 from cmltrack.domain.records import (
@@ -51,6 +54,7 @@ from cmltrack.domain.results import (
     LazyEvidence,
     LazyLines,
     Milestone,
+    NextDue,
     Recommendation,
     RiskScore,
     Timepoint,
@@ -82,6 +86,8 @@ class Assessment:
     events: tuple[ClinicalEvent, ...]
     recommendations: tuple[Recommendation, ...]
     current: Current
+    #: When each test is next due (clinical-rules-2 section 9).
+    next_due: NextDue = field(default_factory=lambda: nothing_due(""))
     #: ``explain``'s lines, written when first read (see ``LazyLines``).
     trail: Sequence[str] = field(default=())
 
@@ -99,6 +105,7 @@ class Assessment:
             "events": [e.to_dict() for e in self.events],
             "recommendations": [r.to_dict() for r in self.recommendations],
             "current": self.current.to_dict(),
+            "next_due": self.next_due.to_dict(),
         }
 
 
@@ -164,7 +171,9 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     criteria = options.phase_criteria
     known_aca = frozenset(map(norm_aca, aca_at_diagnosis(record, start)))
     treated = min((t.start for t in record.therapy), default=None)
-    evidence = partial(_day_evidence, dx, options, known_aca)
+    # An atypical transcript's BCR::ABL1 is not on the International Scale: no MR level.
+    atypical = _atypical_transcript(record)
+    evidence = partial(_day_evidence, dx, options, known_aca, atypical=atypical)
     out: list[Timepoint] = []
     days = sorted(by_date)
     for day, months in zip(days, months_since_each(start, days), strict=True):
@@ -191,7 +200,7 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
                 fish_based = True
         mol = None
         bcr: float | None = None
-        if pcr is not None:
+        if pcr is not None and atypical is None:
             mol = molecular_response(pcr)
             bcr = pcr.bcr_abl1_is if pcr.is_detected else None
         phase = None
@@ -220,6 +229,8 @@ def _day_evidence(
     known_aca: frozenset[str],
     day_obs: Sequence[Any],
     on_therapy: bool,
+    *,
+    atypical: str | None = None,
 ) -> tuple[Classified[Any], ...]:
     """The classifications of one day's results, with rule and basis, in the order hematologic,
     cytogenetic, molecular, phase (``Timepoint.evidence``)."""
@@ -234,7 +245,14 @@ def _day_evidence(
         ))
     if cyto is not None or fish is not None:
         out.append(classify_cytogenetic(cyto, fish, scheme=options.cytogenetic_scheme))
-    if pcr is not None:
+    if pcr is not None and atypical is not None:
+        value = f"{pcr.bcr_abl1_is:g}%" if pcr.is_detected else "undetected"
+        out.append(Classified(
+            None, ATYPICAL_RULE,
+            f"BCR::ABL1 {value} with transcript {atypical}: not on the International Scale, "
+            "so no molecular response level (MR1, MR2, MMR, MR4...) is assigned",
+        ))
+    elif pcr is not None:
         out.append(classify_molecular(pcr))
     if blood is not None or marrow is not None or cyto is not None:
         out.append(classify_phase(
@@ -286,20 +304,6 @@ def derive_toxicity_events(timepoints: Sequence[Timepoint]) -> tuple[ClinicalEve
     return tuple(events)
 
 
-def _current_phase(record: PatientRecord, timepoints: Sequence[Timepoint]) -> Phase | None:
-    phase: Phase | None = None
-    day: dt.date | None = None
-    for tp in timepoints:
-        if tp.phase is not None:
-            phase, day = tp.phase, tp.date
-    for ev in record.events:
-        if ev.kind == "progression" and ev.phase is not None and (day is None or ev.date >= day):
-            phase, day = Phase(ev.phase), ev.date
-    if phase is None and record.diagnosis is not None and record.diagnosis.phase is not None:
-        phase = Phase(record.diagnosis.phase)
-    return phase
-
-
 def _current_therapy(record: PatientRecord, as_of: dt.date) -> TherapyLine | None:
     active = [t for t in record.therapy if t.start <= as_of and (t.end is None or as_of < t.end)]
     if not active:
@@ -324,18 +328,20 @@ def assess(
     timepoints = build_timepoints(rec, options)
     risk = assess_risk(rec)
     atypical = _atypical_transcript(rec)
+    # BCR::ABL1 of an atypical transcript is not on the International Scale: the timepoints
+    # carry no MR level nor IS value, so the IS-based milestones do not apply and response is
+    # followed by cytogenetics.
     eln_timepoints = timepoints
-    if atypical is not None:
-        # BCR::ABL1 of an atypical transcript is not on the International Scale: the IS-based
-        # milestones and MR levels do not apply, response is followed by cytogenetics.
-        eln_timepoints = tuple(
-            t._replace(bcr_abl1_is=None, molecular=None) for t in timepoints
-        )
     index = ObservationIndex.of(rec)  # observations by kind, for the rules that read them
-    eln = assess_eln(rec, eln_timepoints, options=options, as_of=as_of, index=index, risk=risk)
+    state = follow_up(rec, as_of)
+    # After a death or a loss to follow-up the guideline is judged on that day: a landmark
+    # whose window was still open then can no longer be reached.
+    judged_on = as_of if state.date is None else min(as_of, state.date)
+    eln = assess_eln(rec, eln_timepoints, options=options, as_of=judged_on, index=index,
+                     risk=risk)
     events = list(eln.events) + list(derive_toxicity_events(timepoints))
+    events += echoed_events(rec, as_of)
     events.sort(key=lambda e: e.date)
-    phase = _current_phase(rec, timepoints)
 
     recs: list[Recommendation] = list(eln.recommendations)
     if atypical is not None:
@@ -369,16 +375,36 @@ def assess(
             f"transcript {atypical}: BCR::ABL1 values are not on the IS; the guideline's "
             f"BCR::ABL1 milestones are not judged on them [{ATYPICAL_RULE}]"
         )
-    death = next((e for e in rec.events if e.kind == "death"), None)
-    if death is not None:
-        # Nothing is due for a patient who has died; the judgements above still stand.
-        recs = []
-        notes.append(f"{death.date}: the patient died; no actions are recommended.")
+    milestones = eln.milestones
+    status: MilestoneStatus | FollowUpStatus | None = eln.status
+    if state.status is None:
+        due = next_due(rec, as_of=as_of, phase=dose_phase, recommendations=recs,
+                       on_is=atypical is None)
+    else:
+        milestones = close_milestones(milestones, state)
+        status = state.status
+        due = nothing_due(state.reason)
+        if state.status is FollowUpStatus.DECEASED:
+            # Nothing is due for a patient who has died; the judgements above still stand.
+            recs = []
+            cause = f" (cause: {state.cause})" if state.cause else ""
+            notes.append(
+                f"{state.date}: the patient died{cause}. Status: deceased; milestones not "
+                "reached by then are not evaluable; no actions are recommended and no tests "
+                f"are due [{state.rule}]"
+            )
+        else:
+            notes.append(
+                f"{state.date}: the patient was lost to follow-up and no result has been "
+                "recorded since. Status: lost to follow-up; milestones not reached by then are "
+                f"not evaluable; the monitoring schedule stops [{state.rule}]"
+            )
 
     line = _current_therapy(rec, as_of)
     current = Current(
-        status=eln.status,
-        phase=phase,
+        status=status,
+        # AP and BP persist: the most advanced phase reached (clinical-rules-2 sections 5, 7).
+        phase=dose_phase,
         drug=line.drug if line else None,
         dose_mg_per_day=line.dose_mg_per_day if line else None,
         best_hematologic=_best(map(_HEMATOLOGIC, timepoints), HEMATOLOGIC_DEPTH),
@@ -392,10 +418,11 @@ def assess(
         therapy_start=first_tki_start(rec),
         risk=risk,
         timepoints=timepoints,
-        milestones=eln.milestones,
+        milestones=milestones,
         events=tuple(events),
         recommendations=tuple(recs),
         current=current,
+        next_due=due,
         trail=LazyLines.join(eln.trail, tfr.basis, notes),
     )
 

@@ -81,6 +81,14 @@ class MilestoneStatus(StrEnum):
     PENDING = "pending"
 
 
+class FollowUpStatus(StrEnum):
+    """``current.status`` once the patient has died or is lost to follow-up (they extend the
+    contract's status values, clinical-rules-2 section 10)."""
+
+    DECEASED = "deceased"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up"
+
+
 #: Severity for combining statuses: the worst one met wins.
 STATUS_SEVERITY: dict[MilestoneStatus, int] = {
     MilestoneStatus.OPTIMAL: 0,
@@ -103,6 +111,13 @@ class EventKind(StrEnum):
     NEW_MUTATION = "new_mutation"
     NEW_ACA = "new_aca"
     TOXICITY = "toxicity"
+    # Vital and follow-up status, echoed from the record (clinical-rules-2 section 10).
+    DEATH = "death"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up"
+    TRANSPLANT = "transplant"
+    TKI_STOP = "tki_stop"
+    OFF_STUDY = "off_study"
+    POST_TRANSPLANT_RELAPSE = "post_transplant_relapse"
 
 
 class Action(StrEnum):
@@ -119,6 +134,13 @@ class Action(StrEnum):
     CONSIDER_TFR = "consider_tfr"
     RESTART_TKI = "restart_tki"
     INCREASE_MONITORING = "increase_monitoring"
+    # clinical-rules-2 section 10, new actions
+    DISCONTINUE = "discontinue"
+    AVOID_COMEDICATION = "avoid_comedication"
+    COMBINE_CHEMOTHERAPY = "combine_chemotherapy"
+    IMMUNOPHENOTYPING = "immunophenotyping"
+    DONOR_LYMPHOCYTE_INFUSION = "donor_lymphocyte_infusion"
+    START_TKI = "start_tki"
 
 
 class Guideline(StrEnum):

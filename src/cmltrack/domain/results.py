@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Generic, NamedTuple, TypeVar, overload
 
@@ -19,6 +19,7 @@ from cmltrack.domain.enums import (
     Action,
     CytogeneticResponse,
     EventKind,
+    FollowUpStatus,
     HematologicResponse,
     MilestoneStatus,
     MolecularResponse,
@@ -170,9 +171,20 @@ class ClinicalEvent:
     date: dt.date
     basis: str
     rule: str = ""
+    #: A death's cause, as recorded (clinical-rules-2 section 10).
+    cause: str | None = None
+    #: A post-transplant relapse's level: molecular, cytogenetic or hematologic.
+    level: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": str(self.kind), "date": self.date.isoformat(), "basis": self.basis}
+        out: dict[str, Any] = {
+            "kind": str(self.kind), "date": self.date.isoformat(), "basis": self.basis
+        }
+        if self.kind is EventKind.DEATH:
+            out["cause"] = self.cause
+        if self.level is not None:
+            out["level"] = self.level
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +195,16 @@ class Recommendation:
     because: str
     drug: str | None = None
     dose_mg_per_day: float | None = None
+    #: ``switch_tki`` / ``start_tki``: the suitable TKIs, the ones a mutation rules out, and
+    #: each option's label start dose for the phase (clinical-rules-2 sections 3 and 10).
+    options: tuple[str, ...] | None = None
+    avoid: tuple[str, ...] | None = None
+    start_dose_mg_per_day: Mapping[str, float] | None = None
+    #: ``combine_chemotherapy``: ``AML-type`` or ``ALL-type``.
+    regimen: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "action": str(self.action),
             "drug": self.drug,
             "dose_mg_per_day": self.dose_mg_per_day,
@@ -193,17 +212,28 @@ class Recommendation:
             "source": self.source,
             "because": self.because,
         }
+        if self.options is not None:
+            out["options"] = list(self.options)
+            out["avoid"] = list(self.avoid or ())
+            out["start_dose_mg_per_day"] = dict(self.start_dose_mg_per_day or {})
+        if self.regimen is not None:
+            out["regimen"] = self.regimen
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class Current:
-    status: MilestoneStatus | None
+    status: MilestoneStatus | FollowUpStatus | None
     phase: Phase | None
     drug: str | None
     dose_mg_per_day: float | None
     best_hematologic: HematologicResponse | None
     best_cytogenetic: CytogeneticResponse | None
     best_molecular: MolecularResponse | None
+    #: The label dose for the current drug, phase and line (clinical-rules-2 sections 1, 6).
+    label_dose_mg_per_day: float | None = None
+    #: The latest recorded blast lineage: myeloid, lymphoid or mixed (section 5).
+    blast_lineage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -214,7 +244,33 @@ class Current:
             "best_hematologic": _s(self.best_hematologic),
             "best_cytogenetic": _s(self.best_cytogenetic),
             "best_molecular": _s(self.best_molecular),
+            "label_dose_mg_per_day": self.label_dose_mg_per_day,
+            "blast_lineage": self.blast_lineage,
         }
+
+
+#: The tests ``next_due`` schedules, in output order.
+SCHEDULED_TESTS: tuple[str, ...] = ("pcr", "blood", "marrow")
+
+
+@dataclass(frozen=True, slots=True)
+class NextDue:
+    """When each test is next due (clinical-rules-2 section 9): a date or None per test,
+    the tests overdue at ``as_of`` (due strictly before it), and why each date."""
+
+    due: Mapping[str, dt.date | None]
+    overdue: tuple[str, ...] = ()
+    basis: Mapping[str, str] = field(default_factory=dict)
+    rule: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in SCHEDULED_TESTS:
+            day = self.due.get(key)
+            out[key] = day.isoformat() if day is not None else None
+        out["overdue"] = list(self.overdue)
+        out["basis"] = dict(self.basis)
+        return out
 
 
 def _s(v: object) -> str | None:

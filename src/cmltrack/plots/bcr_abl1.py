@@ -25,7 +25,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cmltrack.domain.assess import Assessment
-from cmltrack.domain.enums import TKIS, MilestoneStatus, MolecularResponse
+from cmltrack.domain.enums import (
+    TKIS,
+    EventKind,
+    FollowUpStatus,
+    MilestoneStatus,
+    MolecularResponse,
+)
 from cmltrack.domain.guidelines.eln import Line, tki_lines
 from cmltrack.domain.records import PatientRecord, Pcr
 from cmltrack.domain.response import MOLECULAR_BANDS, UNDETECTED_MIN_COPIES
@@ -142,6 +148,8 @@ class Frame:
     shift: float  # start of the current TKI line, months: the landmarks count from it
     xlabel: str
     strip: bool
+    #: Where the milestone zones stop, months: the death or loss to follow-up, else x_max.
+    zone_end: float | None = None
 
 
 def _nice(value: float, up: bool) -> float:
@@ -175,8 +183,20 @@ def chart_frame(
         shift=round(months_between(origin, lines[-1].start), 4) if lines else 0.0,
         xlabel=xlabel,
         strip=dose_strip and bool(record.therapy),
+        zone_end=_follow_up_end(assessment, origin),
     )
     return frame, origin, points, lines
+
+
+def _follow_up_end(assessment: Assessment, origin: dt.date) -> float | None:
+    """Months from ``origin`` to the death or loss to follow-up that ended follow-up: no
+    milestone zone is drawn after it (a landmark the patient could not reach)."""
+    status = assessment.current.status
+    kind = {FollowUpStatus.DECEASED: EventKind.DEATH,
+            FollowUpStatus.LOST_TO_FOLLOW_UP: EventKind.LOST_TO_FOLLOW_UP}.get(
+                status) if isinstance(status, FollowUpStatus) else None
+    day = next((e.date for e in assessment.events if e.kind is kind), None)
+    return None if day is None else round(months_between(origin, day), 4)
 
 
 def plot_bcr_abl1(
@@ -238,11 +258,12 @@ def draw_frame(ax: Axes, frame: Frame) -> set[MilestoneStatus]:
     # Landmarks count from the start of the current line of TKI therapy: after a switch to
     # another TKI they restart (clinical-rules section 14), and so do the zones.
     shown: set[MilestoneStatus] = set()
+    zones_stop = x_max if frame.zone_end is None else min(frame.zone_end, x_max)
     for zone in zones_for(frame.guideline):
         zone = replace(zone, start=zone.start + frame.shift,
                        end=None if zone.end is None else zone.end + frame.shift)
-        z_end = x_max if zone.end is None else min(zone.end, x_max)
-        if zone.start >= x_max:
+        z_end = zones_stop if zone.end is None else min(zone.end, zones_stop)
+        if zone.start >= zones_stop:
             continue  # a landmark beyond the follow-up: nothing to shade yet
         for band in zone.bands:
             face, hatch = ZONE_STYLE[band.status]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cmltrack.domain.assess import Assessment
+from cmltrack.domain.followup import ECHOED
 from cmltrack.domain.guidelines.eln import tki_lines
 from cmltrack.domain.records import PatientRecord
 from cmltrack.reports.html import Raw, esc, page, png_img, table
@@ -60,6 +61,16 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
             ),
         ),
         Section(
+            "Next tests due",
+            ("test", "due", "overdue", "why"),
+            tuple(
+                (test, day, "overdue" if test in a.next_due.overdue else None,
+                 a.next_due.basis.get(test))
+                for test, day in a.next_due.due.items()
+                if day is not None or test in a.next_due.basis
+            ),
+        ),
+        Section(
             f"Milestones ({a.guideline}{_line_note(record, a)})",
             ("month", "status", "result date", "basis", "rule"),
             tuple(
@@ -76,6 +87,7 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
                         (e.date, f"{e.kind} (reported)", _reported(e.phase, e.cause, e.note),
                          "record")
                         for e in record.events
+                        if e.kind not in ECHOED  # already among the assessment's events
                     ],
                     key=lambda row: (str(row[0]), str(row[1])),
                 )

@@ -72,4 +72,4 @@ def test_rules_all_holds_editions_and_tables(capsys: pytest.CaptureFixture[str])
     data = json.loads(capsys.readouterr().out)
     assert len(data["editions"]) == 4
     assert [t["table"] for t in data["tables"]] == ["imatinib_label", "kantarjian2003",
-                                                    "eln2020_tfr"]
+                                                    "eln2020_tfr", "monitoring"]

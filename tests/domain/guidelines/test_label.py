@@ -163,14 +163,16 @@ def test_a_value_exactly_on_three_times_uln_does_not_hold(uln: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "rows"), [("imatinib_label", 9), ("kantarjian2003", 8), ("eln2020_tfr", 11)]
+    ("name", "rows"), [("imatinib_label", 9), ("kantarjian2003", 8), ("eln2020_tfr", 11),
+                         ("monitoring", 19)]
 )
 def test_packaged_tables_are_valid_and_cited(name: str, rows: int) -> None:
     table = load_rule_table(name)
     assert len(table.rows) == rows
     assert all(row.source and row.wording for row in table.rows.values())
-    prefix = {"imatinib_label": "LABEL.", "kantarjian2003": "KANTARJIAN2003.",
-              "eln2020_tfr": "ELN2020.TFR."}[name]
+    prefix = {"imatinib_label": ("LABEL.",), "kantarjian2003": ("KANTARJIAN2003.",),
+              "eln2020_tfr": ("ELN2020.TFR.",),
+              "monitoring": ("MONITORING.", "FOLLOWUP.")}[name]
     assert all(rid.startswith(prefix) for rid in table.rows)
 
 

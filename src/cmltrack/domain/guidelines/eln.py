@@ -51,6 +51,7 @@ from cmltrack.domain.guidelines.events import (
     presenting_phase,
     select_nearest,
 )
+from cmltrack.domain.guidelines.label import disease_phase
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.phase import aca_at_diagnosis, norm_aca
 from cmltrack.domain.records import Mutation, ObservationIndex, PatientRecord, TherapyLine
@@ -674,6 +675,7 @@ def _recommend(
     as_of: dt.date,
     trail: list[str],
     mutation_tests: Sequence[Mutation],
+    progressed_on_therapy: bool = False,
 ) -> list[Recommendation]:
     ed = table.edition
     rule = decisive.rule if decisive else f"{ed.value}.status"
@@ -736,13 +738,43 @@ def _recommend(
     failed = [ln for ln in lines[:-1] if ln.reason_end in _FAILED_REASONS]
     if status is S.FAILURE and stands and lines:
         failed.append(lines[-1])
-    if phase is Phase.BLAST or len({ln.drug for ln in failed}) >= 2:
-        why = ("blast phase" if phase is Phase.BLAST
-               else "failure of " + " and ".join(dict.fromkeys(ln.drug for ln in failed)))
+    why = _hsct_reason(record, status, stands, failed, phase, progressed_on_therapy)
+    if why is not None:
         add(Action.HSCT_EVALUATION, rule_id=f"{ed.value}.hsct", why=why,
             src=f"{table.citation}; cmltrack convention, clinical-rules section 14 'Actions for "
-                "statuses' (blast phase, or failure of two TKIs)")
+                "statuses' and clinical-rules-2 section 4 (blast phase; accelerated phase on "
+                "therapy or at diagnosis without an optimal response; failure of two TKIs that "
+                "still stands)")
     return recs
+
+
+def _hsct_reason(
+    record: PatientRecord,
+    status: MilestoneStatus | None,
+    stands: bool,
+    failed: Sequence[Line],
+    phase: Phase | None,
+    progressed_on_therapy: bool,
+) -> str | None:
+    """Why a transplant evaluation is due, or None (clinical-rules-2 section 4).
+
+    The phase is the most advanced one the record shows (it persists: a patient back in a
+    chronic-looking blood count after blast crisis is not in first chronic phase again). Two
+    failed TKIs call for it only while the current failure stands: a patient in MMR on a third
+    TKI is no longer failing.
+    """
+    if phase is Phase.BLAST:
+        return "blast phase"
+    if phase is Phase.ACCELERATED:
+        if progressed_on_therapy:
+            return "progression to accelerated phase on TKI therapy"
+        at_dx = record.diagnosis is not None and record.diagnosis.phase == "accelerated"
+        if at_dx and status not in (S.OPTIMAL, None):
+            return f"accelerated phase at diagnosis without an optimal response (status {status})"
+    drugs = dict.fromkeys(ln.drug for ln in failed)
+    if status is S.FAILURE and stands and len(drugs) >= 2:
+        return "failure of " + " and ".join(drugs) + " (the current failure still stands)"
+    return None
 
 
 # --------------------------------------------------------------------------- entry point
@@ -783,13 +815,6 @@ def _latest_by_kind(
         if ev.kind == "progression":
             seen("phase", ev.date)
     return latest
-
-
-def _current_phase(record: PatientRecord, tps: Sequence[Timepoint], as_of: dt.date) -> Phase | None:
-    dated: list[tuple[dt.date, Phase]] = [(t.date, t.phase) for t in tps if t.phase is not None]
-    dated += [(e.date, Phase(e.phase)) for e in record.events
-              if e.kind == "progression" and e.phase and e.date <= as_of]
-    return max(dated, key=lambda d: d[0])[1] if dated else None
 
 
 def assess_eln(
@@ -848,9 +873,12 @@ def assess_eln(
     latest = _latest_by_kind(record, tps, pcrs, index, as_of)
     status, decisive = _standing(milestones, judgements, latest, since, options.standing_rule,
                                  options.failure_stands)
-    phase = _current_phase(record, tps, as_of)
+    # The most advanced phase reached: AP and BP persist (clinical-rules-2 sections 4-5).
+    phase = disease_phase(record, as_of, (t.phase for t in tps))
+    progressed = any(e.kind is EventKind.PROGRESSION for e in events)
     recs = _recommend(table, status, decisive, lines=lines, since=since, record=record,
-                      phase=phase, as_of=as_of, trail=trail, mutation_tests=index.mutation)
+                      phase=phase, as_of=as_of, trail=trail, mutation_tests=index.mutation,
+                      progressed_on_therapy=progressed)
     # PCR "unavailable": none since the line started and the 3-month window has closed (a PCR
     # simply not yet done at 3 months is due, not unavailable).
     if table.edition is Guideline.ELN2020 and as_of_months > table.landmarks[0].end and not (

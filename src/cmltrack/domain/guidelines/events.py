@@ -38,6 +38,10 @@ MDACC_MCYR_BELOW = 35.0
 #: Kantarjian 2003: cytogenetic relapse is a rise of at least 30 (percentage points, section 14).
 CYTOGENETIC_RELAPSE_RISE = 30.0
 KANTARJIAN = "Kantarjian H, et al. Blood 2003 (doi:10.1182/blood-2002-05-1451), seed 004"
+#: Resistance and relapse events are the study's definitions; they are reported whatever the
+#: options, while its dose escalation runs only with ``--protocol kantarjian2003``. Their rule
+#: ids are ``EVENT.*`` so that an explanation never suggests the protocol ran.
+_DEFINED_BY = " (event definition of Kantarjian 2003, seed 004)"
 
 PHASE_RANK = {Phase.CHRONIC: 0, Phase.ACCELERATED: 1, Phase.BLAST: 2}
 _DEEP = frozenset(
@@ -238,7 +242,8 @@ def _losses(tps: Sequence[Timepoint], prog_dates: Sequence[dt.date]) -> list[Cli
             and t.cytogenetic is not CytogeneticResponse.INADEQUATE]
     out = _loss_series(hem, _hem_text, prog_dates, EventKind.LOSS_OF_CHR, "CHR")
     out += [
-        ClinicalEvent(EventKind.HEMATOLOGIC_RELAPSE, e.date, e.basis, "KANTARJIAN2003.relapse.hem")
+        ClinicalEvent(EventKind.HEMATOLOGIC_RELAPSE, e.date, e.basis + _DEFINED_BY,
+                      "EVENT.hematologic_relapse")
         for e in out
     ]
     out += _loss_series([(t, t.cytogenetic in _MCYR) for t in cyto], _cyto_text,
@@ -363,17 +368,18 @@ def _kantarjian(tps: Sequence[Timepoint], start: dt.date) -> list[ClinicalEvent]
          EventKind.HEMATOLOGIC_RESISTANCE,
          lambda t: ("no CHR (PHR)" if t.hematologic is HematologicResponse.PHR
                     else "no CHR (no hematologic response)"),
-         "KANTARJIAN2003.resistance.hem"),
+         "EVENT.hematologic_resistance"),
         (cyto, (12, 10.0, 15.0), lambda t: (ph_value(t) or 0.0) < MDACC_MCYR_BELOW,
          EventKind.CYTOGENETIC_RESISTANCE,
-         lambda t: f"no MCyR (Ph+ {ph_value(t):g}%, not < 35%)", "KANTARJIAN2003.resistance.cyto"),
+         lambda t: f"no MCyR (Ph+ {ph_value(t):g}%, not < 35%)", "EVENT.cytogenetic_resistance"),
     ]
     for series, landmark, met, kind, what, rule in checks:
         tp = _first_unmet(series, start, landmark, met)
         if tp is not None:
             out.append(ClinicalEvent(
                 kind, tp.date,
-                f"{what(tp)} at {months_between(start, tp.date):.1f} months of therapy", rule))
+                f"{what(tp)} at {months_between(start, tp.date):.1f} months of therapy"
+                + _DEFINED_BY, rule))
     out += _cytogenetic_relapse(cyto)
     return out
 
@@ -393,8 +399,8 @@ def _cytogenetic_relapse(cyto: Sequence[Timepoint]) -> list[ClinicalEvent]:
             out.append(ClinicalEvent(
                 EventKind.CYTOGENETIC_RELAPSE, tp.date,
                 f"Ph+ {first[1]:g}% on {first[0]} and {ph:g}% on {tp.date}, "
-                f">= 30 points above the lowest value {nadir:g}%",
-                "KANTARJIAN2003.relapse.cyto"))
+                f">= 30 points above the lowest value {nadir:g}%" + _DEFINED_BY,
+                "EVENT.cytogenetic_relapse"))
             nadir, first = ph, None
             continue
         first = None

@@ -319,18 +319,26 @@ def _resume_or_nothing(
     dose: float | None,
     rule: RuleRow,
     why: str,
+    latest: dt.date | None = None,
 ) -> tuple[Recommendation, ...]:
     assert episode.hold_from is not None
     if _restarted_after(record, episode.hold_from, as_of) is not None:
         return ()
     running = current_line(record, as_of)
     if running is not None and running.drug == IMATINIB:
-        if dose is None or running.dose_mg_per_day == dose:
-            return ()  # running at the restart dose, or no dose to advise
-        why += (
+        unheld = (
             f"; the therapy rows show imatinib {_dose(running.dose_mg_per_day)} running since "
             f"{running.start} without a recorded hold"
         )
+        if dose is None or running.dose_mg_per_day == dose:
+            if dose is None or episode.end != latest:
+                return ()  # no dose to advise, or a later count has been seen since
+            # The trigger was met and has recovered with no hold in the rows: say what the
+            # label asks, and ask for the record to be confirmed and the count rechecked.
+            why += (unheld + ": confirm whether imatinib was withheld, continue at the label's "
+                    f"restart dose {_dose(dose)}, and recheck the count")
+        else:
+            why += unheld
     return (
         Recommendation(
             action=Action.RESUME, rule=rule.id, source=rule.source, because=why,
@@ -408,7 +416,8 @@ def _chronic_cytopenia(
         f"{trigger}; recovered on {last.end_basis} (ANC >= {lab.cp_anc_ge:g} and platelets >= "
         f"{lab.cp_plt_ge:g}): {how}"
     )
-    return _resume_or_nothing(record, last, as_of=as_of, dose=dose, rule=row, why=why)
+    return _resume_or_nothing(record, last, as_of=as_of, dose=dose, rule=row, why=why,
+                              latest=results[-1][0])
 
 
 def _advanced_cytopenia(
@@ -469,7 +478,8 @@ def _advanced_cytopenia(
         f"resume at {_dose(lab.ap_resume_dose)}"
     )
     return _resume_or_nothing(
-        record, last, as_of=as_of, dose=lab.ap_resume_dose, rule=row, why=why
+        record, last, as_of=as_of, dose=lab.ap_resume_dose, rule=row, why=why,
+        latest=results[-1][0],
     )
 
 
@@ -552,7 +562,8 @@ def _hepatotoxicity(
         else f"the label gives no reduced dose below {_dose(last.dose)}: choose the dose"
     )
     why = f"{trigger}; recovered on {last.end_basis}: {how}"
-    return _resume_or_nothing(record, last, as_of=as_of, dose=dose, rule=row, why=why)
+    return _resume_or_nothing(record, last, as_of=as_of, dose=dose, rule=row, why=why,
+                              latest=results[-1][0])
 
 
 def label_applies(record: PatientRecord, as_of: dt.date) -> bool:
