@@ -105,3 +105,27 @@ def test_terminal_output_is_escaped() -> None:
     assert terminal_safe("a\x1b[31mb\u202ec\nd") == "a\\x1b[31mb\\u202ec\nd"
     assert terminal_safe("line\nbreak", keep_newlines=False) == "line\\x0abreak"
     assert terminal_safe("Ünïcode 0.0032%") == "Ünïcode 0.0032%"
+
+
+def test_assess_formats_csv_parquet_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                          ) -> None:
+    import pandas as pd
+
+    src = str(example_path("json"))
+    assert run(["assess", src, "--format", "csv", "--out", str(tmp_path / "a.csv.gz")]) == 0
+    table = pd.read_csv(tmp_path / "a.csv.gz")
+    assert list(table.patient_id) == [f"P{i:02d}" for i in range(1, 13)]
+    assert run(["assess", src, "--format", "parquet", "--out", str(tmp_path / "a.parquet")]) == 0
+    parquet = pd.read_parquet(tmp_path / "a.parquet")
+    assert list(parquet.columns) == list(table.columns)
+    assert parquet.status.tolist() == table.status.tolist()
+    assert run(["assess", src, "--format", "jsonl"]) == 0
+    jsonl = capsys.readouterr().out
+    assert run(["assess", src, "--json"]) == 0
+    assert capsys.readouterr().out == jsonl
+    first = json.loads(jsonl.splitlines()[0])
+    assert table.status[0] == first["current"]["status"]
+    assert table.milestones[0] == "; ".join(f"{m['month']}: {m['status']}"
+                                            for m in first["milestones"])
+    assert run(["assess", src, "--format", "parquet"]) == 2
+    assert "--out FILE.parquet" in capsys.readouterr().err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -134,6 +133,16 @@ def assess(
         bool, typer.Option("--skip-invalid", help="Report refused records and go on.")
     ] = False,
     allow_empty: AllowEmptyOpt = False,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="text (readable), jsonl (the contract, as --json), csv or "
+                     "parquet (one row per patient)."),
+    ] = "text",
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to FILE instead of standard output (.gz: compressed; "
+                     "needed for parquet)."),
+    ] = None,
 ) -> None:
     """Assess each patient: responses, phase, risk, toxicity, milestones, events, actions."""
     from cmltrack.cli.render import render_assessment
@@ -143,15 +152,44 @@ def assess(
         guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
         failure_stands, site_config,
     )
+    from cmltrack.io.assessments import FORMATS, write_assessments
+
+    if fmt not in FORMATS:
+        raise InputError(f"{fmt!r} is not one of {', '.join(FORMATS)}", code="bad_argument",
+                         field="--format")
+    if json_out:
+        if fmt not in ("text", "jsonl"):
+            raise InputError("--json is --format jsonl; give one of them", code="bad_argument",
+                             field="--format")
+        fmt = "jsonl"
+    if fmt == "parquet" and out_file is None:
+        raise InputError("parquet is a binary file: name it with --out FILE.parquet",
+                         code="missing_field", field="--out")
     day = parse_as_of(as_of)
-    out = sys.stdout
     on_error = _report_skipped if skip_invalid else None
-    for rec in patient_records(input, allow_empty=allow_empty, on_error=on_error):
-        result = run_assess(rec, options=options, as_of=day)
-        if json_out:
-            out.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
-        else:
-            out.write(terminal_safe(render_assessment(result)) + "\n")
+    records = patient_records(input, allow_empty=allow_empty, on_error=on_error)
+    if out_file is not None or not sys.stdout.isatty():  # the bar never mixes with the table
+        from cmltrack.cli._progress import count_records, progress
+
+        records = progress(records, "assess", count_records(input))
+    if fmt == "text":
+        # The readable table goes to the terminal: whatever a record holds is made visible,
+        # never obeyed.
+        fh = sys.stdout if out_file is None else None
+        texts = (terminal_safe(render_assessment(run_assess(r, options=options, as_of=day)))
+                 for r in records)
+        if fh is not None:
+            for text in texts:
+                fh.write(text + "\n")
+            return
+        from cmltrack.io._atomic import atomic_files
+
+        with atomic_files([out_file]) as (target,):  # type: ignore[list-item]
+            for text in texts:
+                target.write(text + "\n")
+        return
+    contracts = (run_assess(r, options=options, as_of=day).to_dict() for r in records)
+    write_assessments(contracts, fmt, out_file, sys.stdout)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cmltrack.cli._input import AllowEmptyOpt, patient_records
+from cmltrack.cli._progress import count_records, progress
 from cmltrack.cli.app import app
 from cmltrack.cli.assess import GuidelineOpt, PhaseOpt, SchemeOpt, make_options
 from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
@@ -46,7 +47,10 @@ def endpoints(
     if baseline is not None:
         _table_kind(baseline, "--baseline")
     options = make_options(guideline, cytogenetic_scheme, phase_criteria, None, CtcaeVersion.V5)
-    frame, base = derive_cohort_tables(patient_records(input, allow_empty=allow_empty), options)
+    records = progress(
+        patient_records(input, allow_empty=allow_empty), "endpoints", count_records(input)
+    )
+    frame, base = derive_cohort_tables(records, options)
     _write_table(frame, out, kind)
     if baseline is not None:
         _write_table(base, baseline, _table_kind(baseline, "--baseline"))

@@ -52,17 +52,21 @@ def report(
     generated = parse_date(date, "--date") or dt.date.today()
     if not input.exists():
         raise InputError(f"{input} does not exist", code="not_found", file=str(input))
+    from cmltrack.cli._progress import Bar, count_records
+
     started = time.perf_counter()
-    result = write_reports(
-        patient_records(input, allow_empty=allow_empty),
-        out,
-        options=AssessOptions(guideline=guideline),
-        generated=generated,
-        as_of=day,
-        source=input.name,
-        pdf=pdf,
-        jobs=jobs or os.cpu_count() or 1,
-    )
+    with Bar("report", count_records(input)) as bar:
+        result = write_reports(
+            patient_records(input, allow_empty=allow_empty),
+            out,
+            options=AssessOptions(guideline=guideline),
+            generated=generated,
+            as_of=day,
+            source=input.name,
+            pdf=pdf,
+            jobs=jobs or os.cpu_count() or 1,
+            progress=bar.advance,
+        )
     took = time.perf_counter() - started
     sys.stdout.write(
         f"wrote {result.files} files for {result.patients} patients to {result.out} "

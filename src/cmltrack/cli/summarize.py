@@ -11,6 +11,7 @@ import typer
 
 from cmltrack import DISCLAIMER
 from cmltrack.cli._input import AllowEmptyOpt, patient_records
+from cmltrack.cli._progress import count_records, progress
 from cmltrack.cli.app import app
 from cmltrack.cli.assess import GuidelineOpt, PhaseOpt, SchemeOpt, make_options
 from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
@@ -54,7 +55,9 @@ def summarize(
 
     options = make_options(guideline, cytogenetic_scheme, phase_criteria, None, CtcaeVersion.V5)
     endpoints, baseline = derive_cohort_tables(
-        patient_records(input, allow_empty=allow_empty), options
+        progress(
+            patient_records(input, allow_empty=allow_empty), "summarize", count_records(input)
+        ), options
     )
     if endpoints.empty:
         raise InputError("no patient with TKI therapy to summarise", code="empty",

@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,10 +81,12 @@ def write_reports(
     source: str = "",
     pdf: bool = True,
     jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> ReportResult:
     """Assess every record and write the reports into ``out`` (replacing a previous report).
 
     ``jobs`` > 1 renders patients in that many worker processes; the output is the same.
+    ``progress`` is called with the number of patients finished after each chunk.
     """
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} exists and is not a folder", code="bad_argument", field="--out")
@@ -92,7 +94,7 @@ def write_reports(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         n_files = _write_all(
-            records, tmp, options, generated.isoformat(), as_of, source, pdf, jobs
+            records, tmp, options, generated.isoformat(), as_of, source, pdf, jobs, progress
         )
         os.chmod(tmp, 0o755)
         _swap_into_place(tmp, out)
@@ -128,12 +130,15 @@ def _write_all(
     source: str,
     pdf: bool,
     jobs: int,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     (folder / "patients").mkdir()
     job = _Job(folder, options, generated, as_of, pdf)
     summaries: list[PatientSummary] = []
     for done in _map_chunks(job, _chunks(records), jobs):
         summaries += done
+        if progress is not None:
+            progress(len(done))
     if not summaries:
         raise InputError("no patient records to report on", code="empty", file=source or None)
     figs = cohort_figures(summaries)
