@@ -39,3 +39,18 @@ def test_error_codes_documented_in_readme() -> None:
     readme = (SRC.parents[1] / "README.md").read_text()
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, flags=re.M))
     assert documented == set(errors.ERROR_CODES)
+
+
+def test_store_and_service_stay_at_the_edges() -> None:
+    # The CLI's light commands import neither SQLAlchemy nor FastAPI; the core and io import
+    # neither the store nor the service; the store imports nothing of the service.
+    code = (
+        "import sys, cmltrack, cmltrack.cli.app, cmltrack.cli.commands, cmltrack.io\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'fastapi', "
+        "'alembic', 'uvicorn', 'jwt') or m.startswith(('cmltrack.store', 'cmltrack.service'))]\n"
+        "import cmltrack.store.db, cmltrack.store.patients, cmltrack.store.audit\n"
+        "bad += [m for m in sys.modules if m.startswith('cmltrack.service')]\n"
+        "print(','.join(sorted(bad)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -10,6 +10,7 @@ from cmltrack.cli import (
     plot,  # noqa: F401
     report,  # noqa: F401
     rules,  # noqa: F401
+    serve,  # noqa: F401
     stats,  # noqa: F401
     summarize,  # noqa: F401
     synth,  # noqa: F401

@@ -1,0 +1,194 @@
+"""Patient records in the database: read, store or replace, delete, each change audited.
+
+The functions take a session whose transaction the caller commits; the audit entry is added
+in the same transaction, so a change and its entry are committed together or not at all.
+Records arrive validated (the service validates them as ``cmltrack assess`` does); here they
+are JSON objects and their digests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cmltrack.store import audit
+from cmltrack.store.models import AssessmentCache, Patient
+
+PutStatus = Literal["created", "replaced", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record as stored: its JSON object and digest."""
+
+    id: str
+    data: dict[str, Any]
+    digest: str
+
+
+class PreconditionFailed(Exception):
+    """``If-Match`` names another digest than the stored one (HTTP 412)."""
+
+
+class NotFound(Exception):
+    """No patient with that id (HTTP 404)."""
+
+
+def _check_if_match(if_match: str | None, stored: Patient | None) -> None:
+    if if_match is None:
+        return
+    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
+    if "*" in tags and stored is not None:
+        return
+    if stored is None or stored.digest not in tags:
+        raise PreconditionFailed()
+
+
+def _locked(session: Session, patient_id: str) -> Patient | None:
+    return session.execute(
+        select(Patient).where(Patient.id == patient_id).with_for_update()
+    ).scalar_one_or_none()
+
+
+def get_record(session: Session, patient_id: str) -> StoredRecord | None:
+    """The stored record, or None."""
+    row = session.execute(
+        select(Patient.record, Patient.digest).where(Patient.id == patient_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return StoredRecord(patient_id, orjson.loads(row.record), row.digest)
+
+
+def get_digest(session: Session, patient_id: str) -> str | None:
+    """The stored record's digest, or None (cheaper than the record)."""
+    return session.execute(
+        select(Patient.digest).where(Patient.id == patient_id)
+    ).scalar_one_or_none()
+
+
+def iter_records(session: Session, batch: int = 500) -> Iterator[StoredRecord]:
+    """Every stored record in id order, read in batches."""
+    last: str | None = None
+    while True:
+        q = select(Patient.id, Patient.record, Patient.digest).order_by(Patient.id).limit(batch)
+        if last is not None:
+            q = q.where(Patient.id > last)
+        rows = session.execute(q).all()
+        if not rows:
+            return
+        for r in rows:
+            yield StoredRecord(r.id, orjson.loads(r.record), r.digest)
+        last = rows[-1].id
+
+
+def put_record(
+    session: Session,
+    patient_id: str,
+    data: dict[str, Any],
+    digest: str,
+    *,
+    actor: str,
+    request_id: str | None,
+    if_match: str | None = None,
+    imported: bool = False,
+) -> PutStatus:
+    """Store or replace one record; an equal digest changes nothing (no audit entry)."""
+    stored = _locked(session, patient_id)
+    _check_if_match(if_match, stored)
+    now = audit.now_utc()
+    if stored is None:
+        session.add(Patient(id=patient_id, record=orjson.dumps(data).decode(), digest=digest,
+                            created_at=now, updated_at=now))
+        session.flush()
+        audit.append(session, actor=actor, action="import_create" if imported else "create",
+                     patient_id=patient_id, digest_after=digest, request_id=request_id)
+        return "created"
+    if stored.digest == digest:
+        return "unchanged"
+    before = stored.digest
+    _replace(session, stored, data, digest, now)
+    audit.append(session, actor=actor, action="import_replace" if imported else "replace",
+                 patient_id=patient_id, digest_before=before, digest_after=digest,
+                 request_id=request_id)
+    return "replaced"
+
+
+def _replace(session: Session, stored: Patient, data: dict[str, Any], digest: str,
+             now: str) -> None:
+    stored.record = orjson.dumps(data).decode()
+    stored.digest = digest
+    stored.updated_at = now
+    session.execute(delete(AssessmentCache).where(AssessmentCache.patient_id == stored.id))
+
+
+def add_observation(
+    session: Session,
+    patient_id: str,
+    data: dict[str, Any],
+    digest: str,
+    *,
+    expected_digest: str,
+    actor: str,
+    request_id: str | None,
+) -> None:
+    """Replace the record by ``data`` (the stored one with an observation appended).
+
+    ``expected_digest`` is the digest the caller appended to: if the record changed meanwhile,
+    PreconditionFailed (the caller retries or answers 412).
+    """
+    stored = _locked(session, patient_id)
+    if stored is None:
+        raise NotFound()
+    if stored.digest != expected_digest:
+        raise PreconditionFailed()
+    _replace(session, stored, data, digest, audit.now_utc())
+    audit.append(session, actor=actor, action="add_observation", patient_id=patient_id,
+                 digest_before=expected_digest, digest_after=digest, request_id=request_id)
+
+
+def delete_record(
+    session: Session, patient_id: str, *, actor: str, request_id: str | None,
+    if_match: str | None = None,
+) -> None:
+    """Remove the record and its cached assessments; the audit entries stay."""
+    stored = _locked(session, patient_id)
+    if stored is None:
+        raise NotFound()
+    _check_if_match(if_match, stored)
+    before = stored.digest
+    session.execute(delete(AssessmentCache).where(AssessmentCache.patient_id == patient_id))
+    session.delete(stored)
+    session.flush()
+    audit.append(session, actor=actor, action="delete", patient_id=patient_id,
+                 digest_before=before, request_id=request_id)
+
+
+def cached_assessment(session: Session, patient_id: str, options_key: str,
+                      digest: str) -> str | None:
+    """A cached assessment's JSON for this digest and options, or None."""
+    return session.execute(
+        select(AssessmentCache.body).where(
+            AssessmentCache.patient_id == patient_id,
+            AssessmentCache.options_key == options_key,
+            AssessmentCache.digest == digest,
+        )
+    ).scalar_one_or_none()
+
+
+def store_assessment(session: Session, patient_id: str, options_key: str, digest: str,
+                     body: str) -> None:
+    """Cache an assessment, unless the record changed since it was read."""
+    if get_digest(session, patient_id) != digest:
+        return
+    row = session.get(AssessmentCache, (patient_id, options_key))
+    if row is None:
+        session.add(AssessmentCache(patient_id=patient_id, options_key=options_key,
+                                    digest=digest, body=body))
+    else:
+        row.digest, row.body = digest, body
