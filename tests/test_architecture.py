@@ -54,3 +54,21 @@ def test_store_and_service_stay_at_the_edges() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_web_layer_is_an_edge() -> None:
+    """Nothing below the edges imports the web pages (the service, an edge beside them, only
+    mounts them); the pages' view-models import no web framework: they are plain functions of
+    records and assessments."""
+    below = ("domain", "rules", "io", "store", "stats", "plots", "reports", "synth")
+    for layer in below:
+        for path in (SRC / layer).rglob("*.py") if (SRC / layer).exists() else ():
+            assert "cmltrack.web" not in path.read_text(), path
+    code = (
+        "import sys, cmltrack.web.views, cmltrack.web.session\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('fastapi', 'starlette', 'jinja2', 'sqlalchemy', 'matplotlib')]\n"
+        "print(','.join(sorted(bad)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

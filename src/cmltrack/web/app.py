@@ -1,0 +1,636 @@
+"""The web pages as a FastAPI router, installed into the service's app by ``install``.
+
+The pages call the service's functions (:mod:`cmltrack.service.core`, the worklist, the token
+checks), never its HTTP API, and the domain through them: a record is stored, validated and
+assessed exactly as ``PUT /api/v1/patients/{id}`` and ``GET .../assessment`` do it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import io
+import mimetypes
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from threading import Lock
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cmltrack import DISCLAIMER, __version__
+from cmltrack.domain.enums import TKIS, Guideline
+from cmltrack.domain.records import REASONS_END
+from cmltrack.service import core
+from cmltrack.service.auth import Principal, authenticate
+from cmltrack.service.problems import Problem
+from cmltrack.service.worklist import worklist_item
+from cmltrack.store import audit as audit_store
+from cmltrack.store import patients as store
+from cmltrack.store import tokens as token_store
+from cmltrack.web import views
+from cmltrack.web.session import (
+    COOKIE,
+    MAX_AGE_S,
+    SECURITY_HEADERS,
+    Session,
+    csrf_ok,
+    decode,
+    encode,
+)
+
+_PACKAGE = resources.files("cmltrack.web")
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(str(_PACKAGE.joinpath("templates"))),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+#: Months at which the cohort page reads its curves and numbers at risk.
+COHORT_TIMES = (0, 12, 24, 36, 48, 60, 72, 84, 96, 108, 120)
+#: Worklist columns: sort key and header.
+COLUMNS = (
+    ("urgency", "Urgency"), ("patient", "Patient"), ("status", "Status"),
+    ("months", "Months on TKI"), ("drug", "TKI and dose"), ("pcr", "Last BCR::ABL1"),
+    ("due", "Next test due"), ("action", "Top recommendation"),
+)
+_SORTS: dict[str, Callable[[views.WorklistRow], Any]] = {
+    "urgency": views.WorklistRow.sort_key,
+    "patient": lambda r: r.patient_id,
+    "status": lambda r: (r.status, r.sort_key()),
+    "months": lambda r: (r.months_on_therapy is None, r.months_on_therapy or 0.0),
+    "drug": lambda r: (r.drug or "~", r.dose_mg_per_day or 0.0),
+    "pcr": lambda r: r.last_pcr_date or "",
+    "due": lambda r: (r.next_test is None, -r.days_overdue,
+                      r.next_test.due if r.next_test else ""),
+    "action": lambda r: r.top_action or "~",
+}
+_DONE = {
+    "pcr": "The PCR result was added; the assessment below includes it.",
+    "blood": "The blood count was added; the assessment below includes it.",
+    "therapy": "The therapy change was recorded; the assessment below includes it.",
+}
+
+
+def _static_files() -> dict[str, tuple[bytes, str]]:
+    """Every file under static/ (read once): path -> (bytes, content type)."""
+    out: dict[str, tuple[bytes, str]] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        for child in node.iterdir():
+            name = f"{prefix}{child.name}"
+            if child.is_dir():
+                walk(child, name + "/")
+            else:
+                kind = mimetypes.guess_type(child.name)[0] or "application/octet-stream"
+                if kind.startswith("text/") or kind.endswith("javascript"):
+                    kind += "; charset=utf-8"
+                out[name] = (child.read_bytes(), kind)
+
+    walk(_PACKAGE.joinpath("static"), "")
+    return out
+
+
+@dataclass
+class WebState:
+    """Per-process memos keyed by record digest (a write changes the digest, so nothing stale
+    is ever served): worklist rows and cohort endpoint rows."""
+
+    rows: dict[tuple[str, str, str], views.WorklistRow] = field(default_factory=dict)
+    endpoints: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    lock: Lock = field(default_factory=Lock)
+    static: dict[str, tuple[bytes, str]] = field(default_factory=_static_files)
+    session_key: bytes = b""
+
+
+def install(app: FastAPI, svc: core.Services) -> None:
+    """Mount the pages on the service's app (called by ``create_app``)."""
+    state = WebState()
+    with svc.db.write() as s:
+        state.session_key = bytes.fromhex(token_store.server_secret(s, "web_session"))
+    app.state.web = state
+    app.include_router(router)
+
+
+router = APIRouter(include_in_schema=False)
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+def _svc(request: Request) -> core.Services:
+    svc: core.Services = request.app.state.services
+    return svc
+
+
+def _state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+def _principal_by_hash(svc: core.Services, sha: str) -> Principal | None:
+    """The principal whose token hashes to ``sha`` while that token is valid (configuration
+    tokens first, then active database tokens, as the API checks a bearer token)."""
+    for spec in svc.settings.tokens:
+        if hmac.compare_digest(spec.sha256, sha):
+            return Principal(spec.name, spec.role)
+    with svc.db.read() as s:
+        info = token_store.find_by_hash(s, sha)
+    return None if info is None else Principal(info.name, info.role)
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One request's session and (if signed in with a still valid token) its principal."""
+
+    session: Session
+    who: Principal | None
+    fresh: bool  # the session is new: the response must set its cookie
+
+
+def _visit(request: Request) -> Visit:
+    key = _state(request).session_key
+    session = decode(request.cookies.get(COOKIE), key)
+    if session is None:
+        return Visit(Session.anonymous(), None, True)
+    who = None
+    if session.token_sha256:
+        who = _principal_by_hash(_svc(request), session.token_sha256)
+        if who is None or who.role != session.role:  # revoked or changed: sign in again
+            return Visit(Session.anonymous(), None, True)
+    return Visit(session, who, False)
+
+
+def _set_cookie(request: Request, response: Response, session: Session) -> None:
+    response.set_cookie(
+        COOKIE, encode(session, _state(request).session_key), max_age=MAX_AGE_S, path="/",
+        secure=True, httponly=True, samesite="strict",
+    )
+
+
+def _url(request: Request) -> Callable[..., str]:
+    def url(name: str, **params: Any) -> str:
+        return str(request.app.url_path_for(f"web_{name}", **params))
+    return url
+
+
+def _render(request: Request, visit: Visit, template: str, code: int = 200,
+            **context: Any) -> HTMLResponse:
+    html = _TEMPLATES.get_template(template).render(
+        user=visit.who, csrf_token=visit.session.csrf, disclaimer=DISCLAIMER,
+        version=__version__, url=_url(request),
+        static=lambda path: str(request.app.url_path_for("web_static", path=path)),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=code, headers=SECURITY_HEADERS)
+    if visit.fresh:
+        _set_cookie(request, response, visit.session)
+    return response
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+
+
+def _error(request: Request, visit: Visit, status: int, title: str, detail: str
+           ) -> HTMLResponse:
+    return _render(request, visit, "error.html", status, title=title, detail=detail)
+
+
+def _needs(request: Request, visit: Visit, *roles: str) -> Response | None:
+    """A redirect to sign-in (GET, not signed in), or a 403 page for another role."""
+    if visit.who is None:
+        return _redirect(str(request.app.url_path_for("web_signin")))
+    if visit.who.role not in roles:
+        return _error(request, visit, 403, "Not allowed",
+                      f"Your role ({visit.who.role}) may not open this page: "
+                      + ("an analyst sees the de-identified cohort only."
+                         if visit.who.role == "analyst" else
+                         "an administrator manages tokens and reads the audit through the API."))
+    return None
+
+
+def _as_of(request: Request) -> dt.date:
+    """The day the worklist and patient pages judge by: ``?as_of=`` or today (UTC), as the
+    service's worklist."""
+    raw = request.query_params.get("as_of")
+    if raw:
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            raise Problem(400, "bad_request", f"as_of={raw!r} is not a date YYYY-MM-DD"
+                          ) from None
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _request(guideline: str | None, as_of: dt.date | None) -> core.AssessmentRequest:
+    return core.assessment_request({"guideline": guideline,
+                                    "as_of": None if as_of is None else as_of.isoformat()})
+
+
+# --------------------------------------------------------------------------- worklist data
+
+
+def worklist_rows(svc: core.Services, state: WebState, req: core.AssessmentRequest,
+                  as_of: dt.date) -> list[views.WorklistRow]:
+    """Every stored patient's row (urgent first), from each patient's cached assessment."""
+    with svc.db.read() as s:
+        digests = store.list_digests(s)
+    rows: list[views.WorklistRow] = []
+    missing: list[str] = []
+    for pid, digest in digests:
+        row = state.rows.get((pid, digest, req.key))
+        if row is None:
+            missing.append(pid)
+        else:
+            rows.append(row)
+    for pid in missing:
+        try:
+            stored = core.get_patient(svc, pid)
+            body, _ = core.get_assessment(svc, pid, req)
+        except Problem:
+            continue  # deleted meanwhile
+        a = orjson.loads(body)
+        row = views.worklist_row(stored.data, a, worklist_item(stored.data, a, as_of))
+        with state.lock:
+            state.rows[(pid, stored.digest, req.key)] = row
+        rows.append(row)
+    return views.sort_worklist(rows)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@router.get("/static/{path:path}", name="web_static")
+def static(path: str, request: Request) -> Response:
+    found = _state(request).static.get(path)
+    if found is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    body, kind = found
+    return Response(body, media_type=kind, headers={
+        "Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/", name="web_home")
+def home(request: Request) -> Response:
+    visit = _visit(request)
+    if visit.who is not None and visit.who.role == "analyst":
+        return _redirect(str(request.app.url_path_for("web_cohort")))
+    return worklist(request)
+
+
+@router.get("/worklist", name="web_worklist")
+def worklist(request: Request) -> Response:
+    visit = _visit(request)
+    refused = _needs(request, visit, "clinician")
+    if refused is not None:
+        return refused
+    svc, state = _svc(request), _state(request)
+    try:
+        as_of = _as_of(request)
+        req = _request(request.query_params.get("guideline"), as_of)
+    except Problem as p:
+        return _error(request, visit, p.status, "Bad request", p.detail or "")
+    all_rows = worklist_rows(svc, state, req, as_of)
+    q = request.query_params.get("q", "").strip()
+    status = request.query_params.get("status", "")
+    urgency = request.query_params.get("urgency", "")
+    rows = [
+        r for r in all_rows
+        if (not q or q.lower() in r.patient_id.lower())
+        and (not status or r.status == status)
+        and (not urgency or str(r.urgency) == urgency)
+    ]
+    sort = request.query_params.get("sort", "urgency")
+    if sort not in _SORTS:
+        sort = "urgency"
+    direction = "desc" if request.query_params.get("dir") == "desc" else "asc"
+    rows.sort(key=_SORTS[sort], reverse=direction == "desc")
+    base = {k: v for k, v in (("q", q), ("status", status), ("urgency", urgency)) if v}
+    if request.query_params.get("as_of"):
+        base["as_of"] = as_of.isoformat()
+    links = {}
+    for key, _ in COLUMNS:
+        flip = "desc" if key == sort and direction == "asc" else "asc"
+        links[key] = "?" + urlencode({**base, "sort": key, "dir": flip})
+    return _render(
+        request, visit, "worklist.html", active="worklist", rows=rows, total=len(all_rows),
+        shown=len(rows), as_of=as_of.isoformat(), guideline=str(req.options.guideline),
+        q=q, status=status, urgency=urgency, sort=sort, dir=direction, columns=COLUMNS,
+        sort_links=links, urgency_labels=views.URGENCY_LABEL,
+        statuses=sorted({r.status for r in all_rows} | {"optimal", "warning", "failure",
+                                                         "not_evaluable"}),
+        due_soon_days=14, schedule_missing=any(r.due is None for r in all_rows),
+    )
+
+
+def _patient_page(request: Request, visit: Visit, patient_id: str, *, status: int = 200,
+                  message: str | None = None, form_error: str | None = None) -> Response:
+    from cmltrack.domain.assess import assess
+
+    svc = _svc(request)
+    try:
+        as_of = _as_of(request)
+        req = _request(request.query_params.get("guideline"), as_of)
+        stored = core.get_patient(svc, patient_id)
+    except Problem as p:
+        title = "No such patient" if p.status == 404 else "Bad request"
+        return _error(request, visit, p.status, title, p.detail or "")
+    record = core.validate(stored.data)
+    a = assess(record, options=req.options, as_of=as_of)
+    a_dict = a.to_dict()
+    row = views.worklist_row(stored.data, a_dict, worklist_item(stored.data, a_dict, as_of))
+    page = views.patient_page(record, a, row)
+    with svc.db.read() as s:
+        entries, _ = audit_store.list_entries(s, patient_id=patient_id, limit=1000)
+    return _render(
+        request, visit, "patient.html", status, active="worklist", page=page,
+        audit=list(reversed(entries))[:200], message=message, form_error=form_error,
+        count_series=views.COUNT_SERIES, drugs=sorted(TKIS | {"hydroxyurea"}),
+        reasons_end=sorted(REASONS_END, key=lambda r: (r != "dose_change", r)),
+    )
+
+
+@router.get("/patients/{patient_id}", name="web_patient")
+def patient(patient_id: str, request: Request) -> Response:
+    visit = _visit(request)
+    refused = _needs(request, visit, "clinician")
+    if refused is not None:
+        return refused
+    done = request.query_params.get("done")
+    return _patient_page(request, visit, patient_id, message=_DONE.get(done or ""))
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def _number(form: Mapping[str, Any], name: str, label: str) -> float | None:
+    raw = str(form.get(name) or "").strip().replace(",", "")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise Problem(422, "bad_type", f"{label}: {raw!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Problem(422, "bad_type", f"{label}: {raw!r} is not a finite number")
+    return value
+
+
+def _date(form: Mapping[str, Any], name: str, label: str) -> str:
+    raw = str(form.get(name) or "").strip()
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise Problem(422, "bad_date", f"{label}: {raw!r} is not a date YYYY-MM-DD") from None
+
+
+async def _form_post(request: Request) -> tuple[Visit, dict[str, Any] | None, Response | None]:
+    """The visit and form of a POST, or a refusal: not signed in, wrong role, bad CSRF."""
+    visit = _visit(request)
+    form = dict(await request.form())
+    if not csrf_ok(visit.session, str(form.get("csrf_token") or "")):
+        return visit, None, _error(request, visit, 403, "Form expired",
+                                   "The form's security token did not match your session "
+                                   "(it may have expired). Reload the page and try again.")
+    refused = _needs(request, visit, "clinician")
+    if refused is not None:
+        return visit, None, refused
+    return visit, form, None
+
+
+def _after_change(request: Request, visit: Visit, patient_id: str, done: str,
+                  change: Callable[[], Any]) -> Response:
+    try:
+        change()
+    except Problem as p:
+        if p.status == 404:
+            return _error(request, visit, 404, "No such patient", p.detail or "")
+        return _patient_page(request, visit, patient_id, status=p.status,
+                             form_error=f"Not saved: {p.detail or p.title}")
+    url = str(request.app.url_path_for("web_patient", patient_id=patient_id))
+    return _redirect(f"{url}?done={done}")
+
+
+@router.post("/patients/{patient_id}/pcr", name="web_add_pcr")
+async def add_pcr(patient_id: str, request: Request) -> Response:
+    visit, form, refused = await _form_post(request)
+    if refused is not None or form is None or visit.who is None:
+        return refused or _redirect("/")
+    who = visit.who
+
+    def change() -> None:
+        undetected = bool(form.get("undetected"))
+        value = _number(form, "bcr_abl1_is", "BCR::ABL1 % IS")
+        obs: dict[str, Any] = {"date": _date(form, "date", "PCR date"), "kind": "pcr"}
+        if undetected:
+            if value not in (None, 0.0):
+                raise Problem(422, "inconsistent",
+                              "BCR::ABL1 % IS: give no value for an undetected result")
+            obs["detected"] = False
+        elif value is None:
+            raise Problem(422, "missing_field",
+                          "BCR::ABL1 % IS: give the value, or tick 'undetected'")
+        else:
+            obs["bcr_abl1_is"] = value
+        gene = str(form.get("control_gene") or "")
+        copies = _number(form, "control_copies", "control copies")
+        if gene and copies is not None:
+            obs["control_gene"] = gene
+            obs["control_copies"] = copies
+        core.add_observation(_svc(request), who, patient_id, obs, request_id=uuid.uuid4().hex)
+
+    return _after_change(request, visit, patient_id, "pcr", change)
+
+
+@router.post("/patients/{patient_id}/blood", name="web_add_blood")
+async def add_blood(patient_id: str, request: Request) -> Response:
+    visit, form, refused = await _form_post(request)
+    if refused is not None or form is None or visit.who is None:
+        return refused or _redirect("/")
+    who = visit.who
+
+    def change() -> None:
+        obs: dict[str, Any] = {"date": _date(form, "date", "blood count date"), "kind": "blood"}
+        for name, label, _unit in views.COUNT_SERIES:
+            value = _number(form, name, label)
+            if value is not None:
+                obs[name] = value
+        if len(obs) == 2:
+            raise Problem(422, "missing_field", "blood count: give at least one value")
+        core.add_observation(_svc(request), who, patient_id, obs, request_id=uuid.uuid4().hex)
+
+    return _after_change(request, visit, patient_id, "blood", change)
+
+
+@router.post("/patients/{patient_id}/therapy", name="web_add_therapy")
+async def add_therapy(patient_id: str, request: Request) -> Response:
+    """A change of drug or dose (the open TKI line ends that day and a new one starts), or a
+    hold (the open line ends; no new line): the record is replaced with If-Match, so a change
+    made meanwhile by someone else is refused (412), not overwritten."""
+    visit, form, refused = await _form_post(request)
+    if refused is not None or form is None or visit.who is None:
+        return refused or _redirect("/")
+    who = visit.who
+    svc = _svc(request)
+
+    def change() -> None:
+        start = _date(form, "start", "therapy change date")
+        hold = bool(form.get("hold"))
+        reason = str(form.get("reason_end") or "dose_change")
+        stored = core.get_patient(svc, patient_id)
+        data = dict(stored.data)
+        therapy = [dict(t) for t in data.get("therapy") or []]
+        open_lines = [t for t in therapy if t.get("end") is None
+                      and str(t.get("drug", "")).strip().lower() in TKIS]
+        if hold and not open_lines:
+            raise Problem(422, "inconsistent", "hold: no TKI line is running to interrupt")
+        for t in open_lines:
+            t["end"] = start
+            t["reason_end"] = reason
+        if not hold:
+            drug = str(form.get("drug") or "").strip().lower()
+            if not drug:
+                raise Problem(422, "missing_field", "drug: name the drug")
+            line: dict[str, Any] = {"drug": drug, "start": start}
+            dose = _number(form, "dose_mg_per_day", "dose mg/day")
+            if dose is not None:
+                line["dose_mg_per_day"] = dose
+            therapy.append(line)
+        data["therapy"] = therapy
+        core.put_patient(svc, who, patient_id, data, if_match=f'"{stored.digest}"',
+                         request_id=uuid.uuid4().hex)
+
+    return _after_change(request, visit, patient_id, "therapy", change)
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+def _sign_in(request: Request, visit: Visit, token: str) -> Response:
+    svc = _svc(request)
+    who = authenticate(svc.db, svc.settings, token)
+    if who is None or who.role not in ("clinician", "analyst"):
+        error = ("This token is not valid (unknown or revoked)." if who is None else
+                 "Administrators use the API; the pages are for clinicians and analysts.")
+        return _render(request, visit, "signin.html", 401, error=error)
+    from cmltrack.service.auth import token_sha256
+
+    target = "web_cohort" if who.role == "analyst" else "web_worklist"
+    response = _redirect(str(request.app.url_path_for(target)))
+    _set_cookie(request, response, Session.signed_in(who.name, who.role, token_sha256(token)))
+    return response
+
+
+@router.get("/sign-in", name="web_signin")
+def signin_form(request: Request) -> Response:
+    """The sign-in form; ``?token=`` signs in at once (the demo's printed links)."""
+    visit = _visit(request)
+    token = request.query_params.get("token")
+    if token:
+        return _sign_in(request, visit, token)
+    return _render(request, visit, "signin.html")
+
+
+@router.post("/sign-in")
+async def signin(request: Request) -> Response:
+    visit = _visit(request)
+    form = await request.form()
+    if not csrf_ok(visit.session, str(form.get("csrf_token") or "")):
+        return _render(request, Visit(visit.session, None, visit.fresh), "signin.html", 403,
+                       error="The form expired; please sign in again.")
+    return _sign_in(request, visit, str(form.get("token") or ""))
+
+
+@router.post("/sign-out", name="web_signout")
+async def signout(request: Request) -> Response:
+    visit = _visit(request)
+    form = await request.form()
+    response = _redirect(str(request.app.url_path_for("web_signin")))
+    if csrf_ok(visit.session, str(form.get("csrf_token") or "")):
+        response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+# --------------------------------------------------------------------------- cohort
+
+
+def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentRequest) -> Any:
+    """The ADTTE endpoint table of every stored patient, ids replaced by pseudonyms.
+
+    Each patient is assessed as ``cmltrack endpoints`` assesses it (as of the record's latest
+    date: the last follow-up censors), then :func:`cmltrack.domain.endpoints.derive_endpoints`.
+    """
+    import pandas as pd
+
+    from cmltrack.domain.assess import assess
+    from cmltrack.domain.endpoints import COLUMNS as ENDPOINT_COLUMNS
+    from cmltrack.domain.endpoints import derive_endpoints
+
+    with svc.db.write() as s:
+        key = bytes.fromhex(token_store.server_secret(s, "cohort_pseudonym"))
+    with svc.db.read() as s:
+        digests = store.list_digests(s)
+    rows: list[dict[str, Any]] = []
+    for pid, digest in digests:
+        memo_key = (pid, digest, str(req.options.guideline))
+        found = state.endpoints.get(memo_key)
+        if found is None:
+            try:
+                stored = core.get_patient(svc, pid)
+            except Problem:
+                continue
+            record = core.validate(stored.data)
+            a = assess(record, options=req.options)
+            found = [r.to_dict() | {"USUBJID": core.pseudonym(key, pid)}
+                     for r in derive_endpoints(record, a)]
+            with state.lock:
+                state.endpoints[(pid, stored.digest, str(req.options.guideline))] = found
+        rows.extend(found)
+    return pd.DataFrame(rows, columns=list(ENDPOINT_COLUMNS))
+
+
+@router.get("/cohort", name="web_cohort")
+def cohort(request: Request) -> Response:
+    visit = _visit(request)
+    refused = _needs(request, visit, "analyst", "clinician")
+    if refused is not None:
+        return refused
+    svc, state = _svc(request), _state(request)
+    as_of = dt.datetime.now(dt.UTC).date()
+    guideline = request.query_params.get("guideline") or str(Guideline.ELN2020)
+    try:
+        req_today = _request(guideline, as_of)
+        req = _request(guideline, None)
+    except Problem as p:
+        return _error(request, visit, p.status, "Bad request", p.detail or "")
+    rows = worklist_rows(svc, state, req_today, as_of)
+    table = _cohort_table(svc, state, req)
+    curves = views.survival_curves(table, COHORT_TIMES) if len(table) else {
+        "at": list(COHORT_TIMES), "km": [], "cif": []}
+    return _render(
+        request, visit, "cohort.html", active="cohort", n=len(rows),
+        counts=views.status_counts(r.status for r in rows), curves=curves,
+        guideline=str(req.options.guideline),
+    )
+
+
+@router.get("/cohort/endpoints.csv", name="web_cohort_csv")
+def cohort_csv(request: Request) -> Response:
+    visit = _visit(request)
+    refused = _needs(request, visit, "analyst", "clinician")
+    if refused is not None:
+        return refused
+    req = _request(request.query_params.get("guideline"), None)
+    table = _cohort_table(_svc(request), _state(request), req)
+    buf = io.StringIO()
+    table.to_csv(buf, index=False)
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        **SECURITY_HEADERS,
+        "Content-Disposition": 'attachment; filename="cmltrack-endpoints.csv"'})
