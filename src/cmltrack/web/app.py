@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from threading import Lock
+from threading import Lock, Thread
 from typing import Any
 from urllib.parse import urlencode
 
@@ -107,6 +107,7 @@ class WebState:
     lock: Lock = field(default_factory=Lock)
     static: dict[str, tuple[bytes, str]] = field(default_factory=_static_files)
     session_key: bytes = b""
+    pseudonym_key: bytes = b""  # the service's cohort pseudonym key (core.pseudonym)
 
 
 def install(app: FastAPI, svc: core.Services) -> None:
@@ -114,8 +115,10 @@ def install(app: FastAPI, svc: core.Services) -> None:
     state = WebState()
     with svc.db.write() as s:
         state.session_key = bytes.fromhex(token_store.server_secret(s, "web_session"))
+        state.pseudonym_key = bytes.fromhex(token_store.server_secret(s, "cohort_pseudonym"))
     app.state.web = state
     app.include_router(router)
+    Thread(target=_warm, args=(svc, state), name="cmltrack-web-warm", daemon=True).start()
 
 
 router = APIRouter(include_in_schema=False)
@@ -239,29 +242,47 @@ def _request(guideline: str | None, as_of: dt.date | None) -> core.AssessmentReq
 
 def worklist_rows(svc: core.Services, state: WebState, req: core.AssessmentRequest,
                   as_of: dt.date) -> list[views.WorklistRow]:
-    """Every stored patient's row (urgent first), from each patient's cached assessment."""
+    """Every stored patient's row, urgent first.
+
+    A row is kept per (patient, record digest, options): a write changes the digest, so a
+    stale row is never served. A patient without a row is validated and assessed here, with
+    the functions ``GET /api/v1/patients/{id}/assessment`` uses (``core.validate``, ``assess``
+    with the request's options, the contract's ``to_dict``) and read by the service's
+    ``worklist_item``; the assessments are not written to the database's cache one by one
+    (a commit per patient made the first load of a 1,000-patient clinic five times slower).
+    """
+    from cmltrack.domain.assess import assess
+
     with svc.db.read() as s:
         digests = store.list_digests(s)
     rows: list[views.WorklistRow] = []
-    missing: list[str] = []
+    missing: set[str] = set()
     for pid, digest in digests:
         row = state.rows.get((pid, digest, req.key))
         if row is None:
-            missing.append(pid)
+            missing.add(pid)
         else:
             rows.append(row)
-    for pid in missing:
-        try:
-            stored = core.get_patient(svc, pid)
-            body, _ = core.get_assessment(svc, pid, req)
-        except Problem:
-            continue  # deleted meanwhile
-        a = orjson.loads(body)
-        row = views.worklist_row(stored.data, a, worklist_item(stored.data, a, as_of))
-        with state.lock:
-            state.rows[(pid, stored.digest, req.key)] = row
-        rows.append(row)
+    if missing:
+        with svc.db.read() as s:
+            stored = [r for r in store.iter_records(s) if r.id in missing]
+        for r in stored:
+            record = core.validate(r.data)
+            a = assess(record, options=req.options, as_of=as_of).to_dict()
+            row = views.worklist_row(r.data, a, worklist_item(r.data, a, as_of))
+            with state.lock:
+                state.rows[(r.id, r.digest, req.key)] = row
+            rows.append(row)
     return views.sort_worklist(rows)
+
+
+def _warm(svc: core.Services, state: WebState) -> None:
+    """Build today's worklist once at start, so the first clinician does not wait for it."""
+    try:
+        as_of = dt.datetime.now(dt.UTC).date()
+        worklist_rows(svc, state, _request(None, as_of), as_of)
+    except Exception:  # a warm-up only: the page builds what is missing when it is asked
+        return
 
 
 # --------------------------------------------------------------------------- pages
@@ -324,9 +345,10 @@ def worklist(request: Request) -> Response:
         shown=len(rows), as_of=as_of.isoformat(), guideline=str(req.options.guideline),
         q=q, status=status, urgency=urgency, sort=sort, dir=direction, columns=COLUMNS,
         sort_links=links, urgency_labels=views.URGENCY_LABEL,
+        patient_base=str(request.app.url_path_for("web_patient", patient_id="x"))[:-1],
         statuses=sorted({r.status for r in all_rows} | {"optimal", "warning", "failure",
                                                          "not_evaluable"}),
-        due_soon_days=14, schedule_missing=any(r.due is None for r in all_rows),
+        schedule_missing=any(r.due is None for r in all_rows),
     )
 
 
@@ -573,26 +595,29 @@ def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentReque
     from cmltrack.domain.endpoints import COLUMNS as ENDPOINT_COLUMNS
     from cmltrack.domain.endpoints import derive_endpoints
 
-    with svc.db.write() as s:
-        key = bytes.fromhex(token_store.server_secret(s, "cohort_pseudonym"))
+    key = state.pseudonym_key
     with svc.db.read() as s:
         digests = store.list_digests(s)
+    gl = str(req.options.guideline)
     rows: list[dict[str, Any]] = []
+    missing: set[str] = set()
     for pid, digest in digests:
-        memo_key = (pid, digest, str(req.options.guideline))
-        found = state.endpoints.get(memo_key)
+        found = state.endpoints.get((pid, digest, gl))
         if found is None:
-            try:
-                stored = core.get_patient(svc, pid)
-            except Problem:
-                continue
-            record = core.validate(stored.data)
+            missing.add(pid)
+        else:
+            rows.extend(found)
+    if missing:
+        with svc.db.read() as s:
+            stored = [r for r in store.iter_records(s) if r.id in missing]
+        for r in stored:
+            record = core.validate(r.data)
             a = assess(record, options=req.options)
-            found = [r.to_dict() | {"USUBJID": core.pseudonym(key, pid)}
-                     for r in derive_endpoints(record, a)]
+            found = [e.to_dict() | {"USUBJID": core.pseudonym(key, r.id)}
+                     for e in derive_endpoints(record, a)]
             with state.lock:
-                state.endpoints[(pid, stored.digest, str(req.options.guideline))] = found
-        rows.extend(found)
+                state.endpoints[(r.id, r.digest, gl)] = found
+            rows.extend(found)
     return pd.DataFrame(rows, columns=list(ENDPOINT_COLUMNS))
 
 
@@ -612,8 +637,11 @@ def cohort(request: Request) -> Response:
         return _error(request, visit, p.status, "Bad request", p.detail or "")
     rows = worklist_rows(svc, state, req_today, as_of)
     table = _cohort_table(svc, state, req)
-    curves = views.survival_curves(table, COHORT_TIMES) if len(table) else {
-        "at": list(COHORT_TIMES), "km": [], "cif": []}
+    # Read the curves up to the longest follow-up (no reading where nobody is left).
+    longest = float(table["AVAL"].max()) if len(table) else 0.0
+    times = [t for t in COHORT_TIMES if t <= longest] or [0]
+    curves = views.survival_curves(table, times) if len(table) else {
+        "at": times, "km": [], "cif": []}
     return _render(
         request, visit, "cohort.html", active="cohort", n=len(rows),
         counts=views.status_counts(r.status for r in rows), curves=curves,

@@ -180,7 +180,7 @@
 
   /* ------------------------------------------------------------ cohort curves */
   function stepPlot(host, curves, opts) {
-    var W = 900, m = {top: 16, right: 150, bottom: 44 + (opts.atRisk ? 22 * (curves.length + 1) : 0), left: 64};
+    var W = 900, m = {top: 16, right: 30, bottom: 44 + (opts.atRisk ? 22 * (curves.length + 1) : 0), left: 90};
     var ih = 300, H = m.top + ih + m.bottom, iw = W - m.left - m.right;
     var tmax = d3.max(curves, function (c) { return c.end; }) || 12;
     var x = d3.scaleLinear().domain([0, Math.max(12, tmax)]).nice().range([0, iw]);
@@ -204,17 +204,20 @@
         g.append("line").attr("class", "series censor s" + (i % 4))
           .attr("x1", x(t)).attr("x2", x(t)).attr("y1", y(s[1]) - 4).attr("y2", y(s[1]) + 4);
       });
-      var lg = g.append("g").attr("class", "legend").attr("transform", "translate(" + (iw + 12) + "," + (12 + i * 20) + ")");
+      // The legend inside the frame where the curves are not: low for survival, high for
+      // incidence (both start at their own end of the axis).
+      var ly = opts.legendLow ? ih - 12 - (curves.length - 1 - i) * 20 : 14 + i * 20;
+      var lg = g.append("g").attr("class", "legend").attr("transform", "translate(" + (iw - 250) + "," + ly + ")");
       lg.append("line").attr("class", "series s" + (i % 4)).attr("x1", 0).attr("x2", 24).attr("y1", -4).attr("y2", -4);
       lg.append("text").attr("x", 30).attr("y", 0).text((c.label || c.response) + " (n=" + c.n + ")");
     });
     if (opts.atRisk) {
       var at = opts.at, top = ih + 58;
-      g.append("text").attr("x", -6).attr("y", top).attr("text-anchor", "end").attr("font-size", 11)
+      g.append("text").attr("x", -24).attr("y", top).attr("text-anchor", "end").attr("font-size", 11)
         .attr("font-weight", 700).text("At risk");
       curves.forEach(function (c, i) {
         var row = g.append("g").attr("data-testid", "at-risk-row").attr("data-endpoint", c.endpoint);
-        row.append("text").attr("x", -6).attr("y", top + 18 * (i + 1)).attr("text-anchor", "end")
+        row.append("text").attr("x", -24).attr("y", top + 18 * (i + 1)).attr("text-anchor", "end")
           .attr("font-size", 11).text(c.endpoint);
         at.forEach(function (t, j) {
           if (t > x.domain()[1]) return;
@@ -236,7 +239,7 @@
     var cohort = readJson("cohort-data");
     if (cohort) {
       var km = document.getElementById("km-plot");
-      if (km) stepPlot(km, cohort.km, {ylabel: "surviving (Kaplan-Meier)", atRisk: true, at: cohort.at, seriesId: "km-curve"});
+      if (km) stepPlot(km, cohort.km, {ylabel: "surviving (Kaplan-Meier)", atRisk: true, at: cohort.at, seriesId: "km-curve", legendLow: true});
       var cif = document.getElementById("cif-plot");
       if (cif) stepPlot(cif, cohort.cif, {ylabel: "cumulative incidence", atRisk: false, at: cohort.at, seriesId: "cif-curve"});
     }
