@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_session_cookie_round_trip_and_tampering() -> None:
     value = sessions.encode(s, key)
     assert sessions.decode(value, key) == s
     assert sessions.decode(value, b"other" * 8) is None
-    body, _, sig = value.partition(".")
+    _, _, sig = value.partition(".")
     forged = sessions.encode(sessions.Session("dr-lee", "admin", "ab" * 32, s.csrf, s.expires),
                              b"attacker-key").partition(".")[0]
     assert sessions.decode(f"{forged}.{sig}", key) is None
@@ -116,3 +117,15 @@ def test_survival_curves_match_the_stats_module() -> None:
     # One death among the twelve (P11, README): OS has exactly one step below 1.
     assert os_curve["events"] == 1 and len(os_curve["steps"]) == 2
     assert [c["response"] for c in curves["cif"]] == ["MMR", "MR4.5"]
+
+
+def test_no_zone_after_death_p11() -> None:
+    # P11 started imatinib 2016-09-05 and died 2018-10-03 (README); its current line,
+    # ponatinib, started 2018-06-22. ELN 2020's 3-month window of that line opens at 2.0
+    # months after 2018-06-22, i.e. 2018-08-22, before the death: drawn, and cut at the death.
+    # The 6-month window opens 4.5 months after the start, 2018-11-06, after it: not drawn.
+    rec, _ = example("P11")
+    chart = views.chart_data(rec, assess(rec, as_of=dt.date(2024, 1, 1)))
+    death = (dt.date(2018, 10, 3) - dt.date(2016, 9, 5)).days / 30.4375
+    assert [z["label"] for z in chart["zones"]] == ["3 mo"]
+    assert chart["zones"][0]["end"] == pytest.approx(death, abs=1e-3)

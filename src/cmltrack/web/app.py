@@ -19,7 +19,6 @@ from threading import Lock, Thread
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape

@@ -67,6 +67,7 @@ class Due:
     test: str
     due: str
     days_overdue: int | None
+    basis: str = ""
 
 
 def schedule(a: Mapping[str, Any]) -> list[Due] | None:
@@ -79,12 +80,14 @@ def schedule(a: Mapping[str, Any]) -> list[Due] | None:
     if not isinstance(raw, Mapping):
         return None
     as_of = dt.date.fromisoformat(str(a["as_of"]))
+    found = raw.get("basis")
+    basis: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     out: list[Due] = []
     for test, value in raw.items():
         if test in ("overdue", "basis") or not isinstance(value, str):
             continue
         late = (as_of - dt.date.fromisoformat(value)).days
-        out.append(Due(test, value, late if late > 0 else None))
+        out.append(Due(test, value, late if late > 0 else None, str(basis.get(test) or "")))
     out.sort(key=lambda d: d.due)
     return out
 
@@ -176,7 +179,7 @@ def worklist_row(
         top = next((r for r in recs if r.get("action") != "continue"), recs[0] if recs else None)
     start = a.get("therapy_start")
     months = None
-    if start:
+    if start and current.get("drug"):  # months on TKI only while a TKI runs
         months = round(months_between(dt.date.fromisoformat(start),
                                       dt.date.fromisoformat(a["as_of"])), 1)
     pcr_date, pcr_text = last_pcr(record)
@@ -230,11 +233,13 @@ def chart_data(record: PatientRecord, a: Assessment) -> dict[str, Any]:
             "molecular": None if mol is None else str(mol),
         })
     zones = []
+    # No zone after a death or loss to follow-up (``Frame.zone_end``), as in the report's chart.
+    stop = frame.x_max if frame.zone_end is None else min(frame.zone_end, frame.x_max)
     for zone in zones_for(frame.guideline):
         start = zone.start + frame.shift
-        if start >= frame.x_max:
-            continue  # a landmark beyond the follow-up: nothing to shade yet
-        end = frame.x_max if zone.end is None else min(zone.end + frame.shift, frame.x_max)
+        if start >= stop:
+            continue  # a landmark beyond the follow-up: nothing to shade
+        end = stop if zone.end is None else min(zone.end + frame.shift, stop)
         zones.append({
             "label": zone.label,
             "start": round(start, 4),
