@@ -232,3 +232,36 @@ def test_sign_in_page(shot: Any, new_page: Any, demo_server: Any) -> None:
     page.get_by_role("button", name="Sign in").click()
     assert page.url.endswith("/worklist")
     page.context.close()
+
+
+def test_a_therapy_change_replaces_the_record_and_is_audited(
+    new_page: Any, demo_server: Any
+) -> None:
+    # A copy of P02 (imatinib 400 mg since 2017-09-11, no end): switching to dasatinib 100 mg
+    # on 2021-01-04 ends the imatinib line that day and starts a second TKI line.
+    rec = dict(record("P02"), id="WEB-THER-1")
+    with api(demo_server) as c:
+        assert c.put("/api/v1/patients/WEB-THER-1", json=rec).status_code == 201
+    page = new_page()
+    page.goto(demo_server.clinician_url)
+    page.goto(f"{demo_server.base}/patients/WEB-THER-1")
+    form = page.locator("form", has=page.get_by_role("heading", name="Therapy change"))
+    form.get_by_label("Date of the change").fill("2021-01-04")
+    form.get_by_label("Drug").fill("dasatinib")
+    form.get_by_label("Dose mg/day").fill("100")
+    form.get_by_label("Why the current line ends").select_option("intolerance")
+    form.get_by_role("button", name="Record change").click()
+    assert page.get_by_role("status").first.inner_text().startswith("The therapy change")
+    assert "dasatinib 100 mg/day" in page.locator("dl.summary").inner_text()
+    assert "replace" in page.locator("table.audit tbody tr").first.inner_text()
+    page.wait_for_selector('[data-testid="bcr-abl1-chart"][data-ready="true"]')
+    assert page.get_by_test_id("therapy-band").count() == 2
+    with api(demo_server) as c:
+        therapy = c.get("/api/v1/patients/WEB-THER-1").json()["therapy"]
+    assert therapy == [
+        {"drug": "imatinib", "dose_mg_per_day": 400.0, "start": "2017-09-11",
+         "end": "2021-01-04", "reason_end": "intolerance"},
+        {"drug": "dasatinib", "start": "2021-01-04", "dose_mg_per_day": 100.0},
+    ]
+    assert not page.errors, page.errors
+    page.context.close()
