@@ -55,6 +55,13 @@ def _locked(session: Session, patient_id: str) -> Patient | None:
     ).scalar_one_or_none()
 
 
+def list_digests(session: Session) -> list[tuple[str, str]]:
+    """(id, digest) of every stored record in id order, without reading the records (the web
+    worklist's cheap check of what changed)."""
+    rows = session.execute(select(Patient.id, Patient.digest).order_by(Patient.id)).all()
+    return [(r.id, r.digest) for r in rows]
+
+
 def get_record(session: Session, patient_id: str) -> StoredRecord | None:
     """The stored record, or None."""
     row = session.execute(
