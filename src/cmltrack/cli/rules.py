@@ -18,7 +18,12 @@ from cmltrack.cli.app import app
 from cmltrack.domain.enums import Guideline
 from cmltrack.domain.guidelines.label import RuleTable, load_rule_table
 from cmltrack.errors import InputError
-from cmltrack.rules.guideline_tables import GuidelineTable, Row, load_guideline_table
+from cmltrack.rules.guideline_tables import (
+    GuidelineTable,
+    Row,
+    load_guideline_table,
+    load_mutation_table,
+)
 
 
 def _time(row: Row) -> str:
@@ -89,8 +94,34 @@ OTHER_TABLES = {
     "tfr": "eln2020_tfr",
     "eln2020_tfr": "eln2020_tfr",
     "monitoring": "monitoring",
+    "doses": "tki_labels",
+    "tki_labels": "tki_labels",
+    "advanced": "advanced_phase",
+    "advanced_phase": "advanced_phase",
 }
-_ALL_OTHERS = ("imatinib_label", "kantarjian2003", "eln2020_tfr", "monitoring")
+_ALL_OTHERS = ("imatinib_label", "kantarjian2003", "eln2020_tfr", "monitoring", "tki_labels",
+               "advanced_phase")
+
+
+def mutation_table_to_dict() -> dict[str, Any]:
+    """The mutation -> TKI table (``eln_mutations.yaml``) as JSON."""
+    t = load_mutation_table()
+    return {
+        "table": "mutations", "source": t.citation, "verification": t.verification,
+        "rows": [{"mutation": m, "avoid": sorted(d for d, ms in t.insensitive.items() if m in ms),
+                  "source": src} for m, src in t.sources.items()],
+    }
+
+
+def render_mutation_table() -> str:
+    data = mutation_table_to_dict()
+    out = [f"mutations: {data['source']}", f"  verification: {data['verification']}", "",
+           f"{'mutation':<10} avoid", "-" * 60]
+    for row in data["rows"]:
+        out.append(f"{row['mutation']:<10} {', '.join(row['avoid'])}")
+        out.append(f"{'':<10} source: {row['source']}")
+    out.append("Imatinib: every kinase-domain mutation found on it counts against it.")
+    return "\n".join(out)
 
 
 def _condition(condition: Any) -> str:
@@ -139,18 +170,26 @@ def rules_command(
         typer.Argument(
             metavar="TABLE",
             help="An ELN edition (ELN2006, ELN2009, ELN2013, ELN2020), label, protocol "
-            "(Kantarjian 2003), tfr (ELN 2020 TFR), monitoring (next tests due), or all "
-            "(default: the four ELN editions).",
+            "(Kantarjian 2003), tfr (ELN 2020 TFR), monitoring (next tests due), doses (TKI "
+            "label doses by phase), advanced (AP/BP and post-transplant), mutations (TKI choice "
+            "by mutation), or all (default: the four ELN editions).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Print the rule tables cmltrack evaluates, with wording, condition and source."""
     others: list[str] = []
+    mutations = False
+    if table is not None and table.lower() == "mutations":
+        if as_json:
+            typer.echo(json.dumps(mutation_table_to_dict(), ensure_ascii=False))
+        else:
+            typer.echo(render_mutation_table())
+        return
     if table is None:
         editions = list(Guideline)
     elif table.lower() == "all":
-        editions, others = list(Guideline), list(_ALL_OTHERS)
+        editions, others, mutations = list(Guideline), list(_ALL_OTHERS), True
     elif table.lower() in OTHER_TABLES:
         editions, others = [], [OTHER_TABLES[table.lower()]]
     else:
@@ -158,7 +197,8 @@ def rules_command(
             editions = [Guideline(table.upper())]
         except ValueError:
             names = ", ".join([g.value for g in Guideline]
-                              + ["label", "protocol", "tfr", "monitoring", "all"])
+                              + ["label", "protocol", "tfr", "monitoring", "doses", "advanced",
+                                 "mutations", "all"])
             raise InputError(
                 f"{table!r} is not one of {names}", code="bad_argument", field="TABLE",
             ) from None
@@ -174,7 +214,11 @@ def rules_command(
             payload = {"editions": [table_to_dict(t) for t in tables]}
             if rule_tables:
                 payload["tables"] = [rule_table_to_dict(t) for t in rule_tables]
+            if mutations:
+                payload["tables"].append(mutation_table_to_dict())
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
         blocks = [render_table(t) for t in tables] + [render_rule_table(t) for t in rule_tables]
+        if mutations:
+            blocks.append(render_mutation_table())
         typer.echo("\n\n".join(blocks))

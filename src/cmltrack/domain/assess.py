@@ -24,15 +24,24 @@ from cmltrack.domain.enums import (
     EventKind,
     FollowUpStatus,
     MilestoneStatus,
+    Phase,
 )
 from cmltrack.domain.followup import close_milestones, echoed_events, follow_up
 from cmltrack.domain.guidelines import assess_eln
+from cmltrack.domain.guidelines.advanced import recommend_advanced
+from cmltrack.domain.guidelines.choice import label_dose
 from cmltrack.domain.guidelines.label import disease_phase, recommend_label_dose
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
 from cmltrack.domain.monitoring import next_due, nothing_due
 from cmltrack.domain.options import AssessOptions
-from cmltrack.domain.phase import aca_at_diagnosis, classify_phase, norm_aca, phase_of_day
+from cmltrack.domain.phase import (
+    aca_at_diagnosis,
+    blast_lineage,
+    classify_phase,
+    norm_aca,
+    phase_of_day,
+)
 from cmltrack.domain.records import (
     TYPICAL_TRANSCRIPTS,
     Diagnosis,
@@ -364,6 +373,12 @@ def assess(
                                  index=index)
     tfr = assess_tfr(rec, timepoints, as_of=as_of, prior_failure=eln.failures)
     recs += tfr.recommendations
+    lineage = blast_lineage(rec)
+    advanced = recommend_advanced(rec, timepoints, as_of=as_of, phase=dose_phase,
+                                  lineage=lineage)
+    recs += advanced.recommendations
+    events += advanced.events
+    events.sort(key=lambda e: e.date)
     recs = _dedupe(recs)
     if any(r.action in _CHANGES_THERAPY for r in recs):
         # "continue" (the guideline's optimal) cannot stand beside a hold, a dose change or a
@@ -401,6 +416,7 @@ def assess(
             )
 
     line = _current_therapy(rec, as_of)
+    label = _label_dose(rec, line, dose_phase, index, as_of)
     current = Current(
         status=status,
         # AP and BP persist: the most advanced phase reached (clinical-rules-2 sections 5, 7).
@@ -410,6 +426,8 @@ def assess(
         best_hematologic=_best(map(_HEMATOLOGIC, timepoints), HEMATOLOGIC_DEPTH),
         best_cytogenetic=_best(map(_CYTOGENETIC, timepoints), CYTOGENETIC_DEPTH),
         best_molecular=_best(map(_MOLECULAR, timepoints), MOLECULAR_DEPTH),
+        label_dose_mg_per_day=label,
+        blast_lineage=lineage,
     )
     return Assessment(
         patient_id=rec.id,
@@ -425,6 +443,24 @@ def assess(
         next_due=due,
         trail=LazyLines.join(eln.trail, tfr.basis, notes),
     )
+
+
+def _label_dose(
+    record: PatientRecord,
+    line: TherapyLine | None,
+    phase: Phase | None,
+    index: ObservationIndex,
+    as_of: dt.date,
+) -> float | None:
+    """The label dose of the running TKI for the phase and line (clinical-rules-2 section 1;
+    T315I found on or before ``as_of``): None for a drug or phase outside the table."""
+    if line is None or line.drug not in TKIS:
+        return None
+    later = any(t.drug in TKIS and t.drug != line.drug and t.start < line.start
+                for t in record.therapy)
+    t315i = any("T315I" in o.mutations for o in index.mutation if o.date <= as_of)
+    found = label_dose(line.drug, phase, later_line=later, t315i=t315i)
+    return None if found is None else found[0]
 
 
 ATYPICAL_RULE = "ELN2020.monitoring.atypical_transcript"

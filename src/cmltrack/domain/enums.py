@@ -158,12 +158,14 @@ class CytogeneticScheme(StrEnum):
 
 
 class PhaseCriteria(StrEnum):
-    """ELN 2013/2020 (MDACC-based), modified MDACC (NCCN), WHO 2016, ICC 2022."""
+    """ELN 2013/2020 (MDACC-based), modified MDACC (NCCN), WHO 2016, ICC 2022, WHO 2022
+    (5th edition: chronic and blast phase only)."""
 
     ELN = "eln"
     MDACC = "mdacc"
     WHO2016 = "who2016"
     ICC2022 = "icc2022"
+    WHO2022 = "who2022"
 
 
 class CtcaeVersion(StrEnum):

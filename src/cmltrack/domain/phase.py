@@ -18,6 +18,9 @@ Four criteria sets (clinical rules reference section 4), each a :class:`PhaseRul
     unrelated to therapy; platelets > 1000 unresponsive to therapy; ACA in Ph+ cells at
     diagnosis that are "major route", a complex karyotype or 3q26.2; any ACA in Ph+ cells
     during therapy.
+``WHO2022.phase`` (WHO 5th edition, Khoury 2022, read through secondary sources)
+    Biphasic: BP: blasts >= 20% in blood or marrow, or extramedullary blast proliferation;
+    everything else is chronic phase (no accelerated phase).
 ``ICC2022.phase`` (Arber 2022; the whole row is UNVERIFIED, a recollection matched by one
     unattributed note): BP: blasts >= 20%, or extramedullary blast proliferation. AP: blasts
     10-19% in blood or marrow; blood basophils >= 20%; any ACA in Ph+ cells. The lymphoblast
@@ -121,6 +124,29 @@ WHO2016_RULES = PhaseRules(
     aca_off_therapy="who2016_diagnosis",
     aca_on_therapy="any",
 )
+#: WHO 5th edition (2022): CML is biphasic, chronic and blast phase; the accelerated phase is
+#: retired (its criteria become high-risk features of chronic phase, not a phase). Blast phase:
+#: >= 20% myeloid blasts in blood or marrow, or an extramedullary proliferation of blasts. The
+#: third criterion, "increased lymphoblasts" in blood or marrow, has no established cut-off in
+#: the sources read and is not applied (a recorded lymphoid lineage is reported instead).
+WHO2022_RULES = PhaseRules(
+    rule="WHO2022.phase",
+    source="Khoury JD et al. Leukemia 2022;36:1703-1719 (WHO 5th edition), as read in BMJ Best "
+    "Practice 'Chronic myeloid leukaemia: criteria' (5th edition: accelerated phase no longer "
+    "included, replaced by high-risk features) and clinicaldiagnotics.com 'CML WHO 5th "
+    "edition' (blast phase: >= 20% myeloid blasts in blood or marrow; extramedullary blast "
+    "proliferation; increased lymphoblasts, cut-off not established); original table not read",
+    bp_blasts_min=20.0,
+    ap_blasts_min=20.0,  # no accelerated phase: blasts below 20% are chronic phase
+    ap_marrow_counts=False,
+    ap_blasts_promyelocytes_min=None,
+    ap_basophils_min=None,
+    ap_platelets_low=None,
+    ap_platelets_low_inclusive=False,
+    ap_platelets_high=None,
+    aca_off_therapy=None,
+    aca_on_therapy=None,
+)
 ICC2022_RULES = PhaseRules(
     rule="ICC2022.phase",
     source="Arber DA et al. Blood 2022;140(11):1200-28 (UNVERIFIED reading)",
@@ -140,7 +166,20 @@ PHASE_RULES: dict[PhaseCriteria, PhaseRules] = {
     PhaseCriteria.MDACC: MDACC_RULES,
     PhaseCriteria.WHO2016: WHO2016_RULES,
     PhaseCriteria.ICC2022: ICC2022_RULES,
+    PhaseCriteria.WHO2022: WHO2022_RULES,
 }
+
+
+def blast_lineage(record: PatientRecord) -> str | None:
+    """The latest recorded blast lineage (a marrow observation or a progression event), or
+    None (clinical-rules-2 section 5)."""
+    dated: list[tuple[dt.date, str]] = [
+        (o.date, o.blast_lineage) for o in record.observations
+        if isinstance(o, Marrow) and o.blast_lineage is not None
+    ]
+    dated += [(e.date, e.blast_lineage) for e in record.events
+              if e.kind == "progression" and e.blast_lineage is not None]
+    return max(dated, key=lambda d: d[0])[1] if dated else None
 
 
 def norm_aca(name: str) -> str:

@@ -44,6 +44,8 @@ NonNeg = Annotated[float, Field(strict=True, ge=0)]
 Uln = Annotated[float, Field(strict=True, gt=0)]
 Count = Annotated[int, Field(ge=0)]
 
+#: The lineage of blast-phase blasts (clinical-rules-2 section 5).
+BlastLineage = Literal["myeloid", "lymphoid", "mixed"]
 TYPICAL_TRANSCRIPTS = frozenset({"e13a2", "e14a2", "e13a2/e14a2"})
 TRANSCRIPTS = TYPICAL_TRANSCRIPTS | {"e1a2", "e19a2", "e13a3", "e14a3", "atypical", "unknown"}
 REASONS_END = frozenset(
@@ -373,6 +375,8 @@ class Marrow(_Obs):
     blasts_bm: Pct | None = None
     promyelocytes_bm: Pct | None = None
     basophils_bm: Pct | None = None
+    #: Lineage of the blasts (immunophenotype), for blast phase therapy (clinical-rules-2 s5).
+    blast_lineage: BlastLineage | None = None
     # AML response (aml spec section 1): Auer rods, and what makes the aspirate adequate.
     auer_rods: bool | None = None
     cells_counted: Count | None = None
@@ -572,6 +576,8 @@ class Event(_Model):
     note: str | None = None
     #: What kind of event within its kind (a transplant: "allogeneic" or "autologous").
     detail: str | None = None
+    #: A progression's blast lineage (clinical-rules-2 section 5).
+    blast_lineage: BlastLineage | None = None
 
     _future = field_validator("date")(_check_not_future)
 
@@ -581,6 +587,9 @@ class Event(_Model):
             raise _err("missing_field", "a progression event needs phase (accelerated or blast)")
         if self.kind != "progression" and self.phase is not None:
             raise _err("inconsistent", f"phase is only for progression events, not {self.kind}")
+        if self.kind != "progression" and self.blast_lineage is not None:
+            raise _err("inconsistent",
+                       f"blast_lineage is only for progression events, not {self.kind}")
         return self
 
 

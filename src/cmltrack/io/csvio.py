@@ -68,7 +68,8 @@ LAB_TESTS: dict[str, str] = {
 }
 _BOOL_TESTS = frozenset({"detected", "extramedullary_blasts", "rbc_transfused_7d",
                         "platelets_transfused_7d", "auer_rods", "spicules", "present"})
-_TEXT_TESTS = frozenset({"control_gene", "method", "target", "tissue", "result", "site"})
+_TEXT_TESTS = frozenset({"control_gene", "method", "target", "tissue", "result", "site",
+                         "blast_lineage"})
 _LIST_TESTS = frozenset({"aca", "aca_ph_neg", "mutation"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 # Which event field the `detail` column holds for each event kind.

@@ -31,8 +31,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cmltrack.domain.enums import TKIS, Guideline, HematologicResponse, MilestoneStatus
@@ -441,6 +441,14 @@ class MutationTable:
     citation: str
     verification: str
     insensitive: Mapping[str, frozenset[str]]
+    #: Each listed mutation's source (the row's citation).
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def avoid(self, mutations: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The drugs to avoid for ``mutations``, each with the mutations that rule it out."""
+        found = set(mutations)
+        return {d: tuple(sorted(m & found)) for d, m in sorted(self.insensitive.items())
+                if m & found}
 
     def resists(self, mutation: str, drug: str | None) -> bool:
         """Whether ``mutation`` confers resistance to ``drug``: every mutation does to imatinib
@@ -455,18 +463,32 @@ def load_mutation_table() -> MutationTable:
     """The validated mutation table (``rules/data/eln_mutations.yaml``), loaded once."""
     where = "eln_mutations.yaml"
     data = load_table("eln_mutations")
-    _check_keys(where, data, {"name", "citation", "verification", "insensitive"})
+    _check_keys(where, data, {"name", "citation", "verification", "drugs", "rows"})
     for key in ("name", "citation", "verification"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise _fail(where, f"'{key}' is missing")
-    raw = data.get("insensitive")
-    if not isinstance(raw, dict) or not raw:
-        raise _fail(where, "insensitive must map each TKI to a list of mutations")
-    table: dict[str, frozenset[str]] = {}
-    for drug, muts in raw.items():
-        if drug not in TKIS or drug == "imatinib":
-            raise _fail(where, f"{drug!r} is not a TKI other than imatinib")
-        if not isinstance(muts, list) or not all(isinstance(m, str) for m in muts):
-            raise _fail(where, f"{drug}: a list of mutation names")
-        table[str(drug)] = frozenset(muts)
-    return MutationTable(data["citation"], data["verification"], table)
+    drugs = data.get("drugs")
+    if not isinstance(drugs, list) or not drugs or not all(
+        d in TKIS and d != "imatinib" for d in drugs
+    ):
+        raise _fail(where, "drugs must list the TKIs other than imatinib the table covers")
+    rows = data.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise _fail(where, "rows must list one mutation each")
+    table: dict[str, set[str]] = {str(d): set() for d in drugs}
+    sources: dict[str, str] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or set(row) != {"mutation", "avoid", "source"}:
+            raise _fail(where, f"rows[{i}] needs exactly mutation, avoid and source")
+        mut, avoid, source = row["mutation"], row["avoid"], row["source"]
+        if not isinstance(mut, str) or mut in sources:
+            raise _fail(where, f"rows[{i}]: a mutation named once")
+        if not isinstance(source, str) or not source.strip():
+            raise _fail(where, f"rows[{i}] ({mut}): no source")
+        if not isinstance(avoid, list) or not avoid or not all(d in table for d in avoid):
+            raise _fail(where, f"rows[{i}] ({mut}): avoid must list drugs of 'drugs'")
+        for d in avoid:
+            table[d].add(mut)
+        sources[mut] = source
+    return MutationTable(data["citation"], data["verification"],
+                         {d: frozenset(m) for d, m in table.items()}, sources)

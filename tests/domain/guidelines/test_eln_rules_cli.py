@@ -72,4 +72,5 @@ def test_rules_all_holds_editions_and_tables(capsys: pytest.CaptureFixture[str])
     data = json.loads(capsys.readouterr().out)
     assert len(data["editions"]) == 4
     assert [t["table"] for t in data["tables"]] == ["imatinib_label", "kantarjian2003",
-                                                    "eln2020_tfr", "monitoring"]
+                                                    "eln2020_tfr", "monitoring", "tki_labels",
+                                                    "advanced_phase", "mutations"]

@@ -177,9 +177,16 @@ def test_mutation_table_loads_and_judges_resistance_by_drug() -> None:
     from cmltrack.rules.guideline_tables import load_mutation_table
 
     table = load_mutation_table()
-    assert "Baccarani" in table.citation and table.verification.startswith("U")
+    assert "NCCN" in table.citation and table.verification.startswith("V2")
     # Every kinase-domain mutation counts against imatinib; T315I against every 2G TKI only.
     assert table.resists("M351T", "imatinib") and table.resists("M351T", None)
     assert table.resists("T315I", "nilotinib") and not table.resists("T315I", "ponatinib")
     assert table.resists("E255K", "nilotinib") and not table.resists("E255K", "dasatinib")
     assert table.resists("F317L", "dasatinib") and not table.resists("F317L", "nilotinib")
+    # clinical-rules-2 section 3: later NCCN lists add F317L and G250E against bosutinib, and
+    # bosutinib stays an option for E255K/V; nothing is listed against ponatinib or asciminib.
+    assert table.resists("F317L", "bosutinib") and table.resists("G250E", "bosutinib")
+    assert not table.resists("E255V", "bosutinib")
+    assert table.insensitive["ponatinib"] == table.insensitive["asciminib"] == frozenset()
+    assert table.avoid(["T315I", "Y253H"]) == {
+        "bosutinib": ("T315I",), "dasatinib": ("T315I",), "nilotinib": ("T315I", "Y253H")}

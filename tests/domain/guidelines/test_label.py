@@ -164,7 +164,7 @@ def test_a_value_exactly_on_three_times_uln_does_not_hold(uln: float) -> None:
 
 @pytest.mark.parametrize(
     ("name", "rows"), [("imatinib_label", 9), ("kantarjian2003", 8), ("eln2020_tfr", 11),
-                         ("monitoring", 19)]
+                         ("monitoring", 19), ("tki_labels", 15), ("advanced_phase", 10)]
 )
 def test_packaged_tables_are_valid_and_cited(name: str, rows: int) -> None:
     table = load_rule_table(name)
@@ -172,7 +172,8 @@ def test_packaged_tables_are_valid_and_cited(name: str, rows: int) -> None:
     assert all(row.source and row.wording for row in table.rows.values())
     prefix = {"imatinib_label": ("LABEL.",), "kantarjian2003": ("KANTARJIAN2003.",),
               "eln2020_tfr": ("ELN2020.TFR.",),
-              "monitoring": ("MONITORING.", "FOLLOWUP.")}[name]
+              "monitoring": ("MONITORING.", "FOLLOWUP."), "tki_labels": ("LABEL.", "CHOICE."),
+              "advanced_phase": ("ADVANCED.", "HSCT.", "PDQ.")}[name]
     assert all(rid.startswith(prefix) for rid in table.rows)
 
 

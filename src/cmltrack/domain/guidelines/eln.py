@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from cmltrack.domain.enums import (
-    SECOND_GENERATION_TKIS,
     STATUS_SEVERITY,
     TKIS,
     Action,
@@ -37,6 +36,7 @@ from cmltrack.domain.enums import (
     MilestoneStatus,
     Phase,
 )
+from cmltrack.domain.guidelines.choice import CHOICE_SOURCE, TkiOptions, next_tki_options
 from cmltrack.domain.guidelines.events import (
     MMR_PCT,
     PHASE_RANK,
@@ -349,7 +349,6 @@ _HELD: dict[EventKind, Callable[[Timepoint], bool]] = {
     EventKind.LOSS_OF_CCYR: lambda t: t.cytogenetic is CytogeneticResponse.CCYR,
 }
 #: TKIs active against T315I (clinical-rules section 14: "T315I: ponatinib or asciminib").
-T315I_ACTIVE = ("ponatinib", "asciminib")
 
 
 def _drug_on(record: PatientRecord, day: dt.date) -> str | None:
@@ -634,33 +633,19 @@ def _standing(
 # --------------------------------------------------------------------------- recommendations
 
 
-#: Order of TKI generations for choosing the next drug after failure.
-_TIER = {"imatinib": 1, **dict.fromkeys(SECOND_GENERATION_TKIS, 2),
-         "ponatinib": 3, "asciminib": 3, "olverembatinib": 3}
+def _switch_options(lines: Sequence[Line], mutations: set[str], edition: Guideline,
+                    phase: Phase | None) -> TkiOptions:
+    """The next TKIs after a failure that stands (clinical-rules-2 section 3, ``choice``).
 
-
-def _next_tkis(lines: Sequence[Line], mutations: set[str], edition: Guideline) -> str:
-    """Suitable next TKIs after failure, as ``a|b|c`` (one recommendation names them all).
-
-    T315I: ponatinib or asciminib. ELN 2006/2009: dasatinib or nilotinib (named by NCI PDQ
-    2009, seed 001). Otherwise: after imatinib a second-generation TKI; after a second-generation
-    TKI another one, or ponatinib or asciminib; never a drug already tried nor an earlier
-    generation, nor one insensitive to a mutation found (eln_mutations.yaml, U: e.g. no
-    nilotinib for E255K, no dasatinib for F317L). With nothing left, the list is empty and only
-    HSCT evaluation remains.
+    ELN 2006/2009 name the drugs of their era, dasatinib or nilotinib (NCI PDQ 2009, seed 001),
+    unless T315I calls for a later drug. With nothing left, no switch is recommended and only
+    the transplant evaluation remains.
     """
-    tried = {line.drug for line in lines}
-    insensitive = load_mutation_table().insensitive
-    tried |= {d for d, muts in insensitive.items() if muts & mutations}
-    if "T315I" in mutations:
-        pool = list(T315I_ACTIVE)
-    elif edition in (Guideline.ELN2006, Guideline.ELN2009):
-        pool = ["dasatinib", "nilotinib"]
-    else:
-        tier = _TIER.get(lines[-1].drug, 1) if lines else 1
-        pool = ["dasatinib", "nilotinib", "bosutinib", "ponatinib", "asciminib"]
-        pool = [d for d in pool if _TIER[d] >= tier and (tier > 1 or _TIER[d] == 2)]
-    return "|".join(d for d in pool if d not in tried)
+    era = (("dasatinib", "nilotinib")
+           if edition in (Guideline.ELN2006, Guideline.ELN2009) and "T315I" not in mutations
+           else None)
+    return next_tki_options(tried=[(ln.drug, ln.reason_end) for ln in lines],
+                            current_failing=True, phase=phase, mutations=mutations, pool=era)
 
 
 def _recommend(
@@ -704,9 +689,15 @@ def _recommend(
                      f"therapy change on {since}; its recommendations no longer stand")
     elif status is S.FAILURE:
         mutations = {m for o in mutation_tests if o.date <= as_of for m in o.mutations}
-        drugs = _next_tkis(lines, mutations, ed)
-        if drugs:
-            add(Action.SWITCH_TKI, drugs)
+        choice = _switch_options(lines, mutations, ed, phase)
+        if choice.options:
+            recs.append(Recommendation(
+                Action.SWITCH_TKI, rule, f"{source}; {CHOICE_SOURCE}",
+                f"{because}; {choice.describe()}", "|".join(choice.options), None,
+                options=choice.options, avoid=choice.avoid,
+                start_dose_mg_per_day=dict(choice.start_doses)))
+        else:
+            trail.append(f"{as_of}: no TKI left to switch to ({choice.describe()})")
         analyse()
         if ed is not Guideline.ELN2006:
             add(Action.MARROW_CYTOGENETICS)
