@@ -42,16 +42,22 @@ YEAR = 365.25
 LN150 = math.log(150.0)  # the total IS is capped at ~150% (4.2)
 NEG = -1e9  # log of an absent compartment
 
-DRUGS = ("imatinib", "dasatinib", "nilotinib", "bosutinib", "ponatinib", "interferon")
-IMATINIB, DASATINIB, NILOTINIB, BOSUTINIB, PONATINIB, INTERFERON = range(6)
+DRUGS = ("imatinib", "dasatinib", "nilotinib", "bosutinib", "ponatinib", "interferon",
+         "asciminib")
+IMATINIB, DASATINIB, NILOTINIB, BOSUTINIB, PONATINIB, INTERFERON, ASCIMINIB = range(7)
 STOP = -1
 #: Second-line doses (mg/day) from the labels; approval dates (FDA) gate their use by date.
-SECOND_LINE_DOSE = {DASATINIB: 100, NILOTINIB: 800, BOSUTINIB: 500, PONATINIB: 45}
+SECOND_LINE_DOSE = {DASATINIB: 100, NILOTINIB: 800, BOSUTINIB: 500, PONATINIB: 45,
+                    ASCIMINIB: 80}
+#: Daily dose by drug code in chronic phase after an earlier TKI (clinical-rules-2 section 1),
+#: and in accelerated/blast phase (dasatinib 140; ponatinib 45).
+_CP_DOSE = np.array([400.0, 100.0, 800.0, 500.0, 45.0, 0.0, 80.0])
 APPROVED = {
     DASATINIB: dt.date(2006, 6, 28).toordinal(),
     NILOTINIB: dt.date(2007, 10, 29).toordinal(),
     BOSUTINIB: dt.date(2012, 9, 4).toordinal(),
     PONATINIB: dt.date(2012, 12, 14).toordinal(),
+    ASCIMINIB: dt.date(2021, 10, 29).toordinal(),
 }
 REASONS = (
     "resistance", "failure", "intolerance", "toxicity", "progression", "tfr", "death",
@@ -506,7 +512,8 @@ def simulate_batch(
             date_ord = t0_ord[vis] + t_v
             avail2 = date_ord >= profile.second_gen_from.toordinal()
             esc = acting & can_escalate & ((u < profile.escalate_p) | ~avail2)
-            sw = acting & ~esc & avail2 & (line[vis] < 2)
+            # up to a third line (ponatinib or asciminib after two TKIs)
+            sw = acting & ~esc & avail2 & (line[vis] < 3)
             ei = np.nonzero(esc)[0]
             if len(ei):
                 who = vis[ei]
@@ -612,10 +619,31 @@ def simulate_batch(
                 progressed[pr] = True
                 prog_blast[pr] = blast
                 events.add(pid=pr, day=dp, kind=E_PROG, detail=blast.astype(np.float64))
-                events.add(pid=pr, day=dp, kind=E_OFF, detail=-1.0)
-                change(pr, dp, STOP, np.nan, R_PROG)
-                state[pr] = OFF
                 _progression_workup(rng, blood, cyto, pr, dp, blast, anc_frac)
+                # Treated, not stopped: an advanced-phase TKI the day after the work-up
+                # (dasatinib 140 mg, or ponatinib 45 mg for T315I once approved); a patient
+                # whose current drug is that one, or before any was approved, goes off study.
+                day1 = dp + 1.0
+                ords = t0_ord[pr] + day1
+                t315 = (clone_rate[pr] != 0) & (clone_mut[pr] == T315I)
+                pick = np.where(t315 & (ords >= APPROVED[PONATINIB]), PONATINIB, DASATINIB)
+                ok = (ords >= APPROVED[DASATINIB]) & (pick != drug[pr])
+                tr, st = pr[ok], pr[~ok]
+                if len(tr):
+                    new = pick[ok]
+                    change(tr, day1[ok], new.astype(np.float64),
+                           np.where(new == DASATINIB, 140.0, 45.0), R_PROG)
+                    drug[tr], dose[tr] = new, np.where(new == DASATINIB, 140.0, 45.0)
+                    line[tr] += 1
+                    line_start[tr] = day1[ok]
+                    last_change[tr] = day1[ok]
+                    # a poor, short response in advanced phase (U, a choice here)
+                    alpha[tr] *= 0.3
+                    beta[tr] = 0.0005
+                if len(st):
+                    events.add(pid=st, day=dp[~ok], kind=E_OFF, detail=-1.0)
+                    change(st, dp[~ok], STOP, np.nan, R_PROG)
+                    state[st] = OFF
             de = ev[kinds == E_DEATH]
             if len(de):
                 alive[de] = False
@@ -756,8 +784,17 @@ def _switch(
     )
     pick = np.where((date_ord >= APPROVED[BOSUTINIB]) & (u > 0.85), BOSUTINIB, pick)
     pick = np.where((pick == drug[who]), np.where(pick == DASATINIB, NILOTINIB, DASATINIB), pick)
+    # Third line (after two TKIs): ponatinib or, once approved, asciminib, half each.
+    third = line[who] >= 1
+    later = np.where((date_ord >= APPROVED[ASCIMINIB]) & (rng.random(who) < 0.5), ASCIMINIB,
+                     PONATINIB)
+    later_ok = date_ord >= np.where(later == ASCIMINIB, APPROVED[ASCIMINIB],
+                                    APPROVED[PONATINIB])
+    pick = np.where(third & later_ok & (later != drug[who]), later, pick)
     pick = np.where(has_t315i & (date_ord >= APPROVED[PONATINIB]), PONATINIB, pick)
-    new_dose = np.take([0, 100, 800, 500, 45], pick).astype(np.float64)
+    new_dose = np.take(_CP_DOSE, pick).astype(np.float64)
+    # asciminib for T315I: 200 mg twice daily (clinical-rules-2 section 1)
+    new_dose = np.where((pick == ASCIMINIB) & has_t315i, 400.0, new_dose)
     if reason == R_INTOL:
         new_dose = np.where(pick == NILOTINIB, 600.0, new_dose)
     change(who, day, pick.astype(np.float64), new_dose, float(reason))  # type: ignore[operator]
@@ -772,7 +809,7 @@ def _switch(
     b2 = 0.006 * np.exp(0.6 * rng.normal(who))
     alpha[who] = np.where(resp, a2, a2 * 0.2)
     beta[who] = np.where(resp, b2, 0.0005)
-    sensitive = (clone_mut[who] != T315I) | (pick == PONATINIB)
+    sensitive = (clone_mut[who] != T315I) | (pick == PONATINIB) | (pick == ASCIMINIB)
     clone_rate[who] = np.where(
         clone_rate[who] != 0, np.where(sensitive, -0.5 * a2, g_clone[who]), 0.0
     )
