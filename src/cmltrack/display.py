@@ -9,6 +9,7 @@ as ``400 mg``, BCR::ABL1 ratios with the significant digits a laboratory reports
 from __future__ import annotations
 
 import math
+import re
 
 #: An en dash, as journals print ranges; ``ascii=True`` gives a hyphen for plain terminals.
 DASH = "\u2013"
@@ -222,3 +223,54 @@ def display_name(key: str) -> str:
         return DISPLAY_NAMES[key]
     text = key.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+_REPEATED_BOUND = re.compile(
+    # "<= 10% (≤10%)", "> 1% and <= 10% (>1–10%)": the rule's wording repeats the bound just
+    # stated; the clinician reads the wording alone.
+    r"(?:[<>]=?\s*\d+(?:\.\d+)?%?(?:\s+and\s+[<>]=?\s*\d+(?:\.\d+)?%?)?)\s+\(([≤≥<>][^()]*)\)"
+)
+_CTCAE = re.compile(r"CTCAE grade (\d) ([a-z_]+)")
+_INTERNAL = (
+    # Where the reading is cmltrack's own (a choice the guideline leaves open), say so in words
+    # instead of naming the project's reference files.
+    (re.compile(r";?\s*cmltrack convention, clinical-rules(?:-2)?(?:\.md)? section \d+"
+                r"(?: '[^']*')?(?: and clinical-rules(?:-2)? section \d+)?"),
+     "; cmltrack's reading where the guideline leaves a choice"),
+    (re.compile(r";?\s*clinical-rules(?:-2)?(?:\.md)? section \d+,? (?:unverified|U\b)"),
+     "; not yet verified against the publication"),
+    (re.compile(r"\bU: [^;)]*"), "not yet verified against the publication"),
+    (re.compile(r";?\s*clinical-rules(?:-2)?(?:\.md)? section \d+(?: '[^']*')?"), ""),
+    (re.compile(r"\(\s*;\s*"), "("),
+    (re.compile(r"Kantarjian 2003, seed 004"), "Kantarjian H, et al. Blood 2003"),
+    (re.compile(r"[\w/-]+\.(?:yaml|md|py)\b"), ""),
+)
+
+
+def clinical_text(text: str | None) -> str:
+    """A rule's basis or source as a clinician reads it: a bound stated once (``≤10%``, not
+    ``<= 10% (≤10%)``), ≤ and ≥ signs, CTCAE terms by name, published sources instead of
+    the project's file names, and an unverified rule said to be so in words.
+
+    >>> clinical_text("BCR::ABL1 6.20% IS <= 10% (≤10%)")
+    'BCR::ABL1 6.20% IS ≤10%'
+    >>> clinical_text("BCR::ABL1 3.2% IS > 1% and <= 10% (>1–10%)")
+    'BCR::ABL1 3.2% IS >1–10%'
+    >>> clinical_text("CTCAE grade 3 neutrophils")
+    'CTCAE grade 3 Neutrophil count decreased'
+    >>> clinical_text("Leukemia 2020 (atypical transcripts; clinical-rules section 12, unverified)")
+    'Leukemia 2020 (atypical transcripts; not yet verified against the publication)'
+    """
+    if not text:
+        return "" if text is None else text
+    out = _REPEATED_BOUND.sub(lambda m: m.group(1), text)
+    out = out.replace("<=", "≤").replace(">=", "≥")
+    out = _CTCAE.sub(lambda m: f"CTCAE grade {m.group(1)} {display_name(m.group(2))}", out)
+    for pattern, replacement in _INTERNAL:
+        out = pattern.sub(replacement, out)
+    return out.replace(" ()", "").replace("  ", " ").strip()
+
+
+def unverified(source: str | None) -> bool:
+    """Whether a rule's source says it is not yet verified against its publication."""
+    return bool(source) and "not yet verified" in clinical_text(source)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
+from cmltrack import DISCLAIMER
 from cmltrack.cli._input import AllowEmptyOpt, patient_records
 from cmltrack.cli.app import app
 from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
@@ -179,14 +181,12 @@ def assess(
         texts = (terminal_safe(render_assessment(run_assess(r, options=options, as_of=day)))
                  for r in records)
         if fh is not None:
-            for text in texts:
-                fh.write(text + "\n")
+            _write_texts(texts, fh)
             return
         from cmltrack.io._atomic import atomic_files
 
         with atomic_files([out_file]) as (target,):  # type: ignore[list-item]
-            for text in texts:
-                target.write(text + "\n")
+            _write_texts(texts, target)
         return
     contracts = (run_assess(r, options=options, as_of=day).to_dict() for r in records)
     write_assessments(contracts, fmt, out_file, sys.stdout)
@@ -227,6 +227,16 @@ def explain(
         raise InputError(
             f"no patient {patient!r} in {input}", code="unknown_value", field="--patient"
         )
+
+
+def _write_texts(texts: Iterable[str], fh: TextIO) -> None:
+    """Each patient's table, then the decision-support notice once (not after every patient)."""
+    any_written = False
+    for text in texts:
+        fh.write(text + "\n")
+        any_written = True
+    if any_written:
+        fh.write(DISCLAIMER + "\n")
 
 
 def _report_skipped(exc: InputError) -> None:

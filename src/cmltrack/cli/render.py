@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cmltrack import DISCLAIMER
+from cmltrack.display import clinical_text, display_name, format_dose, unverified
 from cmltrack.domain.assess import Assessment
 from cmltrack.domain.enums import FollowUpStatus
 
@@ -15,8 +18,13 @@ def _num(v: float | None, digits: int = 4) -> str:
     return "-" if v is None else f"{v:.{digits}f}".rstrip("0").rstrip(".")
 
 
+def _grades(grades: Mapping[str, int]) -> str:
+    return ", ".join(f"{display_name(k)} {v}" for k, v in grades.items() if v > 0)
+
+
 def render_assessment(a: Assessment) -> str:
-    """A readable table for one patient."""
+    """A readable table for one patient (the decision-support notice is printed once per
+    output by the caller, not after every patient)."""
     lines = [
         f"Patient {a.patient_id}  as of {a.as_of}  guideline {a.guideline}  "
         f"therapy start {_fmt(a.therapy_start)}",
@@ -30,11 +38,15 @@ def render_assessment(a: Assessment) -> str:
     lines.append("Risk: " + "; ".join(risk))
     header = (
         f"{'date':<10}  {'months':>6}  {'hematologic':<11}  {'cytogenetic':<11}  "
-        f"{'molecular':<10}  {'phase':<11}  toxicity"
+        f"{'molecular':<10}  {'phase':<11}  CTCAE grades (before therapy: baseline findings)"
     )
     lines += [header, "-" * len(header)]
     for t in a.timepoints:
-        tox = ", ".join(f"{k} {v}" for k, v in t.toxicity.items() if v > 0) or "-"
+        # A grade before the first TKI is the disease at diagnosis, not a toxicity.
+        tox = _grades(t.toxicity)
+        if tox and t.months is not None and t.months < 0:
+            tox = f"baseline: {tox}"
+        tox = tox or "-"
         lines.append(
             f"{t.date.isoformat():<10}  {_num(t.months, 2):>6}  {_fmt(t.hematologic):<11}  "
             f"{_fmt(t.cytogenetic):<11}  {_fmt(t.molecular):<10}  {_fmt(t.phase):<11}  {tox}"
@@ -42,11 +54,12 @@ def render_assessment(a: Assessment) -> str:
     if a.milestones:
         lines.append("Milestones:")
         for m in a.milestones:
-            lines.append(f"  {m.month:>2} mo  {m.status:<13} {_fmt(m.date):<10}  {m.basis}")
+            lines.append(f"  {m.month:>2} mo  {m.status:<13} {_fmt(m.date):<10}  "
+                         f"{clinical_text(m.basis)}")
     if a.events:
         lines.append("Events:")
         for e in a.events:
-            lines.append(f"  {e.date}  {e.kind}: {e.basis}")
+            lines.append(f"  {e.date}  {display_name(str(e.kind))}: {clinical_text(e.basis)}")
     if a.recommendations:
         lines.append("Recommendations:")
         for r in a.recommendations:
@@ -54,16 +67,18 @@ def render_assessment(a: Assessment) -> str:
             if r.drug:
                 what += f" {r.drug}"
             if r.dose_mg_per_day is not None:
-                what += f" {_num(r.dose_mg_per_day)} mg/day"
-            lines.append(f"  {what}  [{r.rule}]  because {r.because}  ({r.source})")
+                what += f" {format_dose(r.dose_mg_per_day)}/day"
+            flag = "  [rule not yet verified against its publication]" if unverified(
+                r.source) else ""
+            lines.append(f"  {what}  because {clinical_text(r.because)}  "
+                         f"(source: {clinical_text(r.source)}; rule {r.rule}){flag}")
     lines.append(render_next_due(a))
     c = a.current
-    therapy = f"{c.drug} {_num(c.dose_mg_per_day)} mg/day" if c.drug else "no therapy"
+    therapy = f"{c.drug} {format_dose(c.dose_mg_per_day)}/day" if c.drug else "no therapy"
     lines.append(
         f"Current: status {_fmt(c.status)}, phase {_fmt(c.phase)}, {therapy}; best "
         f"{_fmt(c.best_hematologic)} / {_fmt(c.best_cytogenetic)} / {_fmt(c.best_molecular)}"
     )
-    lines.append(DISCLAIMER)
     return "\n".join(lines)
 
 
@@ -75,7 +90,7 @@ def render_next_due(a: Assessment) -> str:
         if day is None:
             continue
         late = " (OVERDUE)" if key in nd.overdue else ""
-        parts.append(f"{key} {day}{late}: {nd.basis.get(key, '')}")
+        parts.append(f"{key} {day}{late}: {clinical_text(nd.basis.get(key, ''))}")
     if not parts:
         return "Next due: nothing scheduled"
     return "Next due:\n" + "\n".join(f"  {p}" for p in parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cmltrack.domain.endpoints import EndpointRow
@@ -341,26 +342,8 @@ def cohort_html(
     return page("CML cohort report", "\n".join(parts), generated=meta.generated)
 
 
-def write_cohort_pdf(
-    path: str, patients: Sequence[PatientSummary], figs: CohortFigures, meta: CohortMeta
-) -> None:
-    from matplotlib.backends.backend_pdf import PdfPages
+def write_cohort_pdf(html: str, path: Path) -> None:
+    """The cohort report's PDF: its HTML page, laid out for A4."""
+    from cmltrack.reports.pdf import html_to_pdf
 
-    from cmltrack.reports.pdf import plain_table, text_pages
-
-    lines = [
-        f"input: {meta.source}",
-        f"patients: {len(patients)}   guideline: {meta.guideline}   as of: {meta.as_of}",
-    ]
-    for title, headers, rows in cohort_tables(patients):
-        lines += ["", title.upper(), *plain_table(headers, rows)]
-    if "pfs" in figs.tables:
-        lines += ["", "PROGRESSION-FREE SURVIVAL (KAPLAN-MEIER)", *plain_table(*figs.tables["pfs"])]
-    lines += ["", "METHODS AND SOURCES"]
-    for topic, text in METHODS:
-        lines.append(f"{topic}: {text}")
-    with PdfPages(path, metadata={"Title": "CML cohort report", "CreationDate": None}) as pdf:
-        text_pages(pdf, "CML cohort report", lines, generated=meta.generated)
-        for key in _FIGURE_TITLES:
-            if key in figs.figures:
-                pdf.savefig(figs.figures[key])
+    html_to_pdf(html, path, "CML cohort report")

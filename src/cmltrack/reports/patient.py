@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
 
+from cmltrack.display import (
+    clinical_text,
+    display_name,
+    format_bcr_abl1,
+    format_dose,
+    unverified,
+)
 from cmltrack.domain.assess import Assessment
 from cmltrack.domain.followup import ECHOED
 from cmltrack.domain.guidelines.eln import tki_lines
 from cmltrack.domain.records import PatientRecord
 from cmltrack.reports.html import Raw, esc, page, png_img, table
-from cmltrack.reports.pdf import plain_table, text_pages
-
-if TYPE_CHECKING:
-    from matplotlib.backends.backend_pdf import PdfPages
+from cmltrack.reports.pdf import html_to_pdf
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +51,17 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
     out = [
         Section(
             "Current status",
-            ("status", "phase", "drug", "dose (mg/day)", "best hematologic",
+            ("status", "phase", "drug", "daily dose", "best hematologic",
              "best cytogenetic", "best molecular"),
-            ((_status(cur.status), cur.phase, cur.drug, cur.dose_mg_per_day,
+            ((_status(cur.status), cur.phase, cur.drug, _dose(cur.dose_mg_per_day),
               cur.best_hematologic, cur.best_cytogenetic, cur.best_molecular),),
         ),
         Section(
             "Recommendations",
-            ("action", "drug", "dose (mg/day)", "because", "rule", "source"),
+            ("action", "drug", "daily dose", "because", "source", "rule"),
             tuple(
-                (_status(r.action), r.drug, r.dose_mg_per_day, r.because, r.rule, r.source)
+                (_status(r.action), r.drug, _dose(r.dose_mg_per_day), clinical_text(r.because),
+                 _source(r.source), r.rule)
                 for r in a.recommendations
             ),
         ),
@@ -65,7 +70,7 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
             ("test", "due", "overdue", "why"),
             tuple(
                 (test, day, "overdue" if test in a.next_due.overdue else None,
-                 a.next_due.basis.get(test))
+                 clinical_text(a.next_due.basis.get(test)) or None)
                 for test, day in a.next_due.due.items()
                 if day is not None or test in a.next_due.basis
             ),
@@ -74,7 +79,8 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
             f"Milestones ({a.guideline}{_line_note(record, a)})",
             ("month", "status", "result date", "basis", "rule"),
             tuple(
-                (m.month, _status(m.status), m.date, m.basis, m.rule) for m in a.milestones
+                (m.month, _status(m.status), m.date, clinical_text(m.basis), m.rule)
+                for m in a.milestones
             ),
         ),
         Section(
@@ -82,9 +88,11 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
             ("date", "event", "basis", "rule"),
             tuple(
                 sorted(
-                    [(e.date, _status(e.kind), e.basis, e.rule) for e in a.events]
+                    [(e.date, display_name(str(e.kind)), clinical_text(e.basis), e.rule)
+                     for e in a.events]
                     + [
-                        (e.date, f"{e.kind} (reported)", _reported(e.phase, e.cause, e.note),
+                        (e.date, f"{display_name(str(e.kind))} (reported)",
+                         _reported(e.phase, e.cause, e.note),
                          "record")
                         for e in record.events
                         if e.kind not in ECHOED  # already among the assessment's events
@@ -95,9 +103,9 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
         ),
         Section(
             "Therapy",
-            ("drug", "dose (mg/day)", "start", "end", "reason for end"),
+            ("drug", "daily dose", "start", "end", "reason for end"),
             tuple(
-                (t.drug, t.dose_mg_per_day, t.start, t.end, t.reason_end)
+                (t.drug, _dose(t.dose_mg_per_day), t.start, t.end, _status(t.reason_end))
                 for t in sorted(record.therapy, key=lambda t: t.start)
             ),
         ),
@@ -112,19 +120,41 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
         ),
         Section(
             "Results by date",
-            ("date", "months", "hematologic", "cytogenetic", "molecular", "BCR::ABL1 % IS",
-             "Ph+ %", "phase"),
+            ("date", "months", "hematologic", "cytogenetic", "molecular", "BCR::ABL1 (IS)",
+             "Ph+ %", "phase", "CTCAE grades (before therapy: baseline findings)"),
             tuple(
-                (t.date, None if t.months is None else f"{t.months:.2f}", t.hematologic,
-                 t.cytogenetic, t.molecular, t.bcr_abl1_is,
+                (t.date, None if t.months is None else f"{t.months:.1f}", t.hematologic,
+                 t.cytogenetic, t.molecular,
+                 None if t.bcr_abl1_is is None else format_bcr_abl1(t.bcr_abl1_is),
                  None if t.ph_pct is None else f"{t.ph_pct:.1f}" + (" FISH" if t.fish_based
                                                                     else ""),
-                 t.phase)
+                 t.phase, _grades(t.toxicity, t.months))
                 for t in a.timepoints
             ),
         ),
     ]
     return out
+
+
+def _dose(mg: float | None) -> str | None:
+    return None if mg is None else format_dose(mg)
+
+
+def _source(source: str | None) -> str | None:
+    """The published source; a rule not yet checked against it is flagged in words."""
+    if source is None:
+        return None
+    text = clinical_text(source)
+    return text if not unverified(source) else f"{text} [rule not yet verified]"
+
+
+def _grades(grades: Mapping[str, int], months: float | None) -> str | None:
+    """CTCAE grades above 0 by name; before the first TKI they are the disease at diagnosis
+    (baseline findings), not toxicity."""
+    text = ", ".join(f"{display_name(k)} {v}" for k, v in grades.items() if v > 0)
+    if not text:
+        return None
+    return f"baseline: {text}" if months is not None and months < 0 else text
 
 
 def _line_note(record: PatientRecord, a: Assessment) -> str:
@@ -186,20 +216,6 @@ def _section_html(s: Section) -> str:
     return f"<h2>{esc(s.title)}</h2>\n" + table(s.headers, rows)
 
 
-def patient_text(record: PatientRecord, a: Assessment) -> list[str]:
-    """The report as text lines for the PDF."""
-    lines = [f"{k}: {'-' if v is None else v}" for k, v in header_lines(record, a)]
-    for s in sections(record, a):
-        lines += ["", s.title.upper()]
-        lines += plain_table(s.headers, s.rows)
-    return lines
-
-
-def write_patient_pdf(
-    pdf: PdfPages, record: PatientRecord, a: Assessment, chart: Any = None, *, generated: str
-) -> None:
-    """The chart (an RGBA array at 72 dpi, drawn once for both HTML and PDF) above the text."""
-    lines = patient_text(record, a)
-    if chart is not None:
-        lines = [CHART_CAPTION, *lines]
-    text_pages(pdf, f"CML patient report: {record.id}", lines, generated=generated, image=chart)
+def write_patient_pdf(html: str, path: Path, patient_id: str) -> None:
+    """The patient's PDF: the HTML page itself, laid out for A4."""
+    html_to_pdf(html, path, f"CML patient report {patient_id}")
