@@ -265,3 +265,15 @@ def test_a_therapy_change_replaces_the_record_and_is_audited(
     ]
     assert not page.errors, page.errors
     page.context.close()
+
+
+def test_worklist_pages(clinician: Any) -> None:
+    page = clinician
+    page.goto(page.url + "?per=5")
+    assert page.locator("tbody tr[data-patient-id]").count() == 5
+    first = page.locator("tbody tr[data-patient-id]").first.get_attribute("data-patient-id")
+    page.get_by_role("link", name="Next ›").click()
+    assert page.locator("tbody tr[data-patient-id]").count() == 5
+    assert page.locator(f'tr[data-patient-id="{first}"]').count() == 0
+    page.get_by_role("link", name=re.compile("^Show all")).click()
+    assert page.locator("tbody tr[data-patient-id]").count() >= len(DEMO_IDS)

@@ -53,6 +53,8 @@ _TEMPLATES = Environment(
 )
 #: Months at which the cohort page reads its curves and numbers at risk.
 COHORT_TIMES = (0, 12, 24, 36, 48, 60, 72, 84, 96, 108, 120)
+#: Worklist rows per page (``?per=all`` shows every row).
+PAGE_SIZE = 200
 #: Worklist columns: sort key and header.
 COLUMNS = (
     ("urgency", "Urgency"), ("patient", "Patient"), ("status", "Status"),
@@ -339,9 +341,30 @@ def worklist(request: Request) -> Response:
     for key, _ in COLUMNS:
         flip = "desc" if key == sort and direction == "asc" else "asc"
         links[key] = "?" + urlencode({**base, "sort": key, "dir": flip})
+    # Pages of PAGE_SIZE rows (the most urgent on the first), or every row with ?per=all.
+    per_raw = request.query_params.get("per", "")
+    if per_raw == "all":
+        per = max(len(rows), 1)
+    else:
+        per = int(per_raw) if per_raw.isdigit() and int(per_raw) > 0 else PAGE_SIZE
+    pages = max(1, -(-len(rows) // per))
+    page_raw = request.query_params.get("page", "1")
+    page = min(max(int(page_raw) if page_raw.isdigit() else 1, 1), pages)
+    matching = len(rows)
+    rows = rows[(page - 1) * per: page * per]
+    keep = {**base, "sort": sort, "dir": direction}
+    nav = {
+        "first": (page - 1) * per + 1 if rows else 0,
+        "last": (page - 1) * per + len(rows),
+        "prev": "?" + urlencode({**keep, "page": page - 1, "per": per}) if page > 1 else None,
+        "next": ("?" + urlencode({**keep, "page": page + 1, "per": per})
+                 if page < pages else None),
+        "all": "?" + urlencode({**keep, "per": "all"}) if pages > 1 else None,
+    }
     return _render(
         request, visit, "worklist.html", active="worklist", rows=rows, total=len(all_rows),
-        shown=len(rows), as_of=as_of.isoformat(), guideline=str(req.options.guideline),
+        shown=matching, nav=nav, as_of=as_of.isoformat(),
+        guideline=str(req.options.guideline),
         q=q, status=status, urgency=urgency, sort=sort, dir=direction, columns=COLUMNS,
         sort_links=links, urgency_labels=views.URGENCY_LABEL,
         patient_base=str(request.app.url_path_for("web_patient", patient_id="x"))[:-1],
