@@ -278,10 +278,12 @@ def worklist_rows(svc: core.Services, state: WebState, req: core.AssessmentReque
 
 
 def _warm(svc: core.Services, state: WebState) -> None:
-    """Build today's worklist once at start, so the first clinician does not wait for it."""
+    """Build today's worklist and the cohort's endpoint table once at start, so the first
+    clinician or analyst does not wait for them."""
     try:
         as_of = dt.datetime.now(dt.UTC).date()
         worklist_rows(svc, state, _request(None, as_of), as_of)
+        _cohort_table(svc, state, _request(None, None))
     except Exception:  # a warm-up only: the page builds what is missing when it is asked
         return
 
