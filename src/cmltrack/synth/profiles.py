@@ -41,9 +41,9 @@ class Profile:
     start_dose_mg: int = 400
     escalation_policy: str = "eln"  # "eln": escalate or switch on failure; "kantarjian2003"
     # Chance that a failing visit leads to a change (D, calibrated: with visits every ~3
-    # months, half the failures are acted on at the first failing visit and ~90% within three;
-    # the IRIS 6-year share off imatinib for unsatisfactory effect is ~12%).
-    act_p: float = 0.5
+    # months, a third of the failures are acted on at the first failing visit and ~70% within
+    # three; higher values switch so early that "ever CCyR on imatinib" falls below IRIS's 82%).
+    act_p: float = 0.35
     escalate_p: float = 0.35  # of those changes, an imatinib dose escalation where possible
     second_gen_from: dt.date = dt.date(2006, 7, 1)  # dasatinib (FDA 06/2006), nilotinib 10/2007
     # TFR (4.8)
