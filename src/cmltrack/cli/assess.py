@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Literal, TextIO
 
 import typer
 
@@ -30,7 +30,17 @@ PhaseOpt = Annotated[
 ]
 ProtocolOpt = Annotated[
     str | None,
-    typer.Option("--protocol", help="Add a treatment protocol's rules: kantarjian2003."),
+    typer.Option(
+        "--protocol",
+        help="Add a protocol: kantarjian2003 (CML dose escalation), clag-im (AML trial, seed "
+             "003) or actim (CML trial, seed 000): eligibility and endpoints.",
+    ),
+]
+AmlCriteriaOpt = Annotated[
+    str,
+    typer.Option("--aml-criteria",
+                 help="AML response and genetic risk: ELN2022 (default) or ELN2017 (adds "
+                      "eln2017_risk)."),
 ]
 AsOfOpt = Annotated[
     str | None,
@@ -82,12 +92,19 @@ def make_options(
     standing: str = "latest",
     failure_stands: str = "until_change",
     site_config: Path | None = None,
+    aml_criteria: str = "ELN2022",
 ) -> AssessOptions:
-    if protocol not in (None, "kantarjian2003"):
+    if protocol not in (None, *PROTOCOLS):
         raise InputError(
-            f"unknown protocol {protocol!r} (known: kantarjian2003)",
+            f"unknown protocol {protocol!r} (known: {', '.join(PROTOCOLS)})",
             code="bad_argument",
             field="--protocol",
+        )
+    if aml_criteria not in ("ELN2022", "ELN2017"):
+        raise InputError(
+            f"unknown AML criteria {aml_criteria!r} (ELN2022 or ELN2017)",
+            code="bad_argument",
+            field="--aml-criteria",
         )
     if standing not in ("latest", "worst"):
         raise InputError(
@@ -113,9 +130,15 @@ def make_options(
         guideline=guideline,
         cytogenetic_scheme=scheme,
         phase_criteria=phase,
-        protocol="kantarjian2003" if protocol else None,
+        protocol=_PROTOCOL_NAMES.get(protocol or ""),
         ctcae_version=ctcae,
+        aml_criteria="ELN2017" if aml_criteria == "ELN2017" else "ELN2022",
     )
+
+
+PROTOCOLS = ("kantarjian2003", "clag-im", "actim")
+_PROTOCOL_NAMES: dict[str, Literal["kantarjian2003", "clag-im", "actim"]] = {
+    "kantarjian2003": "kantarjian2003", "clag-im": "clag-im", "actim": "actim"}
 
 
 @app.command()
@@ -131,6 +154,7 @@ def assess(
     standing: StandingOpt = "latest",
     failure_stands: FailureOpt = "until_change",
     site_config: SiteOpt = None,
+    aml_criteria: AmlCriteriaOpt = "ELN2022",
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Report refused records and go on.")
     ] = False,
@@ -152,7 +176,7 @@ def assess(
 
     options = make_options(
         guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
-        failure_stands, site_config,
+        failure_stands, site_config, aml_criteria,
     )
     from cmltrack.io.assessments import FORMATS, write_assessments
 
@@ -205,6 +229,7 @@ def explain(
     standing: StandingOpt = "latest",
     failure_stands: FailureOpt = "until_change",
     site_config: SiteOpt = None,
+    aml_criteria: AmlCriteriaOpt = "ELN2022",
     allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Explain, in date order, what was judged, from which result, by which rule and source."""
@@ -213,7 +238,7 @@ def explain(
 
     options = make_options(
         guideline, cytogenetic_scheme, phase_criteria, protocol, ctcae_version, standing,
-        failure_stands, site_config,
+        failure_stands, site_config, aml_criteria,
     )
     day = parse_as_of(as_of)
     found = False

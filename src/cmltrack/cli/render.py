@@ -18,6 +18,49 @@ def _num(v: float | None, digits: int = 4) -> str:
     return "-" if v is None else f"{v:.{digits}f}".rstrip("0").rstrip(".")
 
 
+def render_aml(a: Assessment) -> str:
+    """A readable table for one AML patient: genetic risk, response per marrow, events."""
+    aml = a.aml
+    assert aml is not None
+    lines = [f"Patient {a.patient_id} (AML)  as of {a.as_of}  criteria {aml.criteria}  "
+             f"therapy start {_fmt(a.therapy_start)}"]
+    for name, r in aml.risk_dict().items():
+        label = "ELN 2022 risk" if name == "eln2022_risk" else "ELN 2017 risk"
+        if r["group"] is None:
+            lines.append(f"{label}: not evaluable (missing {', '.join(r['missing'])})")
+        else:
+            lines.append(f"{label}: {r['group']} [{r['rule']}] {r['basis']}")
+    header = f"{'date':<10}  {'months':>6}  {'response':<19}  {'MRD':<8}  basis"
+    lines += [header, "-" * 72]
+    for t in a.timepoints:
+        d = aml.timepoint_dict(t)
+        if d["aml_basis"] is None:
+            continue
+        lines.append(f"{d['date']:<10}  {_num(t.months, 2):>6}  "
+                     f"{_fmt(d['aml_response']):<19}  {_fmt(d['aml_mrd']):<8}  {d['aml_basis']}")
+    if aml.course.events:
+        lines.append("Events:")
+        lines += [f"  {e.date}  {e.kind} [{e.rule}]: {e.basis}" for e in aml.course.events]
+    if a.protocol is not None:
+        lines += _render_protocol(a)
+    lines.append(f"Current: latest response {_fmt(aml.latest_response)}, best "
+                 f"{_fmt(aml.best_response)}")
+    return "\n".join(lines)
+
+
+def _render_protocol(a: Assessment) -> list[str]:
+    p = a.protocol
+    assert p is not None
+    word = {True: "met", False: "NOT met", None: "not evaluable"}
+    eligible = {True: "eligible", False: "not eligible", None: "eligibility not evaluable"}
+    lines = [f"Protocol {p.id}: {eligible[p.eligible]} (inclusion {_fmt(p.inclusion)})"]
+    lines += [f"  {word[c.met]:<13}  {c.id}: {c.basis}" for c in p.criteria]
+    if p.endpoints:
+        lines.append("  endpoints: " + ", ".join(f"{k} {_fmt(v)}" for k, v in p.endpoints.items()))
+    return lines
+
+
+
 def _grades(grades: Mapping[str, int]) -> str:
     return ", ".join(f"{display_name(k)} {v}" for k, v in grades.items() if v > 0)
 
@@ -25,6 +68,8 @@ def _grades(grades: Mapping[str, int]) -> str:
 def render_assessment(a: Assessment) -> str:
     """A readable table for one patient (the decision-support notice is printed once per
     output by the caller, not after every patient)."""
+    if a.aml is not None:
+        return render_aml(a)
     lines = [
         f"Patient {a.patient_id}  as of {a.as_of}  guideline {a.guideline}  "
         f"therapy start {_fmt(a.therapy_start)}",
@@ -79,6 +124,8 @@ def render_assessment(a: Assessment) -> str:
         f"Current: status {_fmt(c.status)}, phase {_fmt(c.phase)}, {therapy}; best "
         f"{_fmt(c.best_hematologic)} / {_fmt(c.best_cytogenetic)} / {_fmt(c.best_molecular)}"
     )
+    if a.protocol is not None:
+        lines += _render_protocol(a)
     return "\n".join(lines)
 
 

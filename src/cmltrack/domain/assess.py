@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from cmltrack.domain.aml.assess import AmlAssessment, aml_timepoints, assess_aml
+from cmltrack.domain.aml.protocols import ProtocolResult, assess_actim, assess_clag_im
+from cmltrack.domain.aml.response import therapy_start as aml_therapy_start
 from cmltrack.domain.enums import (
     CYTOGENETIC_DEPTH,
     HEMATOLOGIC_DEPTH,
@@ -99,9 +102,44 @@ class Assessment:
     next_due: NextDue = field(default_factory=lambda: nothing_due(""))
     #: ``explain``'s lines, written when first read (see ``LazyLines``).
     trail: Sequence[str] = field(default=())
+    #: An AML record's risk, responses and events (aml spec); None for CML.
+    aml: AmlAssessment | None = None
+    #: ``--protocol clag-im|actim``: eligibility and endpoints (aml spec section 5).
+    protocol: ProtocolResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON object."""
+        if self.aml is not None:
+            return self._aml_dict(self.aml)
+        out = self._cml_dict()
+        if self.protocol is not None:
+            out["protocol"] = self.protocol.to_dict()
+        return out
+
+    def _aml_dict(self, aml: AmlAssessment) -> dict[str, Any]:
+        # The CML risk, milestones and CML-specific timepoint fields are null (aml spec 3).
+        out: dict[str, Any] = {
+            "schema": SCHEMA,
+            "patient_id": self.patient_id,
+            "as_of": self.as_of.isoformat(),
+            "guideline": None,
+            "disease": "AML",
+            "aml_criteria": aml.criteria,
+            "therapy_start": self.therapy_start.isoformat() if self.therapy_start else None,
+            "risk": None,
+            **aml.risk_dict(),
+            "timepoints": [aml.timepoint_dict(t) for t in self.timepoints],
+            "milestones": None,
+            "events": [e.to_dict() for e in aml.course.events],
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "current": {**self.current.to_dict(), "aml_response": aml.latest_response,
+                        "best_aml_response": aml.best_response},
+        }
+        if self.protocol is not None:
+            out["protocol"] = self.protocol.to_dict()
+        return out
+
+    def _cml_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
             "patient_id": self.patient_id,
@@ -334,6 +372,8 @@ def assess(
             record.diagnosis.date if record.diagnosis and record.diagnosis.date else dt.date.min
         )
     rec = restrict_record(record, as_of)
+    if rec.diagnosis is not None and rec.diagnosis.is_aml:
+        return _assess_aml_record(rec, options, as_of)
     timepoints = build_timepoints(rec, options)
     risk = assess_risk(rec)
     atypical = _atypical_transcript(rec)
@@ -429,6 +469,11 @@ def assess(
         label_dose_mg_per_day=label,
         blast_lineage=lineage,
     )
+    protocol = None
+    if options.protocol == "actim":
+        protocol = assess_actim(rec, ((t.date, t.phase) for t in timepoints), as_of)
+    elif options.protocol == "clag-im":
+        protocol = assess_clag_im(rec, assess_aml(rec, options.aml_criteria).course, as_of)
     return Assessment(
         patient_id=rec.id,
         as_of=as_of,
@@ -442,6 +487,51 @@ def assess(
         current=current,
         next_due=due,
         trail=LazyLines.join(eln.trail, tfr.basis, notes),
+        protocol=protocol,
+    )
+
+
+def _assess_aml_record(rec: PatientRecord, options: AssessOptions,
+                       as_of: dt.date) -> Assessment:
+    """An AML record: ELN genetic risk, response per marrow, MRD, AML events (aml spec)."""
+    aml = assess_aml(rec, options.aml_criteria)
+    start = aml_therapy_start(rec)
+    protocol = None
+    if options.protocol == "clag-im":
+        protocol = assess_clag_im(rec, aml.course, as_of)
+    elif options.protocol == "actim":
+        protocol = assess_actim(rec, (), as_of)
+    line = _current_therapy(rec, as_of)
+    current = Current(status=None, phase=None, drug=line.drug if line else None,
+                      dose_mg_per_day=line.dose_mg_per_day if line else None,
+                      best_hematologic=None, best_cytogenetic=None, best_molecular=None)
+    trail = [f"{d.date}: {d.response or 'not evaluable'} [{d.rule or '-'}]: {d.basis}"
+             for d in aml.course.days]
+    trail += [f"{e.date}: event {e.kind} [{e.rule}]: {e.basis}" for e in aml.course.events]
+    risk = aml.eln2022_risk
+    trail.insert(0, f"ELN 2022 genetic risk: {risk.group or 'not evaluable'} "
+                    f"[{risk.rule or '-'}]: {risk.basis}")
+    if protocol is not None:
+        trail += [f"protocol {protocol.id} [{c.id}]: "
+                  f"{'met' if c.met else 'not met' if c.met is False else 'not evaluable'}: "
+                  f"{c.basis}" for c in protocol.criteria]
+    death = next((e for e in rec.events if e.kind == "death"), None)
+    if death is not None:
+        trail.append(f"{death.date}: the patient died.")
+    return Assessment(
+        patient_id=rec.id,
+        as_of=as_of,
+        guideline=f"{options.aml_criteria} (AML)",
+        therapy_start=start,
+        risk={},
+        timepoints=aml_timepoints(rec, start),
+        milestones=(),
+        events=(),
+        recommendations=(),
+        current=current,
+        trail=tuple(trail),
+        aml=aml,
+        protocol=protocol,
     )
 
 

@@ -35,7 +35,9 @@ class AssessOptions:
     guideline: Guideline = Guideline.ELN2020
     cytogenetic_scheme: CytogeneticScheme = CytogeneticScheme.ELN
     phase_criteria: PhaseCriteria = PhaseCriteria.ELN
-    protocol: Literal["kantarjian2003"] | None = None
+    protocol: Literal["kantarjian2003", "clag-im", "actim"] | None = None
+    #: AML response and risk criteria: ELN 2022 (default) or ELN 2017 (adds ``eln2017_risk``).
+    aml_criteria: Literal["ELN2022", "ELN2017"] = "ELN2022"
     ctcae_version: CtcaeVersion = CtcaeVersion.V5
     limits: LabLimits = LabLimits()
     #: CHR definition: ELN 2006 (basophils < 5% clause), WHO 2016 (no basophil clause), or the
