@@ -8,6 +8,7 @@ from cmltrack.cli import (
     demo,  # noqa: F401
     endpoints,  # noqa: F401
     plot,  # noqa: F401
+    regimen,  # noqa: F401
     report,  # noqa: F401
     rules,  # noqa: F401
     serve,  # noqa: F401
