@@ -15,4 +15,5 @@ from cmltrack.cli import (
     stats,  # noqa: F401
     summarize,  # noqa: F401
     synth,  # noqa: F401
+    trial,  # noqa: F401
 )
