@@ -12,7 +12,7 @@ import typer
 from cmltrack.cli._input import AllowEmptyOpt, patient_records
 from cmltrack.cli._progress import count_records, progress
 from cmltrack.cli.app import app
-from cmltrack.cli.assess import GuidelineOpt, PhaseOpt, SchemeOpt, make_options
+from cmltrack.cli.assess import GuidelineOpt, PhaseOpt, ProtocolOpt, SchemeOpt, make_options
 from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
 from cmltrack.errors import InputError
 
@@ -37,16 +37,21 @@ def endpoints(
     guideline: GuidelineOpt = Guideline.ELN2020,
     cytogenetic_scheme: SchemeOpt = CytogeneticScheme.ELN,
     phase_criteria: PhaseOpt = PhaseCriteria.ELN,
+    protocol: ProtocolOpt = None,
     allow_empty: AllowEmptyOpt = False,
 ) -> None:
-    """Time to CHR, CCyR, MMR, MR4, MR4.5; duration of MMR; PFS, EFS, OS, TTF (ADTTE shape)."""
+    """Time to CHR, CCyR, MMR, MR4, MR4.5; duration of MMR; PFS, EFS, OS, TTF (ADTTE shape).
+
+    AML records give OS, EFS, RFS, PFS and DOR, from the protocol's inclusion with
+    --protocol clag-im, else from the first therapy row."""
 
     from cmltrack.stats.tables import derive_cohort_tables
 
     kind = _table_kind(out, "--out")
     if baseline is not None:
         _table_kind(baseline, "--baseline")
-    options = make_options(guideline, cytogenetic_scheme, phase_criteria, None, CtcaeVersion.V5)
+    options = make_options(guideline, cytogenetic_scheme, phase_criteria, protocol,
+                           CtcaeVersion.V5)
     records = progress(
         patient_records(input, allow_empty=allow_empty), "endpoints", count_records(input)
     )

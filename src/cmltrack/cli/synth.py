@@ -31,7 +31,8 @@ def synth(
     ] = None,
     profile: Annotated[
         str,
-        typer.Option("--profile", help="first-line, high-dose-rescue or tfr-clinic."),
+        typer.Option("--profile", help="first-line, high-dose-rescue or tfr-clinic (CML); "
+                     "aml-trial (CLAG + imatinib in relapsed/refractory AML, seed 003)."),
     ] = "first-line",
     as_of: Annotated[
         str, typer.Option("--as-of", help="Generation date: nothing is dated later.")
@@ -62,6 +63,9 @@ def synth(
             f"{day} is outside {IMATINIB_APPROVED} (imatinib's first approval) to today",
             code="impossible_value", field="--as-of",
         )
+    if profile == "aml-trial":
+        _aml_trial(patients, seed, out, day, validate, quiet)
+        return
     prof = get_profile(profile)
     if validate:
         _validate(seed, day, as_json)
@@ -100,3 +104,32 @@ def _validate(seed: int, day: dt.date, as_json: bool) -> None:
         typer.echo(format_table(rows))
     if not all(r.passed for r in rows):
         raise typer.Exit(1)
+
+
+def _aml_trial(patients: int, seed: int, out: Path | None, day: dt.date, validate: bool,
+               quiet: bool) -> None:
+    """The AML trial profile: JSON Lines (or CSV tables) of CLAG + imatinib trial patients."""
+    from cmltrack.domain.records import PatientRecord
+    from cmltrack.io import write_csv_tables, write_jsonl
+    from cmltrack.synth.aml import aml_trial_cohort
+
+    if validate:
+        raise InputError("--validate is for the CML profiles", code="bad_argument",
+                         field="--validate")
+    if out is None:
+        raise InputError("--out is required (a .jsonl file or a folder)", code="missing_field",
+                         field="--out")
+    if not 1 <= patients <= 1_000_000:
+        raise InputError(f"{patients} patients is outside 1-1,000,000", code="bad_argument",
+                         field="--patients")
+    start = dt.date(day.year - 6, 1, 1)
+    context = {"today": day}
+    records = (PatientRecord.model_validate(r, context=context)
+               for r in aml_trial_cohort(patients, seed, start=start, as_of=day))
+    name = out.name.lower()
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        write_jsonl(records, out)
+    else:
+        write_csv_tables(records, out)
+    if not quiet:
+        sys.stderr.write(f"cmltrack synth: {patients:,} patients (aml-trial) -> {out}\n")

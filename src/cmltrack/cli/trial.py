@@ -24,6 +24,10 @@ def report(
     protocol: Annotated[str, typer.Option("--protocol", help="clag-im.")] = "clag-im",
     as_of: AsOfOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="cmltrack.trial_report/1 JSON.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Also write the trial page (trial.html and trial.pdf: response table, "
+                      "KM of OS and PFS by response, swimmer plot) into this folder.")] = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="With --out: HTML only.")] = False,
     allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """ORR with exact CI, KM medians of OS and PFS, log-rank by response, allo-HCT."""
@@ -33,6 +37,14 @@ def report(
 
     day = parse_as_of(as_of)
     result = trial_report(patient_records(input, allow_empty=allow_empty), protocol, day)
+    if out is not None:
+        import datetime as dt
+
+        from cmltrack.reports.aml import write_trial_report
+
+        names = write_trial_report(result, out, generated=dt.date.today().isoformat(),
+                                   source=str(input), pdf=not no_pdf)
+        sys.stderr.write(f"cmltrack trial report: wrote {', '.join(names)} to {out}\n")
     if json_out:
         sys.stdout.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
     else:

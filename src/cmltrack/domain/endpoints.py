@@ -59,6 +59,9 @@ PARAMS: dict[str, str] = {
     "EFS": "Event-free survival, IRIS definition (months)",
     "OS": "Overall survival (months)",
     "TTF": "Time to treatment failure (months)",
+    # AML (domain/aml/endpoints.py)
+    "RFS": "Relapse-free survival from CR/CRh/CRi (months)",
+    "DOR": "Duration of response (months)",
 }
 COLUMNS = (
     "USUBJID", "PARAMCD", "PARAM", "AVAL", "CNSR", "STARTDT", "ADT", "EVNTDESC",
@@ -151,6 +154,15 @@ def _event_hit(a: Assessment, kinds: set[EventKind]) -> _Hit | None:
 
 def derive_endpoints(record: PatientRecord, a: Assessment) -> list[EndpointRow]:
     """All endpoints of one patient; empty when the record has no TKI therapy."""
+    if a.aml is not None:
+        # AML: OS, EFS, RFS, PFS, DOR (domain/aml/endpoints.py), from the protocol's inclusion
+        # when there is one, else the first therapy row.
+        from cmltrack.domain.aml.endpoints import derive_aml_endpoints
+
+        origin = a.therapy_start
+        if a.protocol is not None and a.protocol.inclusion is not None:
+            origin = a.protocol.inclusion
+        return derive_aml_endpoints(record, a.aml.course, origin, a.as_of)
     start = a.therapy_start
     if start is None:
         return []

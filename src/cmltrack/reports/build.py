@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cmltrack.domain.assess import assess
+from cmltrack.domain.assess import Assessment, assess
 from cmltrack.domain.endpoints import derive_endpoints
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.records import PatientRecord, Pcr
@@ -248,6 +248,8 @@ class _Job:
         from cmltrack.plots.cohort import ph_change, swimmer_rows
 
         a = assess(record, options=self.options, as_of=self.as_of)
+        if a.aml is not None:
+            return self.one_aml(record, a, name)
         rgba = png = None
         if any(isinstance(o, Pcr) and o.date <= a.as_of for o in record.observations):
             rgba = _renderer().render(record, a)
@@ -269,4 +271,34 @@ class _Job:
             swimmer=swim[0] if swim else None,
             waterfall=ph_change(a),
             elts=a.risk["elts"].group if "elts" in a.risk else None,
+        )
+
+    def one_aml(self, record: PatientRecord, a: Assessment, name: str) -> PatientSummary:
+        """An AML patient's page: course chart, risk, responses, events, regimen days."""
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        from cmltrack.plots.cohort import swimmer_rows
+        from cmltrack.reports.aml import aml_course_png, aml_patient_html, write_aml_patient_pdf
+
+        assert a.aml is not None
+        png, rgba = aml_course_png(record, a, dpi=CHART_DPI)
+        html = aml_patient_html(record, a, png, generated=self.generated,
+                                cohort_href="../index.html")
+        (self.folder / "patients" / f"{name}.html").write_text(html, encoding="utf-8")
+        if self.pdf:
+            meta = {"Title": f"AML patient report {record.id}", "CreationDate": None}
+            with PdfPages(self.folder / "patients" / f"{name}.pdf", metadata=meta) as doc:
+                write_aml_patient_pdf(doc, record, a, rgba, generated=self.generated)
+        swim = swimmer_rows([(record, a)])
+        return PatientSummary(
+            patient_id=record.id,
+            href=f"patients/{name}.html",
+            status=a.aml.latest_response,
+            drug=a.current.drug,
+            dose=a.current.dose_mg_per_day,
+            recommendations=a.recommendations,
+            endpoints=tuple(derive_endpoints(record, a)),
+            swimmer=swim[0] if swim else None,
+            waterfall=None,
+            elts=None,
         )

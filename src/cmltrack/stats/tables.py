@@ -50,13 +50,19 @@ def baseline_row(record: PatientRecord, a: Assessment) -> dict[str, object]:
         "transcript": dx.transcript if dx else None,
         "first_drug": first.drug if first else None,
         "start_dose": first.dose_mg_per_day if first else None,
-        "sokal_score": a.risk["sokal"].score,
-        "sokal_group": a.risk["sokal"].group,
-        "hasford_group": a.risk["hasford"].group,
-        "eutos_group": a.risk["eutos"].group,
-        "elts_score": a.risk["elts"].score,
-        "elts_group": a.risk["elts"].group,
+        # An AML record has no CML risk scores (its ELN genetic risk is in the assessment).
+        "sokal_score": _risk(a, "sokal", "score"),
+        "sokal_group": _risk(a, "sokal", "group"),
+        "hasford_group": _risk(a, "hasford", "group"),
+        "eutos_group": _risk(a, "eutos", "group"),
+        "elts_score": _risk(a, "elts", "score"),
+        "elts_group": _risk(a, "elts", "group"),
     }
+
+
+def _risk(a: Assessment, name: str, attr: str) -> object:
+    score = a.risk.get(name)
+    return None if score is None else getattr(score, attr)
 
 
 def derive_cohort_tables(

@@ -51,6 +51,7 @@ class TrialPatientRow:
     pfs_months: float
     pfs_event: bool
     allo_hct: bool
+    allo_hct_day: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -150,6 +151,7 @@ def trial_rows(records: Iterable[PatientRecord], protocol: str,
         if rec.birth_date is not None:
             age = int(age_in_years(rec.birth_date, p.inclusion))
         first = e.get("first_response_date")
+        hct = e.get("allo_hct_date")
         rows.append(TrialPatientRow(
             patient_id=rec.id, eligible=p.eligible, status=e.get("status"),
             relapse_timing=e.get("relapse_timing"), age=age,
@@ -158,7 +160,8 @@ def trial_rows(records: Iterable[PatientRecord], protocol: str,
             if first else None,
             os_months=float(e["os_months"]), os_event=bool(e["os_event"]),
             pfs_months=float(e["pfs_months"]), pfs_event=bool(e["pfs_event"]),
-            allo_hct=bool(e.get("allo_hct"))))
+            allo_hct=bool(e.get("allo_hct")),
+            allo_hct_day=(dt.date.fromisoformat(hct) - p.inclusion).days if hct else None))
     return rows
 
 
