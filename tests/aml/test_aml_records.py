@@ -123,3 +123,15 @@ def test_csv_labs_carry_mrd_and_extramedullary(tmp_path: Path) -> None:
     assert (mrd.kind, mrd.method, mrd.result, mrd.value_pct) == ("mrd", "flow", "positive", 0.2)
     assert (emd.kind, emd.present, emd.site) == ("extramedullary", True, "skin")
     PatientRecord.model_validate(rec.model_dump())
+
+
+def test_rules_aml_lists_the_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    from cmltrack.cli.app import run
+
+    assert run(["rules", "aml"]) == 0
+    out = capsys.readouterr().out
+    for rule in ("ELN2022.adverse.tp53", "ELN2017.adverse.flt3_itd_high",
+                 "ELN2022.response.crh", "CLAGIM.inclusion.ecog", "ACTIM.inclusion.mmr_not_mr45"):
+        assert rule in out
+    assert run(["rules", "actim", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["table"] == "protocol_actim"

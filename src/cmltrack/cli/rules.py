@@ -99,6 +99,11 @@ OTHER_TABLES = {
     "advanced": "advanced_phase",
     "advanced_phase": "advanced_phase",
 }
+#: The AML tables (aml spec): genetic risk, response categories, the two trial protocols.
+AML_TABLES = ("aml_eln2022_risk", "aml_eln2017_risk", "aml_response", "protocol_clag_im",
+              "protocol_actim")
+_AML_NAMES = {"aml": AML_TABLES, **{name: (name,) for name in AML_TABLES},
+              "clag-im": ("protocol_clag_im",), "actim": ("protocol_actim",)}
 _ALL_OTHERS = ("imatinib_label", "kantarjian2003", "eln2020_tfr", "monitoring", "tki_labels",
                "advanced_phase")
 
@@ -172,12 +177,16 @@ def rules_command(
             help="An ELN edition (ELN2006, ELN2009, ELN2013, ELN2020), label, protocol "
             "(Kantarjian 2003), tfr (ELN 2020 TFR), monitoring (next tests due), doses (TKI "
             "label doses by phase), advanced (AP/BP and post-transplant), mutations (TKI choice "
-            "by mutation), or all (default: the four ELN editions).",
+            "by mutation), aml (ELN 2022/2017 AML risk and response, clag-im and actim "
+            "protocols), or all (default: the four ELN editions).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Print the rule tables cmltrack evaluates, with wording, condition and source."""
+    if table is not None and table.lower() in _AML_NAMES:
+        _print_aml(_AML_NAMES[table.lower()], as_json)
+        return
     others: list[str] = []
     mutations = False
     if table is not None and table.lower() == "mutations":
@@ -198,7 +207,7 @@ def rules_command(
         except ValueError:
             names = ", ".join([g.value for g in Guideline]
                               + ["label", "protocol", "tfr", "monitoring", "doses", "advanced",
-                                 "mutations", "all"])
+                                 "mutations", "aml", "clag-im", "actim", "all"])
             raise InputError(
                 f"{table!r} is not one of {names}", code="bad_argument", field="TABLE",
             ) from None
@@ -222,3 +231,39 @@ def rules_command(
         if mutations:
             blocks.append(render_mutation_table())
         typer.echo("\n\n".join(blocks))
+
+
+def _aml_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    for key in ("rules", "categories", "criteria"):
+        if key in data:
+            rows: list[dict[str, Any]] = data[key]
+            return rows
+    return []
+
+
+def _print_aml(names: tuple[str, ...], as_json: bool) -> None:
+    from cmltrack.rules.loader import load_table
+
+    tables = [(name, load_table(name)) for name in names]
+    if as_json:
+        payload = [{"table": name, **data} for name, data in tables]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else {"tables": payload},
+                              ensure_ascii=False, default=str))
+        return
+    blocks = []
+    for name, data in tables:
+        out = [f"{name}: {data.get('source') or data.get('source22', '')}"]
+        for key in ("thresholds", "inclusion", "endpoints"):
+            if key in data:
+                out.append(f"  {key}: {_condition(data[key])}")
+        out.append("")
+        for row in _aml_rows(data):
+            label = row.get("group") or row.get("rule") or ""
+            out.append(f"{row['id']}  {label}  [{row.get('status', '')}]")
+            out.append(f"    {row.get('wording', '')}")
+            if "condition" in row:
+                out.append(f"    if {_condition(row['condition'])}")
+            if row.get("source"):
+                out.append(f"    source: {row['source']}")
+        blocks.append("\n".join(out))
+    typer.echo("\n\n".join(blocks))
