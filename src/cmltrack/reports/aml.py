@@ -7,15 +7,11 @@ import datetime as dt
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from cmltrack import DISCLAIMER
 from cmltrack.domain.assess import Assessment
 from cmltrack.domain.records import PatientRecord
 from cmltrack.reports.html import esc, page, png_img, table
-from cmltrack.reports.pdf import plain_table, text_pages
 
 if TYPE_CHECKING:
-    from matplotlib.backends.backend_pdf import PdfPages
-
     from cmltrack.stats.trial import TrialReport
 
 Rows = tuple[tuple[object, ...], ...]
@@ -93,19 +89,8 @@ def aml_patient_html(record: PatientRecord, a: Assessment, chart_png: bytes | No
     return page(f"AML patient report: {record.id}", "\n".join(parts), generated=generated)
 
 
-def write_aml_patient_pdf(pdf: PdfPages, record: PatientRecord, a: Assessment,
-                          chart: Any = None, *, generated: str) -> None:
-    lines = [f"{k}: {'-' if v is None else v}" for k, v in _header(record, a)]
-    for title, headers, rows in aml_sections(record, a):
-        lines += ["", title.upper(), *plain_table(headers, rows)]
-    if chart is not None:
-        lines = [COURSE_CAPTION, *lines]
-    text_pages(pdf, f"AML patient report: {record.id}", lines, generated=generated,
-               image=chart)
-
-
-def aml_course_png(record: PatientRecord, a: Assessment, dpi: float = 80) -> tuple[bytes, Any]:
-    """The course figure as PNG bytes and the RGBA array (for the PDF)."""
+def aml_course_png(record: PatientRecord, a: Assessment, dpi: float = 80) -> bytes:
+    """The course figure as PNG bytes (the HTML page, and through it the PDF, show it)."""
     import matplotlib.pyplot as plt
 
     from cmltrack.plots._mpl import png_bytes, render_rgba
@@ -116,7 +101,7 @@ def aml_course_png(record: PatientRecord, a: Assessment, dpi: float = 80) -> tup
         rgba = render_rgba(fig, dpi)
     finally:
         plt.close(fig)
-    return png_bytes(rgba), rgba
+    return png_bytes(rgba)
 
 
 # ----------------------------------------------------------------------------- trial report
@@ -223,40 +208,23 @@ def trial_html(report: TrialReport, figures: dict[str, bytes], *, generated: str
     return page(f"Trial report: {report.protocol}", "\n".join(parts), generated=generated)
 
 
-def trial_text(report: TrialReport) -> list[str]:
-    from cmltrack.stats.trial import GUARANTEE_TIME_CAVEAT
-
-    lines: list[str] = []
-    for title, headers, rows in trial_tables(report):
-        lines += ["", title.upper(), *plain_table(headers, rows)]
-        if title == "Summary":
-            lines += ["", f"Caveat: {GUARANTEE_TIME_CAVEAT}"]
-    lines.append(DISCLAIMER)
-    return lines
-
-
 def write_trial_report(report: TrialReport, out: Any, *, generated: str, source: str,
                        pdf: bool = True) -> list[str]:
     """Write trial.html (and trial.pdf) into the folder ``out``; returns the file names."""
     from pathlib import Path
 
-    from matplotlib.backends.backend_pdf import PdfPages
-
     from cmltrack.plots._mpl import write_bytes_atomic
+    from cmltrack.reports.pdf import html_to_pdf
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     figures = trial_figures(report)
-    write_bytes_atomic(folder / "trial.html",
-                       trial_html(report, figures, generated=generated, source=source)
-                       .encode("utf-8"))
+    html = trial_html(report, figures, generated=generated, source=source)
+    write_bytes_atomic(folder / "trial.html", html.encode("utf-8"))
     names = ["trial.html"]
     if pdf:
         tmp = folder / ".trial.pdf.tmp"
-        with PdfPages(tmp, metadata={"Title": f"Trial report {report.protocol}",
-                                     "CreationDate": None}) as doc:
-            text_pages(doc, f"Trial report: {report.protocol}", trial_text(report),
-                       generated=generated)
+        html_to_pdf(html, tmp, f"Trial report {report.protocol}")
         tmp.replace(folder / "trial.pdf")
         names.append("trial.pdf")
     return names

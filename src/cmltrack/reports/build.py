@@ -275,20 +275,18 @@ class _Job:
 
     def one_aml(self, record: PatientRecord, a: Assessment, name: str) -> PatientSummary:
         """An AML patient's page: course chart, risk, responses, events, regimen days."""
-        from matplotlib.backends.backend_pdf import PdfPages
-
         from cmltrack.plots.cohort import swimmer_rows
-        from cmltrack.reports.aml import aml_course_png, aml_patient_html, write_aml_patient_pdf
+        from cmltrack.reports.aml import aml_course_png, aml_patient_html
+        from cmltrack.reports.pdf import html_to_pdf
 
         assert a.aml is not None
-        png, rgba = aml_course_png(record, a, dpi=CHART_DPI)
+        png = aml_course_png(record, a, dpi=CHART_DPI)
         html = aml_patient_html(record, a, png, generated=self.generated,
                                 cohort_href="../index.html")
         (self.folder / "patients" / f"{name}.html").write_text(html, encoding="utf-8")
         if self.pdf:
-            meta = {"Title": f"AML patient report {record.id}", "CreationDate": None}
-            with PdfPages(self.folder / "patients" / f"{name}.pdf", metadata=meta) as doc:
-                write_aml_patient_pdf(doc, record, a, rgba, generated=self.generated)
+            html_to_pdf(html, self.folder / "patients" / f"{name}.pdf",
+                        f"AML patient report {record.id}")
         swim = swimmer_rows([(record, a)])
         return PatientSummary(
             patient_id=record.id,
