@@ -141,3 +141,23 @@ def examples() -> list[dict[str, Any]]:
     data: list[dict[str, Any]] = json.loads(
         (ROOT / "src" / "cmltrack" / "examples" / "patients.json").read_text())
     return data
+
+
+def hook_jwt(srv: Server, audience: str, *, kid: str = "ec-1", alg: str = "ES384",
+             key: Any = None, iss: str | None = None, header: dict[str, Any] | None = None,
+             **claims: Any) -> str:
+    """A CDS client JWT signed with the test EHR's key (made at session start)."""
+    import uuid
+
+    import jwt
+
+    now = int(time.time())
+    payload: dict[str, Any] = {"iss": iss or srv.issuer, "aud": audience, "iat": now,
+                               "exp": now + 120, "jti": str(uuid.uuid4())}
+    payload.update(claims)
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return jwt.encode(payload, key if key is not None else srv.ehr_keys[kid], algorithm=alg,
+                      headers={"kid": kid, "typ": "JWT", **(header or {})})
+
+
+PUBLIC_URL = "https://cml.example.org"

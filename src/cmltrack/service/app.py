@@ -99,10 +99,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                                 "db": "ok" if ok else "unreachable", "schema": svc.revision}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    from cmltrack.service import admin, api
+    from cmltrack.service import admin, api, cds
 
     app.include_router(api.router, tags=["clinical"])
     app.include_router(admin.router, tags=["admin"])
+    app.include_router(cds.router, tags=["cds-hooks"])
     _install_web(app, svc)
     return app
 

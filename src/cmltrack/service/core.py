@@ -74,13 +74,10 @@ def bundle_to_record_data(bundle: dict[str, Any], *, today: dt.date) -> dict[str
                       ) from None
     from cmltrack.io import record_to_dict
 
-    reader = getattr(fhir, "read_bundle_dict", None) or fhir.records_from_bundle
     try:
-        result = reader(bundle, today=today)
+        records, _warnings = fhir.records_from_bundle(bundle, source="request body", today=today)
     except InputError as exc:
         raise from_input_error(exc) from None
-    records = result[0] if isinstance(result, tuple) else result
-    records = list(records)
     if len(records) != 1:
         raise Problem(422, "inconsistent",
                       f"the Bundle holds {len(records)} patients; PUT takes exactly one",
@@ -438,11 +435,10 @@ class LineSplitter:
 def record_as_bundle(data: dict[str, Any]) -> dict[str, Any]:
     """A stored record as a FHIR R4 Bundle (fhir.md's writer), or 406 when it is missing."""
     try:
-        fhir = importlib.import_module("cmltrack.io.fhir")
+        writer = importlib.import_module("cmltrack.io.fhir.writer")
     except ImportError:
         raise Problem(406, "unsupported_media_type",
                       "FHIR output is not available in this build (cmltrack.io.fhir missing)"
                       ) from None
-    writer = getattr(fhir, "records_to_bundle", None) or fhir.write_bundle_dict
-    bundle: dict[str, Any] = writer([validate(data)])
+    bundle: dict[str, Any] = writer.records_bundle([validate(data)])
     return bundle

@@ -24,6 +24,9 @@ HTTP_PROBLEMS: dict[str, str] = {
     "unsupported_media_type": "a content type the operation does not take",
     "conflict": "the name is taken or cannot be changed",
     "precondition_required": "CDS Hooks prefetch is missing and no FHIR server was given",
+    "unavailable": "a part the request needs is not available",
+    "unauthorized": "no or bad credentials (sent as about:blank)",
+    "internal": "an unexpected error (a bug: see the log)",
 }
 
 TITLES = {
