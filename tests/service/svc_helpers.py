@@ -161,3 +161,10 @@ def hook_jwt(srv: Server, audience: str, *, kid: str = "ec-1", alg: str = "ES384
 
 
 PUBLIC_URL = "https://cml.example.org"
+
+
+def jcs_free_digest(value: Any) -> str:
+    """The record digest, as the service computes it (for values read back from it)."""
+    from cmltrack.store.canonical import digest
+
+    return digest(value)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from svc_helpers import ROOT, Server, database_url, examples
 
@@ -308,3 +310,27 @@ def test_worklist_order(server: Server) -> None:
     for i in items:
         assert i["top_recommendation"] is None or {"action", "rule", "source"} == set(
             i["top_recommendation"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cmltrack.io.fhir") is None,
+                    reason="cmltrack.io.fhir (the FHIR issue) has not landed")
+def test_fhir_bundle_in_and_out(server: Server) -> None:
+    import datetime as dt
+
+    from cmltrack.io import record_to_dict
+    from cmltrack.io.fhir.writer import records_bundle
+    from cmltrack.io.validate import validate_record
+
+    p01 = dict(next(r for r in examples() if r["id"] == "P01"), id="FH-P01")
+    record = validate_record(p01, today=dt.date.today(), file="")
+    bundle = records_bundle([record])
+    with server.client() as c:
+        r = c.put("/api/v1/patients/FH-P01", content=json.dumps(bundle),
+                  headers={"content-type": "application/fhir+json"})
+        assert r.status_code == 201, r.text
+        stored = c.get("/api/v1/patients/FH-P01").json()
+        assert validate_record(stored, today=dt.date.today(), file="") == record
+        assert stored == record_to_dict(record)  # the Bundle is stored in its record form
+        out = c.get("/api/v1/patients/FH-P01", headers={"accept": "application/fhir+json"})
+        assert out.headers["content-type"] == "application/fhir+json"
+        assert out.json()["resourceType"] == "Bundle"

@@ -179,8 +179,12 @@ def test_patient_view_failure_card(server: Server) -> None:
     assert card["selectionBehavior"] == "at-most-one"
     assert {"Benefit outweighs risk", "Counts already recovered (result not yet in the record)"
             } <= {o["display"] for o in card["overrideReasons"]}
-    kinds = {a["resource"]["resourceType"] for s in card["suggestions"] for a in s["actions"]}
-    assert "ServiceRequest" in kinds  # the mutation test
+    # P03's mutation analysis (none found) is in the record: the step is the switch, one
+    # suggestion per suitable drug (a new MedicationRequest each), never imatinib again.
+    switches = [s for s in card["suggestions"] if s["label"].startswith("Switch to ")]
+    assert switches and all(a["type"] == "create" and a["resource"]["resourceType"]
+                            == "MedicationRequest" for s in switches for a in s["actions"])
+    assert "Switch to imatinib" not in {s["label"] for s in switches}
     assert all(s["uuid"] and s["label"] and "isRecommended" in s for s in card["suggestions"])
 
 

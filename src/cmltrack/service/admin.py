@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import Response
 
 from cmltrack.service.auth import mint_token, revoke_token
@@ -14,6 +14,7 @@ from cmltrack.store import audit
 from cmltrack.store import tokens as token_store
 
 router = APIRouter(prefix="/api/v1")
+MAX_SEQ = 2**31 - 1  # the audit seq is a 32-bit integer column
 
 
 @router.get("/audit")
@@ -23,7 +24,7 @@ def list_audit(
     action: str | None = None,
     since: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
 ) -> dict[str, Any]:
     """The audit trail in ``seq`` order, a page at a time."""
     if action is not None and action not in audit.ACTIONS:
@@ -36,7 +37,8 @@ def list_audit(
 
 
 @router.get("/audit/{seq}")
-def get_audit_entry(seq: int, svc: Svc, who: Admin) -> dict[str, Any]:
+def get_audit_entry(seq: Annotated[int, Path(ge=1, le=MAX_SEQ)], svc: Svc, who: Admin
+                    ) -> dict[str, Any]:
     """One audit entry."""
     with svc.db.read() as session:
         entries, _ = audit.list_entries(session, after_seq=seq - 1, limit=1)

@@ -105,7 +105,46 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(admin.router, tags=["admin"])
     app.include_router(cds.router, tags=["cds-hooks"])
     _install_web(app, svc)
+    _document_problems(app)
     return app
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "pointer": {"type": "string"}, "field": {"type": ["string", "null"]},
+            "message": {"type": "string"}}}},
+    },
+}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every operation's errors are RFC 9457 problems: say so in /openapi.json."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = _PROBLEM_SCHEMA
+        problem = {"description": "An RFC 9457 problem", "content": {
+            MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for item in doc.get("paths", {}).values():
+            for op in item.values():
+                responses = op.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["4XX"] = problem
+                responses["503"] = problem
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class RequestLog:

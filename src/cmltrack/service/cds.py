@@ -266,12 +266,13 @@ def _check_feedback(items: Any) -> list[dict[str, Any]]:
         where = f"feedback[{i}]"
         if not isinstance(item, dict):
             raise Problem(400, "bad_request", f"{where} is not an object")
-        if not isinstance(item.get("card"), str) or not item["card"]:
-            raise Problem(400, "bad_request", f"{where}.card is missing")
+        if not isinstance(item.get("card"), str) or not 0 < len(item["card"]) <= 100:
+            raise Problem(400, "bad_request", f"{where}.card is missing or too long")
         if item.get("outcome") not in _OUTCOMES:
             raise Problem(400, "bad_request", f"{where}.outcome must be accepted or overridden")
-        if not isinstance(item.get("outcomeTimestamp"), str):
-            raise Problem(400, "bad_request", f"{where}.outcomeTimestamp is missing")
+        if not isinstance(item.get("outcomeTimestamp"), str) or \
+                len(item["outcomeTimestamp"]) > 40:
+            raise Problem(400, "bad_request", f"{where}.outcomeTimestamp is missing or too long")
         acc = item.get("acceptedSuggestions", [])
         if not isinstance(acc, list) or not all(isinstance(a, dict) and isinstance(
                 a.get("id"), str) for a in acc):

@@ -136,8 +136,8 @@ def _verify(token: str | None, *, keys: KeyStore, audience: str, db: Database,
     if float(claims["iat"]) > now + SKEW_S:
         raise Refused("iat is in the future")
     jti = claims["jti"]
-    if not isinstance(jti, str) or not jti:
-        raise Refused("jti missing")
+    if not isinstance(jti, str) or not 0 < len(jti) <= 500:
+        raise Refused("jti missing or over 500 characters")
     with db.write() as session:
         fresh = cds_store.remember_jti(session, str(iss), jti, int(float(claims["exp"])) + SKEW_S,
                                        int(now))

@@ -87,6 +87,17 @@ def bundle_to_record_data(bundle: dict[str, Any], *, today: dt.date) -> dict[str
     return data
 
 
+MAX_ID = 200  # characters of a patient id (the store's column)
+
+
+def check_id(patient_id: str, where: str = "the path's patient id") -> None:
+    if not patient_id or len(patient_id) > MAX_ID:
+        raise Problem(422, "impossible_value",
+                      f"{where} must have 1-{MAX_ID} characters (has {len(patient_id)})",
+                      errors=[{"pointer": "/id", "field": "id",
+                               "message": f"1-{MAX_ID} characters"}])
+
+
 def validate(data: Any, *, prefix: str = "$", today: dt.date | None = None) -> PatientRecord:
     """The record, validated exactly as ``cmltrack assess`` validates it, or 422."""
     try:
@@ -100,6 +111,7 @@ def put_patient(svc: Services, who: Principal, patient_id: str, data: Any, *,
                 ) -> tuple[str, str]:
     """Store or replace a record: (``created``/``replaced``/``unchanged``, digest)."""
     today = dt.date.today()
+    check_id(patient_id)
     if is_bundle(data):
         data = bundle_to_record_data(data, today=today)
     if not isinstance(data, dict):
@@ -335,6 +347,7 @@ def _prepare(item: ImportLine, today: dt.date) -> None:
             data = bundle_to_record_data(data, today=today)
             item.patient_id = data.get("id")
         validate(data, prefix=f"line {item.line}, $", today=today)
+        check_id(str(data["id"]), f"line {item.line}, $.id")
     except Problem as p:
         item.problem = p
         return
