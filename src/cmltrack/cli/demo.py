@@ -36,7 +36,7 @@ def summarise_clinic(results: Iterable[Assessment]) -> str:
                 actions[str(r.action)].append(a.patient_id)
     lines = [f"Clinic summary: {n} patients"]
     for key in ("optimal", "warning", "suboptimal", "failure", "not_evaluable", "pending",
-                "not assessed"):
+                "deceased", "lost_to_follow_up", "not assessed"):
         if status[key]:
             label = "on track (optimal)" if key == "optimal" else key
             lines.append(f"  {label:<22} {status[key]:>5}")
@@ -88,11 +88,15 @@ def demo(
         from cmltrack.synth.cohort import DEFAULT_AS_OF, generate_cohort
 
         out.write(
-            f"A seeded synthetic clinic: {clinic} patients on imatinib (seed {seed}), "
+            f"A seeded synthetic clinic: {clinic} patients started on imatinib (seed {seed}), "
             f"assessed as of {DEFAULT_AS_OF}:\n"
         )
-        synthetic = (assess(r) for r in generate_cohort(clinic, seed))
-        out.write(summarise_clinic(synthetic) + "\n\n")
+        from cmltrack.synth.clinic import clinic_figures
+
+        synthetic = [(r, assess(r)) for r in generate_cohort(clinic, seed)]
+        out.write(summarise_clinic(a for _, a in synthetic) + "\n")
+        out.write("How the synthetic clinic acts on failure (ELN 2020 judgements):\n")
+        out.write("\n".join(clinic_figures(synthetic).lines()) + "\n\n")
     if report is not None and not no_report:
         import datetime as dt
 

@@ -33,6 +33,7 @@ from cmltrack.domain.followup import close_milestones, echoed_events, follow_up
 from cmltrack.domain.guidelines import assess_eln
 from cmltrack.domain.guidelines.advanced import recommend_advanced
 from cmltrack.domain.guidelines.choice import label_dose
+from cmltrack.domain.guidelines.interactions import recommend_interactions
 from cmltrack.domain.guidelines.label import disease_phase, recommend_label_dose
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
@@ -100,6 +101,8 @@ class Assessment:
     current: Current
     #: When each test is next due (clinical-rules-2 section 9).
     next_due: NextDue = field(default_factory=lambda: nothing_due(""))
+    #: The date of every failure judged, on any line (the demo's time-to-action reads them).
+    failure_dates: tuple[dt.date, ...] = ()
     #: ``explain``'s lines, written when first read (see ``LazyLines``).
     trail: Sequence[str] = field(default=())
     #: An AML record's risk, responses and events (aml spec); None for CML.
@@ -419,6 +422,13 @@ def assess(
     recs += advanced.recommendations
     events += advanced.events
     events.sort(key=lambda e: e.date)
+    line = _current_therapy(rec, as_of)
+    label = _label_dose(rec, line, dose_phase, index, as_of)
+    if line is not None and line.drug in TKIS:
+        comed = recommend_interactions(rec, as_of=as_of, line=line, label_dose=label)
+        recs += comed.recommendations
+        if comed.adjusted_dose is not None:
+            label = comed.adjusted_dose
     recs = _dedupe(recs)
     if any(r.action in _CHANGES_THERAPY for r in recs):
         # "continue" (the guideline's optimal) cannot stand beside a hold, a dose change or a
@@ -455,8 +465,6 @@ def assess(
                 f"not evaluable; the monitoring schedule stops [{state.rule}]"
             )
 
-    line = _current_therapy(rec, as_of)
-    label = _label_dose(rec, line, dose_phase, index, as_of)
     current = Current(
         status=status,
         # AP and BP persist: the most advanced phase reached (clinical-rules-2 sections 5, 7).
@@ -486,6 +494,7 @@ def assess(
         recommendations=tuple(recs),
         current=current,
         next_due=due,
+        failure_dates=tuple(d for d, _ in eln.failures),
         trail=LazyLines.join(eln.trail, tfr.basis, notes),
         protocol=protocol,
     )

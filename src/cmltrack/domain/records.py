@@ -561,7 +561,8 @@ FIELD_KIND: dict[str, str] = {
     if name not in ("date", "kind")
 }
 
-EVENT_KINDS = ("progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study")
+EVENT_KINDS = ("progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study",
+               "pregnancy")
 
 
 class Event(_Model):
@@ -569,7 +570,8 @@ class Event(_Model):
 
     date: dt.date
     kind: Literal[
-        "progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study"
+        "progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study",
+        "pregnancy",  # a confirmed pregnancy (TKIs are contraindicated: clinical-rules-2 s6)
     ]
     phase: Literal["accelerated", "blast"] | None = None
     cause: str | None = None
