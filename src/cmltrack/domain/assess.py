@@ -35,6 +35,7 @@ from cmltrack.domain.guidelines.advanced import recommend_advanced
 from cmltrack.domain.guidelines.choice import label_dose
 from cmltrack.domain.guidelines.interactions import recommend_interactions
 from cmltrack.domain.guidelines.label import disease_phase, recommend_label_dose
+from cmltrack.domain.guidelines.ponatinib import recommend_ponatinib
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
 from cmltrack.domain.monitoring import next_due, nothing_due
@@ -429,6 +430,7 @@ def assess(
         recs += comed.recommendations
         if comed.adjusted_dose is not None:
             label = comed.adjusted_dose
+    recs += recommend_ponatinib(rec, timepoints, as_of=as_of, line=line, phase=dose_phase)
     recs = _dedupe(recs)
     if any(r.action in _CHANGES_THERAPY for r in recs):
         # "continue" (the guideline's optimal) cannot stand beside a hold, a dose change or a
