@@ -46,7 +46,7 @@ def candidates() -> tuple[str, ...]:
 
 def _dose_rows(drug: str) -> list[RuleRow]:
     return [r for r in _table().rows.values()
-            if r.id.startswith("LABEL.") and r.condition.get("drug") == drug]
+            if r.id.startswith(f"LABEL.{drug}.dose") and r.condition.get("drug") == drug]
 
 
 def label_dose(
