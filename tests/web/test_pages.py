@@ -33,6 +33,8 @@ def api(demo: Any) -> httpx.Client:
 def test_sign_in_lands_on_the_worklist_in_urgency_order(shot: Any, clinician: Any) -> None:
     page = clinician
     assert re.search(r"/worklist$", page.url)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     assert page.get_by_role("note").first.inner_text().startswith("Decision support")
     rows = page.locator("tbody tr[data-patient-id]")
     ids = [rows.nth(i).get_attribute("data-patient-id") for i in range(rows.count())]
@@ -96,6 +98,10 @@ def test_click_opens_the_patient_with_the_chart(shot: Any, clinician: Any) -> No
     point.hover()
     tip = page.locator("#chart-tip")
     assert "1.8%" in tip.inner_text() and "copies" in tip.inner_text()
+    # Keyboard: a point takes focus (Tab) and shows the same text.
+    page.mouse.move(0, 0)
+    points.first.focus()
+    assert points.first.get_attribute("data-date") in tip.inner_text()
     # Recommendations name rule and source; the explain trail is there.
     assert page.locator("table.recs tbody tr").count() >= 1
     assert page.get_by_role("heading", name=re.compile("Explain")).count() == 1
@@ -224,6 +230,11 @@ def test_sign_in_page(shot: Any, new_page: Any, demo_server: Any) -> None:
     page = new_page()
     page.goto(f"{demo_server.base}/")
     assert page.url.endswith("/sign-in")
+    # The first keyboard stop of every page is the skip link (the sign-in form autofocuses
+    # its token field, so ask the document rather than press Tab).
+    assert page.evaluate(
+        "document.querySelector('a[href], button, input:not([type=hidden])').textContent"
+    ) == "Skip to content"
     page.get_by_label("API token").fill("not-a-token")
     page.get_by_role("button", name="Sign in").click()
     assert "not valid" in page.get_by_role("alert").inner_text()
