@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import datetime as dt
 import hashlib
+import importlib.util
 import json
 import os
 import secrets
@@ -105,7 +106,13 @@ async def open_loop(url: str, paths: list[str], rate: float, headers: dict[str, 
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             h = headers if bodies is None else {**headers, "Authorization": bodies[i][0]}
             content = None if bodies is None else bodies[i][1]
-            r = await c.request(method, paths[i], headers=h, content=content)
+            for attempt in range(3):  # a kept-alive connection the server closed: retry
+                try:
+                    r = await c.request(method, paths[i], headers=h, content=content)
+                    break
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    if attempt == 2:
+                        raise
             r.raise_for_status()
             lat.append(time.perf_counter() - scheduled)
 
@@ -199,7 +206,6 @@ def run_latency(url: str, token: str, key: Any, ten: list[dict[str, Any]], args:
                 assess_ms: float) -> None:
     import jwt
 
-    from cmltrack.io.fhir.writer import record_resources
     from cmltrack.io.validate import validate_record
 
     h = {"Authorization": f"Bearer {token}"}
@@ -217,8 +223,22 @@ def run_latency(url: str, token: str, key: Any, ten: list[dict[str, Any]], args:
     warm_paths = [cold_paths[i % 100] for i in range(n)]
     warm = asyncio.run(open_loop(url, warm_paths, args.rate, h))
     report("warm (cached by record digest)", warm, 50)
+    # Service time without queueing: one request at a time (closed loop, warm).
+    one: list[float] = []
+    with httpx.Client(base_url=url, headers=h, timeout=60) as c:
+        for p in warm_paths[:300]:
+            t0 = time.perf_counter()
+            c.get(p).raise_for_status()
+            one.append(time.perf_counter() - t0)
+    report("warm, one request at a time", one, 50)
+    print(f"  (capacity of the one worker, warm: about {len(one) / sum(one):,.0f} requests/s)")
 
     rec = validate_record(ten[0], today=dt.date.today(), file="")
+    if importlib.util.find_spec("cmltrack.io.fhir") is None:
+        print("\n3. patient-view: not measured (cmltrack.io.fhir, the FHIR reader, is missing)")
+        return
+    from cmltrack.io.fhir.writer import record_resources
+
     resources = record_resources(rec)
 
     def bundle(pred: Any) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 from svc_helpers import ROOT
 
 from cmltrack.store import db as dbmod
@@ -96,6 +98,7 @@ def test_db_upgrade_command_and_newer_schema_exit_2(tmp_path: Path) -> None:
     # RFC 8785 section 3.2.2.3 / appendix B: ECMAScript number forms.
     (400.0, b"400"), (-0.0, b"0"), (1e21, b"1e+21"), (1e-7, b"1e-7"), (0.000001, b"0.000001"),
     (1e16, b"10000000000000000"), (4.5, b"4.5"), (0.1, b"0.1"),
+    (2.0**60, b"1152921504606847000"),
     ({"b": 1, "a": [True, None, "\u20ac\n"]}, '{"a":[true,null,"\u20ac\\n"],"b":1}'.encode()),
 ])
 def test_canonical_json(value: object, expected: bytes) -> None:
@@ -119,3 +122,11 @@ def test_es_number(value: float, expected: str) -> None:
     from cmltrack.store.canonical import es_number
 
     assert es_number(value) == expected
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_canonical_double_is_the_ecmascript_form(x: float) -> None:
+    from cmltrack.store.canonical import es_number
+
+    assert canonical_json(x).decode() == es_number(x)
+    assert float(es_number(x)) == x  # and it reads back as the same double

@@ -164,11 +164,13 @@ def get_assessment(
     patient_id: str, svc: Svc, who: Clinician,
     guideline: str | None = None, protocol: str | None = None, as_of: str | None = None,
     cytogenetic_scheme: str | None = None, phase_criteria: str | None = None,
+    aml_criteria: str | None = None,
 ) -> Response:
     """The assessment, identical to ``cmltrack assess RECORD --json`` with the same options."""
     req = core.assessment_request({
         "guideline": guideline, "protocol": protocol, "as_of": as_of,
-        "cytogenetic_scheme": cytogenetic_scheme, "phase_criteria": phase_criteria})
+        "cytogenetic_scheme": cytogenetic_scheme, "phase_criteria": phase_criteria,
+        "aml_criteria": aml_criteria})
     body, digest = core.get_assessment(svc, patient_id, req)
     return Response(body, media_type="application/json", headers=_etag(digest))
 

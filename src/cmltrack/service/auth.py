@@ -39,6 +39,17 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def configured_principal(settings: Settings, token: str | None) -> Principal | None:
+    """The principal of a token from the configuration, or None (no database needed)."""
+    if not token or len(token) > 512:
+        return None
+    digest = token_sha256(token)
+    for spec in settings.tokens:
+        if hmac.compare_digest(spec.sha256, digest):
+            return Principal(spec.name, spec.role)
+    return None
+
+
 def authenticate(db: Database, settings: Settings, token: str | None) -> Principal | None:
     """The principal a bearer token stands for, or None (unknown, revoked or malformed)."""
     if not token or len(token) > 512:

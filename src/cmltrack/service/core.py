@@ -16,7 +16,7 @@ import importlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -34,7 +34,11 @@ from cmltrack.store.db import Database
 from cmltrack.store.tokens import server_secret
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
-ASSESSMENT_PARAMS = ("guideline", "protocol", "as_of", "cytogenetic_scheme", "phase_criteria")
+ASSESSMENT_PARAMS = ("guideline", "protocol", "as_of", "cytogenetic_scheme", "phase_criteria",
+                     "aml_criteria")
+#: The protocols ``cmltrack assess --protocol`` takes, by name.
+PROTOCOLS: dict[str, Literal["kantarjian2003", "clag-im", "actim"]] = {
+    "kantarjian2003": "kantarjian2003", "clag-im": "clag-im", "actim": "actim"}
 
 
 @dataclass
@@ -227,8 +231,12 @@ def assessment_request(params: Mapping[str, str | None]) -> AssessmentRequest:
     phase = _enum(PhaseCriteria, "phase_criteria", params.get("phase_criteria"),
                   PhaseCriteria.ELN)
     protocol = params.get("protocol") or None
-    if protocol not in (None, "kantarjian2003"):
-        raise Problem(400, "bad_request", f"protocol={protocol!r} is not one of kantarjian2003")
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise Problem(400, "bad_request",
+                      f"protocol={protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    aml = params.get("aml_criteria") or "ELN2022"
+    if aml not in ("ELN2022", "ELN2017"):
+        raise Problem(400, "bad_request", f"aml_criteria={aml!r} is not one of ELN2022, ELN2017")
     as_of_s = params.get("as_of") or None
     as_of = None
     if as_of_s is not None:
@@ -238,9 +246,9 @@ def assessment_request(params: Mapping[str, str | None]) -> AssessmentRequest:
             raise Problem(400, "bad_request", f"as_of={as_of_s!r} is not a date YYYY-MM-DD"
                           ) from None
     options = AssessOptions(guideline=guideline, cytogenetic_scheme=scheme,
-                            phase_criteria=phase,
-                            protocol="kantarjian2003" if protocol else None)
-    key = f"{guideline}|{scheme}|{phase}|{protocol or ''}|{as_of or ''}"
+                            phase_criteria=phase, protocol=PROTOCOLS.get(protocol or ""),
+                            aml_criteria="ELN2017" if aml == "ELN2017" else "ELN2022")
+    key = f"{guideline}|{scheme}|{phase}|{protocol or ''}|{aml}|{as_of or ''}"
     return AssessmentRequest(options, as_of, key)
 
 
@@ -389,13 +397,12 @@ def _store(svc: Services, who: Principal, batch: list[ImportLine], request_id: s
            ) -> None:
     if not batch:
         return
-    statuses: list[str] = []
+    items: list[tuple[str, dict[str, Any], str]] = []
+    for i in batch:
+        assert i.patient_id is not None and i.data is not None and i.digest is not None
+        items.append((i.patient_id, i.data, i.digest))
     with svc.db.write() as session:
-        for i in batch:
-            assert i.patient_id is not None and i.data is not None and i.digest is not None
-            statuses.append(store.put_record(session, i.patient_id, i.data, i.digest,
-                                             actor=who.name, request_id=request_id,
-                                             imported=True))
+        statuses = store.put_records(session, items, actor=who.name, request_id=request_id)
     for i, s in zip(batch, statuses, strict=True):
         i.status = s
 

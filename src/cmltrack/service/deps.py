@@ -6,12 +6,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
-from cmltrack.service.auth import Principal, authenticate, require
+from cmltrack.service.auth import Principal, authenticate, configured_principal, require
 from cmltrack.service.core import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
 
@@ -22,27 +23,32 @@ def bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def principal(request: Request, svc: Annotated[Services, Depends(services)]) -> Principal | None:
-    """The caller, or None (sync: a database token is looked up in the thread pool)."""
-    who = authenticate(svc.db, svc.settings, bearer(request))
+async def principal(request: Request, svc: Annotated[Services, Depends(services)]
+                    ) -> Principal | None:
+    """The caller, or None (a configured token is checked here; a database token is looked
+    up in the thread pool)."""
+    token = bearer(request)
+    who = configured_principal(svc.settings, token)
+    if who is None and token:
+        who = await run_in_threadpool(authenticate, svc.db, svc.settings, token)
     request.state.actor = who.name if who else None
     return who
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     rid: str = getattr(request.state, "request_id", None) or uuid.uuid4().hex
     return rid
 
 
-def clinician(who: Annotated[Principal | None, Depends(principal)]) -> Principal:
+async def clinician(who: Annotated[Principal | None, Depends(principal)]) -> Principal:
     return require(who, "clinician")
 
 
-def analyst_or_clinician(who: Annotated[Principal | None, Depends(principal)]) -> Principal:
+async def analyst_or_clinician(who: Annotated[Principal | None, Depends(principal)]) -> Principal:
     return require(who, "analyst", "clinician")
 
 
-def admin(who: Annotated[Principal | None, Depends(principal)]) -> Principal:
+async def admin(who: Annotated[Principal | None, Depends(principal)]) -> Principal:
     return require(who, "admin")
 
 

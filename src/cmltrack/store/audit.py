@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cmltrack.store.canonical import canonical_json
@@ -79,6 +79,34 @@ def append(
     session.add(entry)
     head.seq, head.hash = entry.seq, entry.hash
     return entry
+
+
+def append_many(session: Session, rows: list[dict[str, Any]], *, actor: str,
+                request_id: str | None) -> None:
+    """Add one entry per row (``action``, ``patient_id``, ``digest_before``, ``digest_after``)
+    in the caller's transaction, chained in order: one head read and one bulk insert."""
+    if not rows:
+        return
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    seq, previous = head.seq, head.hash
+    time = now_utc()
+    entries: list[dict[str, Any]] = []
+    for row in rows:
+        if row["action"] not in ACTIONS:
+            raise ValueError(f"unknown audit action {row['action']!r}")
+        seq += 1
+        body = {"seq": seq, "time": time, "actor": actor, "action": row["action"],
+                "patient_id": row.get("patient_id"), "digest_before": row.get("digest_before"),
+                "digest_after": row.get("digest_after"), "request_id": request_id}
+        previous = chain_hash(previous, body)
+        entries.append({**body, "token_name": None, "hash": previous})
+    session.execute(insert(AuditEntry), entries)
+    head.seq, head.hash = seq, previous
 
 
 def list_entries(

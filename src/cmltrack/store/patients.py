@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from cmltrack.store import audit
@@ -112,7 +112,6 @@ def put_record(
     if stored is None:
         session.add(Patient(id=patient_id, record=orjson.dumps(data).decode(), digest=digest,
                             created_at=now, updated_at=now))
-        session.flush()
         audit.append(session, actor=actor, action="import_create" if imported else "create",
                      patient_id=patient_id, digest_after=digest, request_id=request_id)
         return "created"
@@ -124,6 +123,47 @@ def put_record(
                  patient_id=patient_id, digest_before=before, digest_after=digest,
                  request_id=request_id)
     return "replaced"
+
+
+def put_records(
+    session: Session,
+    items: list[tuple[str, dict[str, Any], str]],
+    *,
+    actor: str,
+    request_id: str | None,
+) -> list[PutStatus]:
+    """Store or replace several records (distinct ids) in one transaction, as an import does:
+    statuses in order; audit actions ``import_create`` / ``import_replace``; equal digests
+    change nothing. The same effect as :func:`put_record` per item, in bulk statements."""
+    ids = [pid for pid, _, _ in items]
+    stored = {r.id: r for r in session.execute(
+        select(Patient).where(Patient.id.in_(ids)).with_for_update()).scalars()}
+    now = audit.now_utc()
+    new: list[dict[str, Any]] = []
+    trail: list[dict[str, Any]] = []
+    replaced: list[str] = []
+    statuses: list[PutStatus] = []
+    for pid, data, digest in items:
+        old = stored.get(pid)
+        if old is None:
+            new.append({"id": pid, "record": orjson.dumps(data).decode(), "digest": digest,
+                        "created_at": now, "updated_at": now})
+            trail.append({"action": "import_create", "patient_id": pid, "digest_after": digest})
+            statuses.append("created")
+        elif old.digest == digest:
+            statuses.append("unchanged")
+        else:
+            trail.append({"action": "import_replace", "patient_id": pid,
+                          "digest_before": old.digest, "digest_after": digest})
+            old.record, old.digest, old.updated_at = orjson.dumps(data).decode(), digest, now
+            replaced.append(pid)
+            statuses.append("replaced")
+    if new:
+        session.execute(insert(Patient), new)
+    if replaced:
+        session.execute(delete(AssessmentCache).where(AssessmentCache.patient_id.in_(replaced)))
+    audit.append_many(session, trail, actor=actor, request_id=request_id)
+    return statuses
 
 
 def _replace(session: Session, stored: Patient, data: dict[str, Any], digest: str,
