@@ -98,6 +98,7 @@ OTHER_TABLES = {
     "tki_labels": "tki_labels",
     "advanced": "advanced_phase",
     "advanced_phase": "advanced_phase",
+    "interactions": "interactions",
 }
 #: The AML tables (aml spec): genetic risk, response categories, the two trial protocols.
 AML_TABLES = ("aml_eln2022_risk", "aml_eln2017_risk", "aml_response", "protocol_clag_im",
@@ -105,7 +106,7 @@ AML_TABLES = ("aml_eln2022_risk", "aml_eln2017_risk", "aml_response", "protocol_
 _AML_NAMES = {"aml": AML_TABLES, **{name: (name,) for name in AML_TABLES},
               "clag-im": ("protocol_clag_im",), "actim": ("protocol_actim",)}
 _ALL_OTHERS = ("imatinib_label", "kantarjian2003", "eln2020_tfr", "monitoring", "tki_labels",
-               "advanced_phase")
+               "advanced_phase", "interactions")
 
 
 def mutation_table_to_dict() -> dict[str, Any]:

@@ -73,4 +73,5 @@ def test_rules_all_holds_editions_and_tables(capsys: pytest.CaptureFixture[str])
     assert len(data["editions"]) == 4
     assert [t["table"] for t in data["tables"]] == ["imatinib_label", "kantarjian2003",
                                                     "eln2020_tfr", "monitoring", "tki_labels",
-                                                    "advanced_phase", "mutations"]
+                                                    "advanced_phase", "interactions",
+                                                    "mutations"]
