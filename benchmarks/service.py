@@ -273,6 +273,19 @@ def run_latency(url: str, token: str, key: Any, ten: list[dict[str, Any]], args:
     lat = asyncio.run(open_loop(url, ["/cds-services/cmltrack-patient-view"] * m, pv_rate,
                                 {"content-type": "application/json"}, "POST", signed))
     report("patient-view", lat, 100)
+    now = int(time.time())
+    one: list[float] = []
+    with httpx.Client(base_url=url, timeout=60) as c:
+        for _ in range(20):  # service time without queueing: one call at a time
+            token = jwt.encode({"iss": "https://ehr.example.org", "aud": aud, "iat": now,
+                                "exp": now + 280, "jti": str(uuid.uuid4())}, key,
+                               algorithm="ES384", headers={"kid": "k1", "typ": "JWT"})
+            t0 = time.perf_counter()
+            c.post("/cds-services/cmltrack-patient-view", content=hook, headers={
+                "Authorization": f"Bearer {token}", "content-type": "application/json"}
+                   ).raise_for_status()
+            one.append(time.perf_counter() - t0)
+    report("patient-view, one call at a time", one, 100)
 
 
 if __name__ == "__main__":
