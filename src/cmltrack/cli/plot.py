@@ -186,7 +186,8 @@ def _curves(
         t, c, g = _endpoint_table(input, endpoint, RESPONSE_ENDPOINTS, by, as_of)
         what = name.replace("Time to ", "")
         ax = plot_cif(t, c, g, xlabel=xlabel, ylabel="cumulative incidence",
-                      title=f"Cumulative incidence of {what}\n(death or progression competing)")
+                      title=f"Cumulative incidence of {what}", event_label=what,
+                      competing_label="death or progression first")
     save_figure(figure_of(ax), out, dpi=dpi)
     sys.stdout.write(f"wrote {out}\n")
 

@@ -92,62 +92,62 @@ def cif_steps(
     return np.concatenate([[0.0], curve.time]), np.concatenate([[0.0], curve.cif])
 
 
-def _at_risk_table(ax: Axes, table: pd.DataFrame) -> None:
-    """Write the numbers-at-risk rows under the x axis, aligned with the time ticks."""
+#: Okabe & Ito's colour-blind-safe palette (also distinct in luminance for grey print),
+#: as survminer's and ggplot2's colour-blind options use it.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+
+def _order(g: np.ndarray) -> list[str]:
+    """Group labels in the natural clinical order (low, intermediate, high)."""
+    from cmltrack.display import natural_order
+
+    labels = list(dict.fromkeys(g.tolist()))
+
+    def key(label: str) -> str:
+        # "ELTS low" sorts like "low"
+        return label.split()[-1] if label.split() else label
+
+    ranked = natural_order([key(lab) for lab in labels])
+    return sorted(labels, key=lambda lab: (ranked.index(key(lab)), lab))
+
+
+def _style(i: int, greyscale: bool) -> dict[str, object]:
+    if greyscale:
+        return {"color": GREYS[i % len(GREYS)], "linestyle": LINESTYLES[i % len(LINESTYLES)],
+                "linewidth": 1.6}
+    return {"color": PALETTE[i % len(PALETTE)], "linestyle": "-", "linewidth": 1.6}
+
+
+def _at_risk_table(ax: Axes, table: pd.DataFrame, colors: dict[str, str]) -> None:
+    """Write the numbers-at-risk rows under the x axis, each number under its time tick."""
     from matplotlib.transforms import blended_transform_factory
 
     trans = blended_transform_factory(ax.transData, ax.transAxes)
-    ax.text(0.0, -0.15, "Number at risk", transform=ax.transAxes, fontsize=8, weight="bold",
-            ha="left", va="top")
+    ax.text(-0.05, -0.2, "Number at risk", transform=ax.transAxes, fontsize=8, weight="bold",
+            ha="right", va="top")
     for i, (label, row) in enumerate(table.iterrows()):
-        y = -0.21 - 0.06 * i
-        ax.text(-0.06, y, str(label), transform=ax.transAxes, fontsize=7.5, ha="right",
-                va="top")
+        y = -0.27 - 0.07 * i
+        color = colors.get(str(label), "black")
+        ax.text(-0.05, y, str(label), transform=ax.transAxes, fontsize=7.5, ha="right",
+                va="top", color=color, weight="bold")
         for x, n in row.items():
             ax.text(float(str(x)), y, str(int(n)), transform=trans, fontsize=7.5, ha="center",
-                    va="top")
+                    va="top", color=color)
 
 
-def _curve_axes() -> Axes:
+def _curve_axes(groups: int) -> Axes:
     """Axes with a fixed margin below for the at-risk rows and on the left for their labels
     (a layout engine does not see text drawn outside the Axes)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.0, 4.8), dpi=100)
-    return fig.add_axes((0.2, 0.28, 0.76, 0.64))
+    height = 3.9 + 0.2 * groups
+    fig = Figure(figsize=(7.2, height), dpi=100)
+    bottom = (0.95 + 0.2 * groups) / height
+    return fig.add_axes((0.22, bottom, 0.74, 0.92 - bottom))
 
 
-def _style(i: int) -> dict[str, object]:
-    return {
-        "color": GREYS[i % len(GREYS)],
-        "linestyle": LINESTYLES[i % len(LINESTYLES)],
-        "linewidth": 1.6,
-    }
-
-
-def _curves(
-    ax: Axes,
-    t: np.ndarray,
-    e: np.ndarray,
-    g: np.ndarray,
-    steps: str,
-    cause: int,
-) -> None:
-    for i, label in enumerate(dict.fromkeys(g.tolist())):
-        mask = g == label
-        if steps == "km":
-            x, y = km_steps(t[mask], e[mask])
-        else:
-            x, y = cif_steps(t[mask], e[mask], cause)
-        top = float(np.max(t[mask]))
-        x, y = np.append(x, top), np.append(y, y[-1])  # the curve runs to the last follow-up
-        style = _style(i)
-        ax.step(x, y, where="post", label=f"{label} (n={int(mask.sum())})", **style)  # type: ignore[arg-type]
-        if steps == "km":  # censoring ticks, as survival plots usually show them
-            cens = np.unique(t[mask][e[mask] == 0])
-            idx = np.searchsorted(x, cens, side="right") - 1
-            ys = y[np.clip(idx, 0, len(y) - 1)]
-            ax.plot(cens, ys, "|", color=str(style["color"]), markersize=7)
+def _stair(x: np.ndarray, y: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
+    return np.append(x, top), np.append(y, y[-1])
 
 
 def plot_km(
@@ -160,13 +160,47 @@ def plot_km(
     xlabel: str = "months",
     ylabel: str = "probability",
     title: str | None = None,
+    confidence: bool = True,
+    greyscale: bool = False,
 ) -> Axes:
-    """Kaplan-Meier curves by group (events: 1 event, 0 censored) with numbers at risk."""
+    """Kaplan-Meier curves by group (events: 1 event, 0 censored), drawn as survminer does:
+    log-log 95% confidence bands, censoring ticks, the log-rank p on the plot, the numbers at
+    risk under the axis, groups in clinical order in a colour-blind-safe palette
+    (``greyscale=True`` for print)."""
+    from cmltrack.display import format_p
+    from cmltrack.stats import kaplan_meier
+
     t, e, g = _arrays(durations, events, groups)
+    order = _order(g)
     if ax is None:
-        ax = _curve_axes()
-    _curves(ax, t, e, g, "km", 1)
-    return _finish(ax, t, g, times, xlabel, ylabel, title)
+        ax = _curve_axes(len(order))
+    colors: dict[str, str] = {}
+    for i, label in enumerate(order):
+        mask = g == label
+        curve = kaplan_meier(t[mask], e[mask]).groups[0]
+        style = _style(i, greyscale)
+        colors[label] = str(style["color"])
+        x = np.concatenate([[0.0], curve.time])
+        y = np.concatenate([[1.0], curve.survival])
+        top = float(np.max(t[mask]))
+        xs, ys = _stair(x, y, top)
+        ax.step(xs, ys, where="post", label=f"{label} (n={int(mask.sum())})",
+                **style)  # type: ignore[arg-type]
+        if confidence:
+            lo = np.concatenate([[1.0], np.nan_to_num(curve.lower, nan=1.0)])
+            hi = np.concatenate([[1.0], np.nan_to_num(curve.upper, nan=1.0)])
+            ax.fill_between(xs, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post",
+                            color=colors[label], alpha=0.12, linewidth=0)
+        cens = curve.time[curve.n_censor > 0]
+        idx = np.searchsorted(x, cens, side="right") - 1
+        ax.plot(cens, y[np.clip(idx, 0, len(y) - 1)], "|", color=colors[label],
+                markersize=5, markeredgewidth=0.9)
+    if len(order) >= 2:
+        test = kaplan_meier(t, e, g).logrank
+        if test is not None:
+            ax.text(0.03, 0.05, f"Log-rank p = {format_p(test.p)}", transform=ax.transAxes,
+                    fontsize=9, ha="left", va="bottom")
+    return _finish(ax, t, g, order, times, xlabel, ylabel, title, colors)
 
 
 def plot_cif(
@@ -180,34 +214,65 @@ def plot_cif(
     xlabel: str = "months",
     ylabel: str = "cumulative incidence",
     title: str | None = None,
+    event_label: str = "event",
+    competing_label: str = "competing event",
+    greyscale: bool = False,
 ) -> Axes:
-    """Cumulative incidence of ``cause`` (0 censored, other codes compete), by group."""
+    """Cumulative incidence of ``cause`` (solid) and of the competing event (dashed) by group
+    (status 0 censored, 1 and 2 the two causes), with Gray's p when there are groups, as R's
+    ``cmprsk::plot.cuminc`` / survminer's ``ggcompetingrisks`` show both."""
+    from cmltrack.display import format_p
+    from cmltrack.stats import cumulative_incidence
+
     t, e, g = _arrays(durations, events, groups)
+    order = _order(g)
+    other = 2 if cause == 1 else 1
     if ax is None:
-        ax = _curve_axes()
-    _curves(ax, t, e, g, "cif", cause)
-    return _finish(ax, t, g, times, xlabel, ylabel, title)
+        ax = _curve_axes(len(order))
+    colors: dict[str, str] = {}
+    for i, label in enumerate(order):
+        mask = g == label
+        style = _style(i, greyscale)
+        colors[label] = str(style["color"])
+        top = float(np.max(t[mask]))
+        prefix = "" if label == ALL else f"{label}: "
+        for which, name, dash in ((cause, event_label, "-"), (other, competing_label, "--")):
+            curve = cumulative_incidence(t[mask], e[mask], cause=which).groups[0]
+            x, y = _stair(np.concatenate([[0.0], curve.time]),
+                          np.concatenate([[0.0], curve.cif]), top)
+            ax.step(x, y, where="post", label=f"{prefix}{name}", color=colors[label],
+                    linestyle=dash if not greyscale or dash == "--" else style["linestyle"],
+                    linewidth=1.6 if dash == "-" else 1.2)
+    if len(order) >= 2:
+        gray = cumulative_incidence(t, e, g, cause=cause).gray
+        if gray is not None:
+            ax.text(0.97, 0.05, f"Gray's test p = {format_p(gray.p)}", transform=ax.transAxes,
+                    fontsize=9, ha="right", va="bottom")
+    return _finish(ax, t, g, order, times, xlabel, ylabel, title, colors)
 
 
 def _finish(
     ax: Axes,
     t: np.ndarray,
     g: np.ndarray,
+    order: list[str],
     times: Sequence[float] | None,
     xlabel: str,
     ylabel: str,
     title: str | None,
+    colors: dict[str, str],
 ) -> Axes:
     at = list(default_times(t) if times is None else times)
-    table = numbers_at_risk(t, g, at)
+    table = numbers_at_risk(t, g, at).reindex(order)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlim(min(at[0], 0.0), max(max(at), float(np.max(t)), 1.0) * 1.03)  # never empty
     ax.set_xticks(at)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.grid(True, color="0.9", linewidth=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(True, color="0.92", linewidth=0.6)
     if title:
-        ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="best")
-    _at_risk_table(ax, table)
+        ax.set_title(title, fontsize=10, loc="left")
+    ax.legend(fontsize=8, loc="best", frameon=False)
+    _at_risk_table(ax, table, colors)
     return ax

@@ -210,7 +210,8 @@ def cohort_figures(patients: Sequence[PatientSummary], dpi: float = 90) -> Cohor
         out.figures["mmr_cif"] = figure_of(
             plot_cif(t, c, xlabel="months since start of TKI therapy",
                      ylabel="cumulative incidence of MMR",
-                     title="Cumulative incidence of MMR\n(death or progression competing)")
+                     title="Cumulative incidence of MMR", event_label="MMR",
+                     competing_label="death or progression first")
         )
         out.notes["mmr_cif"] = (
             f"{sum(1 for x in c if x == 1)} reached MMR; {sum(1 for x in c if x == 2)} had a "
