@@ -3,6 +3,7 @@
     CmltrackError                 root of everything cmltrack raises on purpose
     ├── InputError (ValueError)   a file, row, JSON path or argument is wrong; CLI exit status 2
     └── RuleTableError            a packaged rule table failed validation (a bug, not user input)
+    InputWarning (UserWarning)    input read, but part of it ignored (FHIR codes, resources)
 
 An :class:`InputError` carries where (file, row or JSON path), which field, and a short code
 from :data:`ERROR_CODES`. Its message reads "where, field 'x': what is wrong", for example
@@ -96,3 +97,9 @@ class InputError(CmltrackError, ValueError):
 
 class RuleTableError(CmltrackError):
     """A packaged rule table (YAML) is invalid: duplicate id, gap, overlap, missing citation."""
+
+
+class InputWarning(UserWarning):
+    """Part of an input was ignored or skipped (an unknown FHIR code, an Encounter, a
+    cancelled result). Never silent: the CLI prints each as ``warning: ...`` on standard error.
+    """

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
 from cmltrack import DISCLAIMER, __version__
-from cmltrack.errors import CmltrackError, InputError
+from cmltrack.errors import CmltrackError, InputError, InputWarning
 from cmltrack.textsafe import terminal_safe
 
 app = typer.Typer(
@@ -53,8 +54,30 @@ def main() -> None:
     sys.exit(run(sys.argv[1:]))
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: object,
+                  **kwargs: object) -> None:
+    if issubclass(category, InputWarning):
+        sys.stderr.write(terminal_safe(f"warning: {message}", keep_newlines=False) + "\n")
+    else:
+        _default_showwarning(message, category, *args, **kwargs)  # type: ignore[arg-type]
+
+
+_default_showwarning = warnings.showwarning
+
+
 def run(argv: list[str]) -> int:
-    """Run the CLI on ``argv`` and return the exit status (used by ``main`` and the tests)."""
+    """Run the CLI on ``argv`` and return the exit status (used by ``main`` and the tests).
+
+    Input warnings (ignored FHIR codes, ...) are printed as ``warning: ...`` lines on standard
+    error, every one, and never change the exit status.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)
+        warnings.showwarning = _show_warning
+        return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
     _register()
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="cmltrack")

@@ -17,9 +17,11 @@ from cmltrack.domain.assess import Assessment
 
 
 def example_path(form: str = "jsonl") -> Path:
-    """Path of the bundled example clinic in one of its forms: json, jsonl or csv."""
+    """Path of the bundled example clinic in one of its forms: json, jsonl, csv, fhir (a
+    Bundle) or fhir-ndjson (a Bulk Data folder)."""
     base = resources.files("cmltrack").joinpath("examples")
-    name = {"json": "patients.json", "jsonl": "patients.jsonl", "csv": "csv"}[form]
+    name = {"json": "patients.json", "jsonl": "patients.jsonl", "csv": "csv",
+            "fhir": "fhir/bundle.json", "fhir-ndjson": "fhir/bulk"}[form]
     return Path(str(base.joinpath(name)))
 
 

@@ -6,6 +6,8 @@
   decompress it and the writers compress when the target's name ends in ``.gz``.
 - A folder of CSV tables: ``patients.csv`` (required), ``therapy.csv``, ``labs.csv``,
   ``events.csv``.
+- FHIR R4 (:mod:`cmltrack.io.fhir`): a Bundle (``.json``) or a Bulk Data export (a folder of
+  ``.ndjson`` files), told apart from the others by content.
 
 Every reader validates each record whole and raises :class:`~cmltrack.errors.InputError` naming
 the file, the JSON path or CSV row (header = row 1), the patient and the field. Every writer is
@@ -16,7 +18,7 @@ atomic (temp file beside the target, then rename) and streams an iterable of rec
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cmltrack.domain.records import PatientRecord
@@ -43,33 +45,51 @@ __all__ = [
 
 
 def read_records(
-    path: str | Path, *, today: dt.date | None = None, on_error: OnError | None = None
+    path: str | Path, *, today: dt.date | None = None, on_error: OnError | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Iterator[PatientRecord]:
     """Patient records from ``path``, by its form: ``.json``, ``.jsonl`` or a CSV folder
-    (or its ``patients.csv``).
+    (or its ``patients.csv``); FHIR R4 by content: a ``.json`` Bundle, a Bulk Data export
+    folder of ``.ndjson`` files, or one ``.ndjson`` / FHIR ``.jsonl`` file.
 
     A lazy generator. ``today`` bounds the dates (a future date is refused; default: the
     system date). A refused record raises InputError; with ``on_error`` it is passed there
     instead and reading goes on with the next record (errors in the file as a whole, such as
-    malformed JSON outside JSON Lines or a missing patients.csv, always raise).
+    malformed JSON outside JSON Lines or a missing patients.csv, always raise). Warnings
+    (FHIR input only: ignored codes and resources) go to ``on_warning``, or without it are
+    issued as :class:`~cmltrack.errors.InputWarning`.
     """
     p = Path(path)
     day = today or dt.date.today()
     if p.name == "patients.csv" and p.is_file():
         p = p.parent  # the tables' folder, named by its one required table
     if p.is_dir():
+        if not (p / "patients.csv").exists() and _has_ndjson(p):
+            from cmltrack.io.fhir import read_fhir_ndjson
+
+            return read_fhir_ndjson(p, today=day, on_error=on_error, on_warning=on_warning)
         return read_csv_tables(p, today=day, on_error=on_error)
     if not p.exists():
         raise InputError("no such file or folder", code="not_found", file=str(p))
     name = p.name.lower().removesuffix(".gz")
     if name.endswith(".json"):
-        return read_json(p, today=day, on_error=on_error)
-    if name.endswith(".jsonl"):
+        # A FHIR Bundle is told by its content (resourceType), after the one parse.
+        return read_json(p, today=day, on_error=on_error, on_warning=on_warning)
+    if name.endswith((".jsonl", ".ndjson")):
+        from cmltrack.io.fhir import is_fhir_lines, read_fhir_ndjson
+
+        if name.endswith(".ndjson") or is_fhir_lines(p):
+            return read_fhir_ndjson(p, today=day, on_error=on_error, on_warning=on_warning)
         return read_jsonl(p, today=day, on_error=on_error)
     raise InputError(
-        "expected a .json or .jsonl file (optionally .gz) or a folder of CSV tables",
+        "expected a .json, .jsonl or .ndjson file (optionally .gz), a folder of CSV tables or "
+        "a FHIR Bulk export folder",
         code="bad_format", file=str(p),
     )
+
+
+def _has_ndjson(folder: Path) -> bool:
+    return any(q.name.lower().endswith((".ndjson", ".ndjson.gz")) for q in folder.iterdir())
 
 
 def load_records(path: str | Path, *, today: dt.date | None = None) -> list[PatientRecord]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -57,9 +57,11 @@ def _bad_json(
 
 
 def read_json(
-    path: str | Path, *, today: dt.date, on_error: OnError | None = None
+    path: str | Path, *, today: dt.date, on_error: OnError | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Iterator[PatientRecord]:
-    """Records from a ``.json`` file holding one patient object or an array of them.
+    """Records from a ``.json`` file holding one patient object or an array of them, or a
+    FHIR Bundle (told by its ``resourceType``; ``on_warning`` takes its warnings).
 
     The file is parsed whole (a malformed file raises at once); records are validated lazily.
     """
@@ -69,6 +71,11 @@ def read_json(
             data = _loads(fh.read().decode("utf-8-sig"))
     except (ValueError, OSError, EOFError) as exc:
         raise _bad_json(exc, file) from None
+    if isinstance(data, dict) and "resourceType" in data:
+        from cmltrack.io.fhir import read_fhir_bundle
+
+        return read_fhir_bundle(path, today=today, on_error=on_error, on_warning=on_warning,
+                                data=data)
     if isinstance(data, dict):
         items, prefixes = [data], ["$"]
     elif isinstance(data, list):

@@ -1,0 +1,1043 @@
+"""FHIR R4 resources -> patient records (spec/fhir.md), by hand mapping.
+
+The reader maps each resource as it arrives into a small *item* (its kind, date, record values
+and the FHIR element each value came from), keyed by the Patient reference it names; nothing
+else of the resource is kept. Once every resource is in, each Patient's items become one record
+in the JSON shape of the record contract, validated by the same model as every other form
+(:class:`~cmltrack.domain.records.PatientRecord`). So a FHIR input is refused exactly where its
+JSON form would be, and the error names the Bundle entry or NDJSON line and the FHIR element
+the refused value came from.
+
+Resources are plain parsed JSON (orjson), not fhir.resources models: building a pydantic model
+per Observation would cost more than the whole rest of reading (see benchmarks/fhir_read.py).
+A resource whose structure is not FHIR where the mapping reads it (a string for a Quantity, a
+date that is not one) is refused here as fhir.resources would refuse it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from cmltrack.domain.records import PatientRecord
+from cmltrack.errors import InputError
+from cmltrack.io.fhir import codes as C
+from cmltrack.io.validate import OnError, to_input_error
+from cmltrack.units import UnitError, to_standard
+
+#: Where resource number ``ordinal`` came from: (file, "entry[3] (Observation/x)").
+Describe = Callable[[int], tuple[str, str]]
+#: Where a record value came from: (resource ordinal, FHIR element).
+Src = tuple[int, str]
+
+_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2})(\d+)([A-Z][a-z]{2})\)?")
+_NUMBER = (int, float)
+
+
+class Warnings:
+    """Warning lines, each kind counted once ("14 Encounter resources ignored")."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.lines: list[str] = []
+
+    def count(self, template: str) -> None:
+        """One more of a kind; ``template`` holds ``{n}`` for the count."""
+        self.counts[template] = self.counts.get(template, 0) + 1
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+    def render(self) -> list[str]:
+        out = [t.format(n=n) for t, n in self.counts.items()]
+        return out + self.lines
+
+
+@dataclass(slots=True)
+class _Item:
+    """What one resource contributes to its patient's record."""
+
+    ordinal: int
+    kind: str
+    date: str | None
+    values: dict[str, Any]
+    elements: dict[str, str]
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Condition:
+    ordinal: int
+    primary: bool
+    disease: str | None
+    date: str | None
+    phase: str | None
+    evidence: list[str]
+
+
+@dataclass(slots=True)
+class _Patient:
+    ordinal: int
+    id: str
+    keys: list[str]
+    sex: str | None
+    birth: str | None
+    deceased: str | None
+
+
+def ref_key(reference: str) -> str:
+    """A reference in the form resources are registered under: ``Type/id``, or a ``urn:``."""
+    if reference.startswith("urn:"):
+        return reference
+    ref = reference.split("/_history/", 1)[0].rstrip("/")
+    parts = ref.rsplit("/", 2)
+    return "/".join(parts[-2:]) if len(parts) >= 2 else ref
+
+
+def _codings(concept: Any) -> Iterator[tuple[Any, Any]]:
+    if isinstance(concept, dict):
+        for c in concept.get("coding") or ():
+            yield c.get("system"), c.get("code")
+
+
+def _first_code(concept: Any) -> str:
+    for system, code in _codings(concept):
+        return f"{system}|{code}"
+    text = concept.get("text") if isinstance(concept, dict) else None
+    return f"text {text!r}" if text else "(none)"
+
+
+def _note(res: dict[str, Any]) -> str | None:
+    notes = res.get("note")
+    if notes:
+        text = notes[0].get("text")
+        return text if isinstance(text, str) else None
+    return None
+
+
+class Reader:
+    """Collects resources one at a time (:meth:`add`), then yields records (:meth:`records`)."""
+
+    def __init__(self, describe: Describe, *, today: dt.date) -> None:
+        self.describe = describe
+        self.today = today
+        self.warnings = Warnings()
+        self.patients: list[_Patient] = []
+        self.patient_of: dict[str, int] = {}
+        self.items: dict[str, list[_Item]] = {}
+        self.conditions: dict[str, list[_Condition]] = {}
+        self.first_ref: dict[str, Src] = {}
+        self.full_url: dict[str, str] = {}  # a Bundle entry's fullUrl -> its Type/id
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    def error(self, ordinal: int, element: str, message: str, code: str, *,
+              field: str | None = None, patient: str | None = None) -> InputError:
+        file, where = self.describe(ordinal)
+        path = f"{where} {element}" if element else where
+        return InputError(message, code=code, file=file, path=path, field=field,
+                          patient=patient)
+
+    # -- one resource ---------------------------------------------------------------------------
+
+    def add(self, res: Any, ordinal: int, full_url: str | None = None) -> None:
+        """Map one resource (``full_url``: its Bundle entry's, if any)."""
+        if not isinstance(res, dict):
+            raise self.error(ordinal, "", f"expected a FHIR resource object, got "
+                             f"{type(res).__name__}", "bad_format")
+        rtype = res.get("resourceType")
+        try:
+            if rtype == "Observation":
+                self._observation(res, ordinal, full_url)
+            elif rtype == "Patient":
+                self._patient(res, ordinal, full_url)
+            elif rtype == "Condition":
+                self._condition(res, ordinal)
+            elif rtype in ("MedicationStatement", "MedicationRequest"):
+                self._medication(res, ordinal, rtype)
+            elif rtype == "Procedure":
+                self._procedure(res, ordinal)
+            elif isinstance(rtype, str):
+                self.warnings.count("{n} " + rtype + " resources ignored")
+            else:
+                raise self.error(ordinal, "resourceType", "missing: not a FHIR resource",
+                                 "missing_field")
+        except (AttributeError, TypeError, IndexError, KeyError) as exc:
+            # A structure the mapping cannot walk (a list where FHIR has an object, ...).
+            raise self.error(ordinal, "", f"malformed {rtype} resource ({exc})",
+                             "bad_format", patient=self._patient_named(res)) from None
+        except InputError as exc:
+            if exc.patient is None and rtype != "Patient":
+                raise exc.located(patient=self._patient_named(res)) from None
+            raise
+
+    def _patient_named(self, res: dict[str, Any]) -> str | None:
+        """The id of the patient a resource names (before every Patient is known: its
+        reference's id)."""
+        ref = res.get("subject") or res.get("patient")
+        text = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(text, str):
+            return None
+        key = ref_key(text)
+        index = self.patient_of.get(key)
+        return self.patients[index].id if index is not None else key.rsplit("/", 1)[-1]
+
+    def _subject(self, res: dict[str, Any], ordinal: int, name: str = "subject") -> str:
+        ref = res.get(name)
+        if ref is None and name == "subject":
+            ref, name = res.get("patient"), "patient"
+        text = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(text, str):
+            raise self.error(ordinal, "subject", "no reference to a Patient", "missing_field")
+        key = ref_key(text)
+        if key not in self.first_ref:
+            self.first_ref[key] = (ordinal, name)
+        return key
+
+    def _put(self, key: str, item: _Item) -> None:
+        lst = self.items.get(key)
+        if lst is None:
+            self.items[key] = [item]
+        else:
+            lst.append(item)
+
+    def _status_skipped(self, res: dict[str, Any], rtype: str) -> bool:
+        status = res.get("status")
+        if status in C.SKIPPED_STATUS[rtype]:
+            self.warnings.count("{n} " + rtype + f" resources with status {status!r} skipped")
+            return True
+        return False
+
+    def _date(self, value: Any, ordinal: int, element: str) -> str:
+        if not isinstance(value, str):
+            raise self.error(ordinal, element, f"{value!r} is not a FHIR date", "bad_date")
+        return value[:10]
+
+    def _effective(self, res: dict[str, Any], ordinal: int) -> str | None:
+        v = res.get("effectiveDateTime")
+        if v is not None:
+            return self._date(v, ordinal, "effectiveDateTime")
+        period = res.get("effectivePeriod")
+        if period and period.get("start") is not None:
+            return self._date(period["start"], ordinal, "effectivePeriod.start")
+        if res.get("issued") is not None:
+            return self._date(res["issued"], ordinal, "issued")
+        return None
+
+    def number(self, q: Any, field: str, ordinal: int, element: str) -> Any:
+        """A Quantity's value in the field's standard unit (None: no value)."""
+        if not isinstance(q, dict):
+            raise self.error(ordinal, element, f"{q!r} is not a Quantity", "bad_type",
+                             field=field)
+        v = q.get("value")
+        if v is None:
+            return None
+        if type(v) not in _NUMBER:
+            raise self.error(ordinal, element + ".value", f"{v!r} is not a number", "bad_type",
+                             field=field)
+        standard, table = C.UNITS[field]
+        code = q.get("code")
+        if code is not None and q.get("system") == C.UCUM:
+            conv = table.get(code)
+            if conv is None:
+                raise self.error(
+                    ordinal, element + ".code",
+                    f"unit {code!r} cannot be converted to {standard} "
+                    f"(accepted: {', '.join(table)})", "bad_unit", field=field)
+            return conv(v)
+        unit = q.get("unit", code)
+        if unit is None:
+            return v
+        if not isinstance(unit, str):
+            raise self.error(ordinal, element + ".unit", f"{unit!r} is not a unit", "bad_type",
+                             field=field)
+        conv = table.get(unit)
+        if conv is not None:
+            return conv(v)
+        try:
+            return to_standard(field, float(v), unit) if field in _TEXT_UNITS else _refuse(unit)
+        except UnitError as exc:
+            raise self.error(ordinal, element + ".unit", str(exc), "bad_unit",
+                             field=field) from None
+
+    def _integer(self, comp: dict[str, Any], field: str, ordinal: int, element: str) -> Any:
+        if "valueInteger" in comp:
+            v = comp["valueInteger"]
+            if type(v) is not int:
+                raise self.error(ordinal, element + ".valueInteger", f"{v!r} is not an integer",
+                                 "bad_type", field=field)
+            return v
+        if "valueQuantity" in comp:
+            q = comp["valueQuantity"]
+            v = q.get("value") if isinstance(q, dict) else q
+            if type(v) not in _NUMBER:
+                raise self.error(ordinal, element + ".valueQuantity.value",
+                                 f"{v!r} is not a number", "bad_type", field=field)
+            return v
+        return None
+
+    # -- Patient and Condition ------------------------------------------------------------------
+
+    def _patient(self, res: dict[str, Any], ordinal: int, full_url: str | None) -> None:
+        fid = res.get("id")
+        rid: Any = None
+        for ident in res.get("identifier") or ():
+            if ident.get("system") == C.PATIENT_ID_SYSTEM:
+                rid = ident.get("value")
+                break
+        if rid is None:
+            rid = fid
+        if not isinstance(rid, str) or not rid:
+            raise self.error(ordinal, "id", "a Patient needs an id or a cmltrack patient-id "
+                             "identifier", "missing_field", field="id")
+        gender = res.get("gender")
+        sex = {"female": "F", "male": "M"}.get(gender) if isinstance(gender, str) else None
+        if gender not in (None, "female", "male", "other", "unknown"):
+            raise self.error(ordinal, "gender", f"{gender!r} is not a FHIR gender",
+                             "unknown_value", field="sex", patient=rid)
+        birth = res.get("birthDate")
+        if birth is not None and not isinstance(birth, str):
+            raise self.error(ordinal, "birthDate", f"{birth!r} is not a date", "bad_date",
+                             field="birth_date", patient=rid)
+        deceased = None
+        if res.get("deceasedDateTime") is not None:
+            deceased = self._date(res["deceasedDateTime"], ordinal, "deceasedDateTime")
+        elif res.get("deceasedBoolean") is True:
+            self.warnings.add(f"patient {rid}: deceasedBoolean true without a date: "
+                              "no death event")
+        keys = []
+        if isinstance(fid, str):
+            keys.append("Patient/" + fid)
+        if full_url:
+            keys.append(ref_key(full_url))
+        index = len(self.patients)
+        for key in keys:
+            if key in self.patient_of:
+                other = self.patients[self.patient_of[key]]
+                raise self.error(ordinal, "id", f"Patient {key} appears twice (also "
+                                 f"{' '.join(self.describe(other.ordinal))})", "duplicate",
+                                 field="id", patient=rid)
+            self.patient_of[key] = index
+        self.patients.append(_Patient(ordinal, rid, keys, sex, birth, deceased))
+
+    def _condition(self, res: dict[str, Any], ordinal: int) -> None:
+        status = res.get("verificationStatus")
+        if any(code == "entered-in-error" for _, code in _codings(status)):
+            self.warnings.count("{n} Condition resources with verificationStatus "
+                                "'entered-in-error' skipped")
+            return
+        primary = any((s, c) == C.PRIMARY_DIAGNOSIS
+                      for cat in res.get("category") or () for s, c in _codings(cat))
+        disease = _disease(res.get("code"))
+        if disease is None and not primary:
+            self.warnings.count("{n} Conditions with code " + _first_code(res.get("code")) +
+                                " ignored")
+            return
+        if disease is None:
+            code = res.get("code")
+            text = code.get("text") if isinstance(code, dict) else None
+            disease = text if isinstance(text, str) and text else None
+        date = None
+        for element in ("onsetDateTime", "onsetPeriod", "recordedDate"):
+            v = res.get(element)
+            if element == "onsetPeriod":
+                if v and v.get("start") is not None:
+                    date = self._date(v["start"], ordinal, "onsetPeriod.start")
+                    break
+            elif v is not None:
+                date = self._date(v, ordinal, element)
+                break
+        phase = None
+        for stage in res.get("stage") or ():
+            for system, code in _codings(stage.get("summary")):
+                if system == C.CML and code in C.PHASES:
+                    phase = code
+            if phase is not None:
+                break
+        evidence = [ref_key(d["reference"]) for ev in res.get("evidence") or ()
+                    for d in ev.get("detail") or () if isinstance(d.get("reference"), str)]
+        key = self._subject(res, ordinal)
+        self.conditions.setdefault(key, []).append(
+            _Condition(ordinal, primary, disease, date, phase, evidence))
+
+    # -- Observations ---------------------------------------------------------------------------
+
+    def _observation(self, res: dict[str, Any], ordinal: int, full_url: str | None) -> None:
+        if res.get("status") in C.SKIPPED_STATUS["Observation"]:
+            self._status_skipped(res, "Observation")
+            return
+        code = res.get("code")
+        kf = special = None
+        for key in _codings(code):
+            kf = C.VALUE_CODES.get(key)
+            if kf is not None:
+                break
+            special = C.SPECIAL_CODES.get(key)
+            if special is not None:
+                break
+        if kf is None and special is None:
+            self.warnings.count("{n} Observations with code " + _first_code(code) + " ignored")
+            return
+        subject = self._subject(res, ordinal)
+        date = self._effective(res, ordinal)
+        fid = res.get("id")
+        keys = ("Observation/" + fid,) if isinstance(fid, str) else ()
+        if full_url:
+            keys = (*keys, ref_key(full_url))
+        if kf is not None:
+            item = self._value(res, ordinal, kf[0], kf[1], date, keys)
+        else:
+            item = getattr(self, "_obs_" + special)(res, ordinal, date, keys)  # type: ignore[operator]
+        if item is not None:
+            self._put(subject, item)
+
+    def _value(self, res: dict[str, Any], ordinal: int, kind: str, field: str,
+               date: str | None, keys: tuple[str, ...]) -> _Item | None:
+        values: dict[str, Any] = {}
+        elements: dict[str, str] = {}
+        if field == "extramedullary_blasts":
+            if "valueBoolean" in res:
+                v = res["valueBoolean"]
+                if type(v) is not bool:
+                    raise self.error(ordinal, "valueBoolean", f"{v!r} is not true or false",
+                                     "bad_type", field=field)
+                values[field], elements[field] = v, "valueBoolean"
+        elif "valueQuantity" in res:
+            v = self.number(res["valueQuantity"], field, ordinal, "valueQuantity")
+            if v is not None:
+                values[field], elements[field] = v, "valueQuantity.value"
+        elif "valueInteger" in res:
+            v = res["valueInteger"]
+            if type(v) is not int:
+                raise self.error(ordinal, "valueInteger", f"{v!r} is not an integer",
+                                 "bad_type", field=field)
+            values[field], elements[field] = v, "valueInteger"
+        else:
+            for name in res:
+                if name.startswith("value"):
+                    raise self.error(ordinal, name, f"a {field} result must be a "
+                                     "valueQuantity", "bad_type", field=field)
+        limits = C.LIMITS.get(field)
+        ranges = res.get("referenceRange")
+        if limits is not None and ranges:
+            rr = ranges[0]
+            for end, wanted, suffix in (("low", limits[0], "_lln"), ("high", limits[1], "_uln")):
+                if wanted and rr.get(end) is not None:
+                    element = f"referenceRange[0].{end}"
+                    v = self.number(rr[end], field, ordinal, element)
+                    if v is not None:
+                        values[field + suffix], elements[field + suffix] = v, element + ".value"
+        if not values:
+            return None
+        return _Item(ordinal, kind, date, values, elements, keys)
+
+    def _obs_pcr(self, res: dict[str, Any], ordinal: int, date: str | None,
+                 keys: tuple[str, ...]) -> _Item | None:
+        values: dict[str, Any] = {}
+        elements: dict[str, str] = {}
+        if "valueQuantity" in res:
+            q = res["valueQuantity"]
+            comparator = q.get("comparator") if isinstance(q, dict) else None
+            if comparator in ("<", "<="):
+                values["detected"] = False  # the number is the assay's limit, not a result
+                elements["detected"] = "valueQuantity.comparator"
+            elif comparator is not None:
+                raise self.error(ordinal, "valueQuantity.comparator", f"comparator "
+                                 f"{comparator!r}: BCR::ABL1 must be a value or below a limit",
+                                 "impossible_value", field="bcr_abl1_is")
+            else:
+                values["bcr_abl1_is"] = self.number(q, "bcr_abl1_is", ordinal, "valueQuantity")
+                elements["bcr_abl1_is"] = "valueQuantity.value"
+        elif "valueCodeableConcept" in res:
+            concept = res["valueCodeableConcept"]
+            if not any(k in C.UNDETECTED_CODES for k in _codings(concept)):
+                raise self.error(ordinal, "valueCodeableConcept", f"{_first_code(concept)} is "
+                                 "not a code of an undetected result", "unknown_value",
+                                 field="bcr_abl1_is")
+            values["detected"], elements["detected"] = False, "valueCodeableConcept"
+        elif "valueString" in res:
+            text = res["valueString"]
+            if not isinstance(text, str) or text.strip().lower() not in C.UNDETECTED_TEXT:
+                raise self.error(ordinal, "valueString", f"{text!r} is not a BCR::ABL1 result "
+                                 "(a valueQuantity, or 'not detected')", "bad_type",
+                                 field="bcr_abl1_is")
+            values["detected"], elements["detected"] = False, "valueString"
+        elif any(c in C.UNDETECTED_INTERPRETATION
+                 for i in res.get("interpretation") or () for _, c in _codings(i)):
+            values["detected"], elements["detected"] = False, "interpretation"
+        elif "dataAbsentReason" in res:
+            self.warnings.count("{n} BCR::ABL1 Observations without a value (dataAbsentReason) "
+                                "skipped")
+            return None
+        for i, comp in enumerate(res.get("component") or ()):
+            ckey = next(iter(_codings(comp.get("code"))), None)
+            element = f"component[{i}]"
+            if ckey == C.CONTROL_GENE:
+                values["control_gene"] = self._control_gene(comp, ordinal, element)
+                elements["control_gene"] = element + ".valueCodeableConcept"
+            elif ckey == C.CONTROL_COPIES:
+                if "valueQuantity" in comp:
+                    v = self.number(comp["valueQuantity"], "control_copies", ordinal,
+                                    element + ".valueQuantity")
+                else:
+                    v = self._integer(comp, "control_copies", ordinal, element)
+                values["control_copies"] = v
+                elements["control_copies"] = element + ".valueQuantity.value"
+            else:
+                self.warnings.count("{n} Observation components with code " +
+                                    _first_code(comp.get("code")) + " ignored")
+        return _Item(ordinal, "pcr", date, values, elements, keys)
+
+    def _control_gene(self, comp: dict[str, Any], ordinal: int, element: str) -> Any:
+        concept = comp.get("valueCodeableConcept") or {}
+        for system, code in _codings(concept):
+            if system == C.HGNC:
+                for gene, hgnc in C.CONTROL_GENES.items():
+                    if code == hgnc:
+                        return gene
+        texts = [concept.get("text")] + [c.get("display") for c in concept.get("coding") or ()]
+        for t in texts:
+            if isinstance(t, str) and t.strip().upper() in C.CONTROL_GENES:
+                return t.strip().upper()
+        # Not ABL1 or GUSB: the record model refuses it, naming this component.
+        return texts[0] if texts[0] is not None else _first_code(concept)
+
+    def _obs_cytogenetics(self, res: dict[str, Any], ordinal: int, date: str | None,
+                          keys: tuple[str, ...]) -> _Item | None:
+        values: dict[str, Any] = {}
+        elements: dict[str, str] = {}
+        for i, comp in enumerate(res.get("component") or ()):
+            ckey = next(iter(_codings(comp.get("code"))), None)
+            field = C.CYTO_COMPONENTS.get(ckey)  # type: ignore[arg-type]
+            element = f"component[{i}]"
+            if field is None:
+                self.warnings.count("{n} Observation components with code " +
+                                    _first_code(comp.get("code")) + " ignored")
+            elif field in ("aca", "aca_ph_neg"):
+                text = comp.get("valueString")
+                if not isinstance(text, str):
+                    raise self.error(ordinal, element + ".valueString", f"{text!r} is not an "
+                                     "abnormality in ISCN shorthand", "bad_type", field=field)
+                values.setdefault(field, []).append(text)
+                elements[field] = element + ".valueString"
+            elif field == "ph_pct":
+                values[field] = self.number(comp.get("valueQuantity"), field, ordinal,
+                                            element + ".valueQuantity")
+                elements[field] = element + ".valueQuantity.value"
+            else:
+                values[field] = self._integer(comp, field, ordinal, element)
+                elements[field] = element + ".valueInteger"
+        return _Item(ordinal, "cytogenetics", date, values, elements, keys)
+
+    def _obs_fish(self, res: dict[str, Any], ordinal: int, date: str | None,
+                  keys: tuple[str, ...]) -> _Item | None:
+        values: dict[str, Any] = {}
+        elements: dict[str, str] = {}
+        if "valueQuantity" in res:
+            values["fish_pct"] = self.number(res["valueQuantity"], "fish_pct", ordinal,
+                                             "valueQuantity")
+            elements["fish_pct"] = "valueQuantity.value"
+        for i, comp in enumerate(res.get("component") or ()):
+            ckey = next(iter(_codings(comp.get("code"))), None)
+            field = C.FISH_COMPONENTS.get(ckey)  # type: ignore[arg-type]
+            if field is None:
+                self.warnings.count("{n} Observation components with code " +
+                                    _first_code(comp.get("code")) + " ignored")
+                continue
+            values[field] = self._integer(comp, field, ordinal, f"component[{i}]")
+            elements[field] = f"component[{i}].valueInteger"
+        return _Item(ordinal, "fish", date, values, elements, keys)
+
+    def _obs_mutation(self, res: dict[str, Any], ordinal: int, date: str | None,
+                      keys: tuple[str, ...]) -> _Item | None:
+        concept = res.get("valueCodeableConcept")
+        found = [k for k in _codings(concept) if k in (C.PRESENT, C.ABSENT)]
+        mutations: list[str] = []
+        for i, comp in enumerate(res.get("component") or ()):
+            ckey = next(iter(_codings(comp.get("code"))), None)
+            if ckey == C.GENE_STUDIED:
+                continue
+            if ckey != C.VARIANT:
+                self.warnings.count("{n} Observation components with code " +
+                                    _first_code(comp.get("code")) + " ignored")
+                continue
+            vc = comp.get("valueCodeableConcept") or {}
+            name = vc.get("text")
+            if not isinstance(name, str) or not name.strip():
+                name = None
+                for system, code in _codings(vc):
+                    m = _HGVS.search(code) if system == C.HGVS and isinstance(code, str) else None
+                    if m and m.group(1) in C.ONE_LETTER and m.group(3) in C.ONE_LETTER:
+                        name = C.ONE_LETTER[m.group(1)] + m.group(2) + C.ONE_LETTER[m.group(3)]
+                        break
+            if name is None:
+                raise self.error(ordinal, f"component[{i}].valueCodeableConcept", "a variant "
+                                 "needs text (T315I) or an HGVS protein code", "missing_field",
+                                 field="mutations")
+            mutations.append(name)
+        if not found and not mutations:
+            raise self.error(ordinal, "valueCodeableConcept", "a mutation analysis needs "
+                             f"{C.LN}|LA9633-4 (Present) or LA9634-2 (Absent)", "missing_field",
+                             field="mutations")
+        if found and found[0] == C.PRESENT and not mutations:
+            raise self.error(ordinal, "component", "a mutation found (Present) needs a variant "
+                             f"component ({C.LN}|48005-3)", "missing_field", field="mutations")
+        return _Item(ordinal, "mutation", date, {"mutations": mutations},
+                     {"mutations": "component"}, keys)
+
+    def _obs_age(self, res: dict[str, Any], ordinal: int, date: str | None,
+                 keys: tuple[str, ...]) -> _Item | None:
+        v = self.number(res.get("valueQuantity"), "age", ordinal, "valueQuantity")
+        if v is None:
+            return None
+        return _Item(ordinal, "age", date, {"age": v}, {"age": "valueQuantity.value"}, keys)
+
+    def _obs_transcript(self, res: dict[str, Any], ordinal: int, date: str | None,
+                        keys: tuple[str, ...]) -> _Item | None:
+        concept = res.get("valueCodeableConcept") or {}
+        value = next((code for system, code in _codings(concept) if system == C.CML), None)
+        if value is None:
+            value = concept.get("text")
+        if value is None:
+            return None
+        return _Item(ordinal, "transcript", date, {"transcript": value},
+                     {"transcript": "valueCodeableConcept"}, keys)
+
+    def _obs_progression(self, res: dict[str, Any], ordinal: int, date: str | None,
+                         keys: tuple[str, ...]) -> _Item | None:
+        phase = None
+        for comp in res.get("component") or ():
+            if next(iter(_codings(comp.get("code"))), None) == C.PHASE_TYPE:
+                for system, code in _codings(comp.get("valueCodeableConcept")):
+                    if system == C.CML:
+                        phase = code
+        values: dict[str, Any] = {"kind": "progression", "phase": phase, "note": _note(res)}
+        return _Item(ordinal, "event", date, values, {"phase": "component"}, keys)
+
+    def _obs_event(self, res: dict[str, Any], ordinal: int, date: str | None,
+                   keys: tuple[str, ...]) -> _Item | None:
+        concept = res.get("valueCodeableConcept")
+        kind = next((code for system, code in _codings(concept) if system == C.CML), None)
+        if kind not in C.EVENT_KINDS:
+            raise self.error(ordinal, "valueCodeableConcept", f"{_first_code(concept)} is not "
+                             f"an event kind ({', '.join(C.EVENT_KINDS)})", "unknown_value",
+                             field="kind")
+        return _Item(ordinal, "event", date, {"kind": kind, "note": _note(res)},
+                     {"kind": "valueCodeableConcept"}, keys)
+
+    def _obs_death_cause(self, res: dict[str, Any], ordinal: int, date: str | None,
+                         keys: tuple[str, ...]) -> _Item | None:
+        cause = res.get("valueString")
+        if cause is not None and not isinstance(cause, str):
+            raise self.error(ordinal, "valueString", f"{cause!r} is not text", "bad_type",
+                             field="cause")
+        return _Item(ordinal, "death", date, {"kind": "death", "cause": cause,
+                                              "note": _note(res)},
+                     {"cause": "valueString"}, keys)
+
+    # -- therapy and procedures -----------------------------------------------------------------
+
+    def _medication(self, res: dict[str, Any], ordinal: int, rtype: str) -> None:
+        if self._status_skipped(res, rtype):
+            return
+        drug = self._drug(res, ordinal)
+        if rtype == "MedicationStatement":
+            start: Any = None
+            end = None
+            period = res.get("effectivePeriod")
+            if period and period.get("start") is not None:
+                start = self._date(period["start"], ordinal, "effectivePeriod.start")
+            elif res.get("effectiveDateTime") is not None:
+                start = self._date(res["effectiveDateTime"], ordinal, "effectiveDateTime")
+            else:
+                raise self.error(ordinal, "effective[x]", "a therapy needs its start",
+                                 "missing_field", field="start")
+            if period and period.get("end") is not None:
+                end = self._date(period["end"], ordinal, "effectivePeriod.end")
+            dosage = (res.get("dosage") or [None])[0]
+            dose_element = "dosage[0]"
+        else:
+            dosage = (res.get("dosageInstruction") or [None])[0]
+            dose_element = "dosageInstruction[0]"
+            bounds = (((dosage or {}).get("timing") or {}).get("repeat") or {}).get(
+                "boundsPeriod") or {}
+            if bounds.get("start") is not None:
+                start = self._date(bounds["start"], ordinal,
+                                   dose_element + ".timing.repeat.boundsPeriod.start")
+            elif res.get("authoredOn") is not None:
+                start = self._date(res["authoredOn"], ordinal, "authoredOn")
+            else:
+                raise self.error(ordinal, "authoredOn", "a therapy needs its start",
+                                 "missing_field", field="start")
+            end = (self._date(bounds["end"], ordinal,
+                              dose_element + ".timing.repeat.boundsPeriod.end")
+                   if bounds.get("end") is not None else None)
+        dose = self._dose(dosage, ordinal, dose_element) if dosage else None
+        reason = None
+        reasons = res.get("statusReason")
+        if reasons:
+            concept = reasons[0]
+            reason = next((code for system, code in _codings(concept) if system == C.CML),
+                          None) or concept.get("text")
+        values = {"drug": drug, "dose_mg_per_day": dose, "start": start, "end": end,
+                  "reason_end": reason}
+        elements = {"drug": "medicationCodeableConcept", "dose_mg_per_day": dose_element,
+                    "start": "effectivePeriod.start", "end": "effectivePeriod.end",
+                    "reason_end": "statusReason[0]"}
+        kind = "ms" if rtype == "MedicationStatement" else "mr"
+        self._put(self._subject(res, ordinal), _Item(ordinal, kind, start, values, elements))
+
+    def _drug(self, res: dict[str, Any], ordinal: int) -> str:
+        concept = res.get("medicationCodeableConcept")
+        if not isinstance(concept, dict):
+            element = ("medicationReference" if "medicationReference" in res
+                       else "medicationCodeableConcept")
+            raise self.error(ordinal, element, "the drug must be a medicationCodeableConcept",
+                             "missing_field", field="drug")
+        for system, code in _codings(concept):
+            if system == C.RX and code in C.RX_DRUG:
+                return C.RX_DRUG[code]
+        texts = [concept.get("text")] + [c.get("display") for c in concept.get("coding") or ()]
+        for t in texts:
+            if isinstance(t, str):
+                low = t.lower()
+                for name in C.DRUG_NAMES:
+                    if name in low:
+                        return name
+        text = concept.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise self.error(ordinal, "medicationCodeableConcept", "no drug this reader knows "
+                             "(an RxNorm ingredient or a drug name in text)", "unknown_value",
+                             field="drug")
+        return text.strip().lower()
+
+    def _dose(self, dosage: dict[str, Any], ordinal: int, element: str) -> float | None:
+        rates = dosage.get("doseAndRate") or ()
+        if not rates:
+            return None
+        rate = rates[0]
+        if "doseRange" in rate:
+            raise self.error(ordinal, element + ".doseAndRate[0].doseRange", "a dose range is "
+                             "not a dose: give doseQuantity", "bad_type", field="dose_mg_per_day")
+        q = rate.get("doseQuantity")
+        if q is None:
+            return None
+        qe = element + ".doseAndRate[0].doseQuantity"
+        v = q.get("value")
+        if v is None:
+            return None
+        if type(v) not in _NUMBER:
+            raise self.error(ordinal, qe + ".value", f"{v!r} is not a number", "bad_type",
+                             field="dose_mg_per_day")
+        unit = q.get("code") if q.get("system") == C.UCUM else q.get("unit", q.get("code"))
+        folded = unit.strip().lower().replace("µ", "u").replace("mcg", "ug") if isinstance(
+            unit, str) else "mg"
+        if folded in ("mg/d", "mg/day"):
+            return v  # type: ignore[no-any-return]
+        conv = C.UNITS["dose"][1].get(folded)
+        if conv is None:
+            raise self.error(ordinal, qe + ".code", f"unit {unit!r} cannot be converted to mg "
+                             "(accepted: mg/d, mg, g, ug)", "bad_unit", field="dose_mg_per_day")
+        repeat = (dosage.get("timing") or {}).get("repeat")
+        if not repeat or repeat.get("period") is None:
+            self.warnings.add(f"{' '.join(self.describe(ordinal))} {qe}: a dose in {unit} "
+                              "without timing.repeat: dose_mg_per_day left empty")
+            return None
+        frequency = repeat.get("frequency", 1)
+        period = repeat["period"]
+        unit_p = repeat.get("periodUnit")
+        if type(frequency) is not int or type(period) not in _NUMBER or period <= 0:
+            raise self.error(ordinal, element + ".timing.repeat", "frequency and period must "
+                             "be positive numbers", "bad_type", field="dose_mg_per_day")
+        per_day = {"d": 1.0, "h": 1 / 24, "wk": 7.0}.get(unit_p)
+        if per_day is None:
+            raise self.error(ordinal, element + ".timing.repeat.periodUnit", f"{unit_p!r}: "
+                             "a daily dose needs a period in h, d or wk", "bad_unit",
+                             field="dose_mg_per_day")
+        dose: float = conv(v) * frequency / period
+        return dose if per_day == 1.0 else dose / per_day
+
+    def _procedure(self, res: dict[str, Any], ordinal: int) -> None:
+        if self._status_skipped(res, "Procedure"):
+            return
+        code = res.get("code")
+        if not any(k == C.TRANSPLANT for k in _codings(code)):
+            self.warnings.count("{n} Procedures with code " + _first_code(code) + " ignored")
+            return
+        if res.get("performedDateTime") is not None:
+            date = self._date(res["performedDateTime"], ordinal, "performedDateTime")
+        elif (res.get("performedPeriod") or {}).get("start") is not None:
+            date = self._date(res["performedPeriod"]["start"], ordinal, "performedPeriod.start")
+        else:
+            raise self.error(ordinal, "performed[x]", "a transplant needs its date",
+                             "missing_field", field="date")
+        self._put(self._subject(res, ordinal),
+                  _Item(ordinal, "event", date, {"kind": "transplant", "note": _note(res)},
+                        {"kind": "code"}))
+
+    # -- records --------------------------------------------------------------------------------
+
+    def check_references(self) -> None:
+        """Every mapped resource's subject names a Patient of the input (else refused)."""
+        for key in list(self.items) + list(self.conditions):
+            if key not in self.patient_of:
+                ordinal, element = self.first_ref[key]
+                raise self.error(ordinal, element, f"reference {key!r} names no Patient in "
+                                 "the input", "missing_field", field="id")
+
+    def records(self, on_error: OnError | None = None) -> Iterator[PatientRecord]:
+        """The records, in the order of the Patient resources."""
+        self.check_references()
+        keys_of: dict[int, list[str]] = {}
+        for key, index in self.patient_of.items():
+            keys_of.setdefault(index, []).append(key)
+        seen: dict[str, int] = {}
+        for index, pat in enumerate(self.patients):
+            try:
+                if pat.id in seen:
+                    raise self.error(pat.ordinal, "identifier", f"patient id {pat.id!r} "
+                                     "appears more than once", "duplicate", field="id",
+                                     patient=pat.id)
+                seen[pat.id] = index
+                yield self._record(pat, keys_of.get(index, []))
+            except InputError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+
+    def _record(self, pat: _Patient, keys: list[str]) -> PatientRecord:
+        items: list[_Item] = []
+        conditions: list[_Condition] = []
+        for key in keys:
+            items.extend(self.items.get(key, ()))
+            conditions.extend(self.conditions.get(key, ()))
+        if len(keys) > 1:
+            items.sort(key=lambda it: it.ordinal)
+            conditions.sort(key=lambda c: c.ordinal)
+        build = _Build(self, pat)
+        build.diagnosis(conditions)
+        for item in items:
+            build.add(item)
+        return build.validate()
+
+
+class _Build:
+    """One patient's record dict and where each of its values came from."""
+
+    def __init__(self, reader: Reader, pat: _Patient) -> None:
+        self.reader = reader
+        self.pat = pat
+        self.dx: dict[str, Any] | None = None
+        self.dx_src: dict[str, Src] = {}
+        self.evidence: frozenset[str] = frozenset()
+        self.groups: dict[tuple[str | None, str], tuple[int, dict[str, Any], dict[str, Src]]] = {}
+        self.singles: list[tuple[str | None, str, int, dict[str, Any], dict[str, Src]]] = []
+        self.ms: list[_Item] = []
+        self.mr: list[_Item] = []
+        self.events: list[_Item] = []
+
+    def diagnosis(self, conditions: list[_Condition]) -> None:
+        chosen = next((c for c in conditions if c.primary), None)
+        if chosen is None:
+            chosen = next((c for c in conditions if c.disease in ("CML", "AML")), None)
+        if chosen is None:
+            return
+        if len(conditions) > 1:
+            self.reader.warnings.add(f"patient {self.pat.id}: {len(conditions) - 1} more "
+                                     "diagnosis Condition(s) ignored")
+        dx: dict[str, Any] = {}
+        if chosen.date is not None:
+            dx["date"] = chosen.date
+            self.dx_src["date"] = (chosen.ordinal, "onset[x]")
+        if chosen.disease is not None:
+            dx["disease"] = chosen.disease
+            self.dx_src["disease"] = (chosen.ordinal, "code")
+        if chosen.phase is not None:
+            dx["phase"] = chosen.phase
+            self.dx_src["phase"] = (chosen.ordinal, "stage[0].summary")
+        self.dx_src[""] = (chosen.ordinal, "")
+        self.dx = dx
+        self.evidence = frozenset(chosen.evidence)
+
+    def add(self, item: _Item) -> None:
+        kind = item.kind
+        if self.evidence and kind in _DX_KINDS and not self.evidence.isdisjoint(item.keys):
+            if self._dx_value(item):
+                return
+        elif kind in ("age", "transcript"):
+            self.reader.warnings.count("{n} " + kind + " Observations not linked to the "
+                                       "diagnosis Condition (evidence) ignored")
+            return
+        if kind in ("ms", "mr"):
+            (self.ms if kind == "ms" else self.mr).append(item)
+            return
+        if kind in ("event", "death"):
+            if item.date is None:
+                raise self.reader.error(item.ordinal, "effective[x]", "an event needs its date",
+                                        "missing_field", field="date", patient=self.pat.id)
+            self.events.append(item)
+            return
+        if item.date is None:
+            raise self.reader.error(item.ordinal, "effective[x]", "an observation needs its "
+                                    "date (only diagnosis values may go without)",
+                                    "missing_field", field="date", patient=self.pat.id)
+        src = {f: (item.ordinal, e) for f, e in item.elements.items()}
+        if kind in ("blood", "marrow", "chemistry"):
+            gkey = (item.date, kind)
+            group = self.groups.get(gkey)
+            if group is None:
+                self.groups[gkey] = (item.ordinal, dict(item.values), src)
+                return
+            _, values, gsrc = group
+            for f, v in item.values.items():
+                if f in values:
+                    file, where = self.reader.describe(gsrc[f][0])
+                    nfile, nwhere = self.reader.describe(item.ordinal)
+                    self.reader.warnings.add(
+                        f"patient {self.pat.id}: {f} on {item.date} given twice ({file} "
+                        f"{where}; {nfile} {nwhere}): the later one is used")
+                values[f] = v
+                gsrc[f] = src[f]
+            return
+        values = dict(item.values)
+        for f in ("aca", "aca_ph_neg"):
+            if f in values and kind == "cytogenetics":
+                values[f] = list(values[f])
+        self.singles.append((item.date, kind, item.ordinal, values, src))
+
+    def _dx_value(self, item: _Item) -> bool:
+        """Take a diagnosis-linked Observation's values into the diagnosis (False: it is a
+        follow-up karyotype too, or not a diagnosis field)."""
+        assert self.dx is not None
+        kind, values = item.kind, item.values
+        if kind == "cytogenetics":
+            if "aca" in values:
+                self.dx["aca"] = list(values["aca"])
+                self.dx_src["aca"] = (item.ordinal, item.elements["aca"])
+            return not any(f in values for f in ("ph_pos", "metaphases", "ph_pct"))
+        taken = False
+        for f, v in values.items():
+            if f in _DX_FIELDS:
+                self.dx[f] = v
+                self.dx_src[f] = (item.ordinal, item.elements[f])
+                taken = True
+        return taken
+
+    def _therapy(self) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, str]]]]:
+        chosen = self.ms
+        if self.ms and self.mr:
+            self.reader.warnings.count("{n} MedicationRequest resources ignored (their patient "
+                                       "has MedicationStatements)")
+        elif self.mr:
+            chosen = self.mr
+        out = []
+        for it in chosen:
+            out.append({k: v for k, v in it.values.items() if v is not None})
+        return out, [(it.ordinal, it.elements) for it in chosen]
+
+    def _events(self) -> tuple[list[dict[str, Any]], list[int]]:
+        pat = self.pat
+        deaths = [e for e in self.events if e.kind == "death"]
+        events = [e for e in self.events if e.kind != "death"]
+        if pat.deceased is not None and not any(d.date == pat.deceased for d in deaths):
+            deaths.append(_Item(pat.ordinal, "death", pat.deceased, {"kind": "death"},
+                                {"date": "deceasedDateTime"}))
+        events.extend(deaths)
+        events.sort(key=lambda e: (e.date or "", C.EVENT_RANK.get(e.values["kind"], 9),
+                                   e.ordinal))
+        out = []
+        for e in events:
+            d = {"date": e.date}
+            d.update((k, v) for k, v in e.values.items() if v is not None)
+            out.append(d)
+        return out, [e.ordinal for e in events]
+
+    def validate(self) -> PatientRecord:
+        pat = self.pat
+        rows: list[tuple[str | None, int, int, dict[str, Any], dict[str, Src], str]] = []
+        for (date, kind), (ordinal, values, src) in self.groups.items():
+            rows.append((date, C.KIND_RANK[kind], ordinal, values, src, kind))
+        for date, kind, ordinal, values, src in self.singles:
+            rows.append((date, C.KIND_RANK[kind], ordinal, values, src, kind))
+        rows.sort(key=lambda r: (r[0] or "", r[1], r[2]))
+        observations = []
+        for date, _, _, values, _, kind in rows:
+            obs = {"date": date, "kind": kind}
+            obs.update(values)
+            observations.append(obs)
+        therapy, therapy_src = self._therapy()
+        events, event_src = self._events()
+        data: dict[str, Any] = {"id": pat.id}
+        if pat.sex is not None:
+            data["sex"] = pat.sex
+        if pat.birth is not None:
+            data["birth_date"] = pat.birth
+        if self.dx is not None:
+            data["diagnosis"] = self.dx
+        data["therapy"] = therapy
+        data["observations"] = observations
+        data["events"] = events
+        try:
+            return PatientRecord.model_validate(data, context={"today": self.reader.today})
+        except ValidationError as exc:
+            places: list[Src] = [(pat.ordinal, "")]
+            prov: dict[tuple[str | int, ...], tuple[str, int]] = {(): ("", 0)}
+
+            def put(loc: tuple[str | int, ...], src: Src) -> None:
+                prov[loc] = ("", len(places))
+                places.append(src)
+
+            put(("sex",), (pat.ordinal, "gender"))
+            put(("birth_date",), (pat.ordinal, "birthDate"))
+            if self.dx is not None:
+                put(("diagnosis",), self.dx_src[""])
+                for f, s in self.dx_src.items():
+                    if f:
+                        put(("diagnosis", f), s)
+            for i, row in enumerate(rows):
+                put(("observations", i), (row[2], ""))
+                put(("observations", i, "date"), (row[2], "effective[x]"))
+                for f, s in row[4].items():
+                    put(("observations", i, f), s)
+            for i, (ordinal, elements) in enumerate(therapy_src):
+                put(("therapy", i), (ordinal, ""))
+                for f, e in elements.items():
+                    put(("therapy", i, f), (ordinal, e))
+            for i, ordinal in enumerate(event_src):
+                put(("events", i), (ordinal, ""))
+            err = to_input_error(exc, data, file="", provenance=prov)
+            ordinal, element = places[err.row or 0]
+            raise self.reader.error(ordinal, element, err.message, err.code, field=err.field,
+                                    patient=pat.id) from None
+
+
+_DX_KINDS = frozenset({"blood", "cytogenetics", "age", "transcript"})
+_DX_FIELDS = frozenset((*C.DIAGNOSIS_VALUES, "age", "transcript"))
+#: Fields whose unit may be given as free text, folded as the CSV form folds units.
+_TEXT_UNITS = frozenset(C.UNITS) - {"dose"}
+
+
+def _refuse(unit: str) -> float:
+    raise UnitError(f"unit {unit!r} is not known")
+
+
+def _disease(concept: Any) -> str | None:
+    for system, code in _codings(concept):
+        if not isinstance(code, str):
+            continue
+        if system == C.SCT:
+            if code == C.CML_SCT[1]:
+                return "CML"
+            if code == C.AML_SCT[1]:
+                return "AML"
+        elif system in (C.ICD, "http://hl7.org/fhir/sid/icd-10"):
+            if code in ("C92.1", "C92.10", "C92.11", "C92.12"):
+                return "CML"
+            if code.startswith("C92.0"):
+                return "AML"
+    return None
