@@ -67,7 +67,7 @@ class _Item:
     date: str | None
     values: dict[str, Any]
     elements: dict[str, str]
-    keys: tuple[str, ...] = ()
+    keys: tuple[str | None, ...] = ()
 
 
 @dataclass(slots=True)
@@ -132,7 +132,7 @@ class Reader:
         self.items: dict[str, list[_Item]] = {}
         self.conditions: dict[str, list[_Condition]] = {}
         self.first_ref: dict[str, Src] = {}
-        self.full_url: dict[str, str] = {}  # a Bundle entry's fullUrl -> its Type/id
+        self._keys: dict[str, str] = {}  # reference text -> its key (most are repeated)
 
     # -- errors ---------------------------------------------------------------------------------
 
@@ -194,9 +194,11 @@ class Reader:
         text = ref.get("reference") if isinstance(ref, dict) else None
         if not isinstance(text, str):
             raise self.error(ordinal, "subject", "no reference to a Patient", "missing_field")
-        key = ref_key(text)
-        if key not in self.first_ref:
-            self.first_ref[key] = (ordinal, name)
+        key = self._keys.get(text)
+        if key is None:
+            key = self._keys[text] = ref_key(text)
+            if key not in self.first_ref:
+                self.first_ref[key] = (ordinal, name)
         return key
 
     def _put(self, key: str, item: _Item) -> None:
@@ -368,36 +370,46 @@ class Reader:
     # -- Observations ---------------------------------------------------------------------------
 
     def _observation(self, res: dict[str, Any], ordinal: int, full_url: str | None) -> None:
-        if res.get("status") in C.SKIPPED_STATUS["Observation"]:
+        if res.get("status") in _OBS_SKIP:
             self._status_skipped(res, "Observation")
             return
         code = res.get("code")
-        kf = special = None
-        for key in _codings(code):
-            kf = C.VALUE_CODES.get(key)
-            if kf is not None:
+        fast = special = None
+        for c in code.get("coding") or () if type(code) is dict else ():
+            key = (c.get("system"), c.get("code"))
+            fast = _FAST.get(key)
+            if fast is not None:
                 break
             special = C.SPECIAL_CODES.get(key)
             if special is not None:
                 break
-        if kf is None and special is None:
+        if fast is None and special is None:
             self.warnings.count("{n} Observations with code " + _first_code(code) + " ignored")
             return
         subject = self._subject(res, ordinal)
-        date = self._effective(res, ordinal)
-        fid = res.get("id")
-        keys = ("Observation/" + fid,) if isinstance(fid, str) else ()
-        if full_url:
-            keys = (*keys, ref_key(full_url))
-        if kf is not None:
-            item = self._value(res, ordinal, kf[0], kf[1], date, keys)
+        v: Any = res.get("effectiveDateTime")
+        date = v[:10] if type(v) is str else self._effective(res, ordinal)
+        keys = (res.get("id"), full_url)
+        if fast is not None:
+            kind, field, table, elements = fast
+            # The common case at registry scale: one value in a UCUM unit, no limits.
+            q: Any = res.get("valueQuantity")
+            if type(q) is dict and "referenceRange" not in res:
+                v = q.get("value")
+                conv = table.get(q.get("code"))  # type: ignore[arg-type]
+                if conv is not None and type(v) in _NUMBER and q.get("system") == C.UCUM:
+                    self._put(subject, _Item(ordinal, kind, date,
+                                             {field: v if conv is C._same else conv(v)},
+                                             elements, keys))
+                    return
+            item = self._value(res, ordinal, kind, field, date, keys)
         else:
             item = getattr(self, "_obs_" + special)(res, ordinal, date, keys)  # type: ignore[operator]
         if item is not None:
             self._put(subject, item)
 
     def _value(self, res: dict[str, Any], ordinal: int, kind: str, field: str,
-               date: str | None, keys: tuple[str, ...]) -> _Item | None:
+               date: str | None, keys: tuple[str | None, ...]) -> _Item | None:
         values: dict[str, Any] = {}
         elements: dict[str, str] = {}
         if field == "extramedullary_blasts":
@@ -437,7 +449,7 @@ class Reader:
         return _Item(ordinal, kind, date, values, elements, keys)
 
     def _obs_pcr(self, res: dict[str, Any], ordinal: int, date: str | None,
-                 keys: tuple[str, ...]) -> _Item | None:
+                 keys: tuple[str | None, ...]) -> _Item | None:
         values: dict[str, Any] = {}
         elements: dict[str, str] = {}
         if "valueQuantity" in res:
@@ -508,7 +520,7 @@ class Reader:
         return texts[0] if texts[0] is not None else _first_code(concept)
 
     def _obs_cytogenetics(self, res: dict[str, Any], ordinal: int, date: str | None,
-                          keys: tuple[str, ...]) -> _Item | None:
+                          keys: tuple[str | None, ...]) -> _Item | None:
         values: dict[str, Any] = {}
         elements: dict[str, str] = {}
         for i, comp in enumerate(res.get("component") or ()):
@@ -535,7 +547,7 @@ class Reader:
         return _Item(ordinal, "cytogenetics", date, values, elements, keys)
 
     def _obs_fish(self, res: dict[str, Any], ordinal: int, date: str | None,
-                  keys: tuple[str, ...]) -> _Item | None:
+                  keys: tuple[str | None, ...]) -> _Item | None:
         values: dict[str, Any] = {}
         elements: dict[str, str] = {}
         if "valueQuantity" in res:
@@ -554,7 +566,7 @@ class Reader:
         return _Item(ordinal, "fish", date, values, elements, keys)
 
     def _obs_mutation(self, res: dict[str, Any], ordinal: int, date: str | None,
-                      keys: tuple[str, ...]) -> _Item | None:
+                      keys: tuple[str | None, ...]) -> _Item | None:
         concept = res.get("valueCodeableConcept")
         found = [k for k in _codings(concept) if k in (C.PRESENT, C.ABSENT)]
         mutations: list[str] = []
@@ -591,14 +603,14 @@ class Reader:
                      {"mutations": "component"}, keys)
 
     def _obs_age(self, res: dict[str, Any], ordinal: int, date: str | None,
-                 keys: tuple[str, ...]) -> _Item | None:
+                 keys: tuple[str | None, ...]) -> _Item | None:
         v = self.number(res.get("valueQuantity"), "age", ordinal, "valueQuantity")
         if v is None:
             return None
         return _Item(ordinal, "age", date, {"age": v}, {"age": "valueQuantity.value"}, keys)
 
     def _obs_transcript(self, res: dict[str, Any], ordinal: int, date: str | None,
-                        keys: tuple[str, ...]) -> _Item | None:
+                        keys: tuple[str | None, ...]) -> _Item | None:
         concept = res.get("valueCodeableConcept") or {}
         value = next((code for system, code in _codings(concept) if system == C.CML), None)
         if value is None:
@@ -609,7 +621,7 @@ class Reader:
                      {"transcript": "valueCodeableConcept"}, keys)
 
     def _obs_progression(self, res: dict[str, Any], ordinal: int, date: str | None,
-                         keys: tuple[str, ...]) -> _Item | None:
+                         keys: tuple[str | None, ...]) -> _Item | None:
         phase = None
         for comp in res.get("component") or ():
             if next(iter(_codings(comp.get("code"))), None) == C.PHASE_TYPE:
@@ -620,7 +632,7 @@ class Reader:
         return _Item(ordinal, "event", date, values, {"phase": "component"}, keys)
 
     def _obs_event(self, res: dict[str, Any], ordinal: int, date: str | None,
-                   keys: tuple[str, ...]) -> _Item | None:
+                   keys: tuple[str | None, ...]) -> _Item | None:
         concept = res.get("valueCodeableConcept")
         kind = next((code for system, code in _codings(concept) if system == C.CML), None)
         if kind not in C.EVENT_KINDS:
@@ -631,7 +643,7 @@ class Reader:
                      {"kind": "valueCodeableConcept"}, keys)
 
     def _obs_death_cause(self, res: dict[str, Any], ordinal: int, date: str | None,
-                         keys: tuple[str, ...]) -> _Item | None:
+                         keys: tuple[str | None, ...]) -> _Item | None:
         cause = res.get("valueString")
         if cause is not None and not isinstance(cause, str):
             raise self.error(ordinal, "valueString", f"{cause!r} is not text", "bad_type",
@@ -835,8 +847,9 @@ class _Build:
         self.dx: dict[str, Any] | None = None
         self.dx_src: dict[str, Src] = {}
         self.evidence: frozenset[str] = frozenset()
-        self.groups: dict[tuple[str | None, str], tuple[int, dict[str, Any], dict[str, Src]]] = {}
-        self.singles: list[tuple[str | None, str, int, dict[str, Any], dict[str, Src]]] = []
+        self.evidence_ids: frozenset[str] = frozenset()
+        self.groups: dict[tuple[str | None, str], tuple[int, dict[str, Any], list[_Item]]] = {}
+        self.singles: list[tuple[str | None, str, int, dict[str, Any], list[_Item]]] = []
         self.ms: list[_Item] = []
         self.mr: list[_Item] = []
         self.events: list[_Item] = []
@@ -863,10 +876,12 @@ class _Build:
         self.dx_src[""] = (chosen.ordinal, "")
         self.dx = dx
         self.evidence = frozenset(chosen.evidence)
+        self.evidence_ids = frozenset(k[12:] for k in chosen.evidence
+                                      if k.startswith("Observation/"))
 
     def add(self, item: _Item) -> None:
         kind = item.kind
-        if self.evidence and kind in _DX_KINDS and not self.evidence.isdisjoint(item.keys):
+        if self.evidence and kind in _DX_KINDS and self._linked(item):
             if self._dx_value(item):
                 return
         elif kind in ("age", "transcript"):
@@ -886,29 +901,35 @@ class _Build:
             raise self.reader.error(item.ordinal, "effective[x]", "an observation needs its "
                                     "date (only diagnosis values may go without)",
                                     "missing_field", field="date", patient=self.pat.id)
-        src = {f: (item.ordinal, e) for f, e in item.elements.items()}
-        if kind in ("blood", "marrow", "chemistry"):
+        if kind in _GROUPED:
             gkey = (item.date, kind)
             group = self.groups.get(gkey)
             if group is None:
-                self.groups[gkey] = (item.ordinal, dict(item.values), src)
+                self.groups[gkey] = (item.ordinal, dict(item.values), [item])
                 return
-            _, values, gsrc = group
-            for f, v in item.values.items():
+            _, values, members = group
+            for f in item.values:
                 if f in values:
-                    file, where = self.reader.describe(gsrc[f][0])
-                    nfile, nwhere = self.reader.describe(item.ordinal)
-                    self.reader.warnings.add(
-                        f"patient {self.pat.id}: {f} on {item.date} given twice ({file} "
-                        f"{where}; {nfile} {nwhere}): the later one is used")
-                values[f] = v
-                gsrc[f] = src[f]
+                    self._twice(f, item, members)
+            values.update(item.values)
+            members.append(item)
             return
-        values = dict(item.values)
-        for f in ("aca", "aca_ph_neg"):
-            if f in values and kind == "cytogenetics":
-                values[f] = list(values[f])
-        self.singles.append((item.date, kind, item.ordinal, values, src))
+        self.singles.append((item.date, kind, item.ordinal, item.values, [item]))
+
+    def _linked(self, item: _Item) -> bool:
+        """Whether the diagnosis Condition lists the Observation as its evidence."""
+        fid, url = item.keys if len(item.keys) == 2 else (None, None)
+        if fid is not None and fid in self.evidence_ids:
+            return True
+        return url is not None and ref_key(url) in self.evidence
+
+    def _twice(self, field: str, item: _Item, members: list[_Item]) -> None:
+        earlier = next(m for m in reversed(members) if field in m.values)
+        file, where = self.reader.describe(earlier.ordinal)
+        nfile, nwhere = self.reader.describe(item.ordinal)
+        self.reader.warnings.add(
+            f"patient {self.pat.id}: {field} on {item.date} given twice ({file} {where}; "
+            f"{nfile} {nwhere}): the later one is used")
 
     def _dx_value(self, item: _Item) -> bool:
         """Take a diagnosis-linked Observation's values into the diagnosis (False: it is a
@@ -959,7 +980,7 @@ class _Build:
 
     def validate(self) -> PatientRecord:
         pat = self.pat
-        rows: list[tuple[str | None, int, int, dict[str, Any], dict[str, Src], str]] = []
+        rows: list[tuple[str | None, int, int, dict[str, Any], list[_Item], str]] = []
         for (date, kind), (ordinal, values, src) in self.groups.items():
             rows.append((date, C.KIND_RANK[kind], ordinal, values, src, kind))
         for date, kind, ordinal, values, src in self.singles:
@@ -1002,8 +1023,9 @@ class _Build:
             for i, row in enumerate(rows):
                 put(("observations", i), (row[2], ""))
                 put(("observations", i, "date"), (row[2], "effective[x]"))
-                for f, s in row[4].items():
-                    put(("observations", i, f), s)
+                for member in row[4]:
+                    for f, e in member.elements.items():
+                        put(("observations", i, f), (member.ordinal, e))
             for i, (ordinal, elements) in enumerate(therapy_src):
                 put(("therapy", i), (ordinal, ""))
                 for f, e in elements.items():
@@ -1016,6 +1038,13 @@ class _Build:
                                     patient=pat.id) from None
 
 
+_OBS_SKIP = C.SKIPPED_STATUS["Observation"]
+#: Value codes with what the fast path needs: kind, field, accepted UCUM units, elements.
+_FAST: dict[tuple[Any, Any], tuple[str, str, dict[str, C.Conv], dict[str, str]]] = {
+    key: (kind, field, C.UNITS[field][1] if field in C.UNITS else {},
+          {field: "valueQuantity.value"})
+    for key, (kind, field) in C.VALUE_CODES.items()}
+_GROUPED = frozenset({"blood", "marrow", "chemistry"})
 _DX_KINDS = frozenset({"blood", "cytogenetics", "age", "transcript"})
 _DX_FIELDS = frozenset((*C.DIAGNOSIS_VALUES, "age", "transcript"))
 #: Fields whose unit may be given as free text, folded as the CSV form folds units.
