@@ -5,6 +5,7 @@ One module per line, so that each command's line is added with that command's co
 
 from cmltrack.cli import (
     assess,  # noqa: F401
+    convert,  # noqa: F401
     demo,  # noqa: F401
     endpoints,  # noqa: F401
     plot,  # noqa: F401

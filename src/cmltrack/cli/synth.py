@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -50,6 +50,11 @@ def synth(
                      "target (writes nothing)."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --validate: print JSON.")] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl, csv or fhir (a FHIR Bulk Data folder of NDJSON); "
+                     "default: told by --out."),
+    ] = None,
 ) -> None:
     """Generate a calibrated synthetic CML cohort (decision-support test data, not patients)."""
     from cmltrack.synth.cohort import DEFAULT_AS_OF, write_cohort
@@ -73,8 +78,16 @@ def synth(
     if out is None:
         raise InputError("--out is required (a .jsonl file or a folder)", code="missing_field",
                          field="--out")
+    if fmt not in (None, "jsonl", "csv", "fhir"):
+        raise InputError(f"{fmt!r} is not one of jsonl, csv, fhir", code="bad_argument",
+                         field="--format")
+    if fmt not in (None, "fhir") and fmt != _told_by(out):
+        raise InputError(f"--out {out} is not a {fmt} target (jsonl: a .jsonl file, csv: a "
+                         "folder)", code="bad_argument", field="--out")
     n_workers = workers if workers > 0 else min(os.cpu_count() or 1, 8)
-    if quiet or patients < 5000:
+    if fmt == "fhir":
+        _write_fhir(patients, seed, out, prof, day, batch_size)
+    elif quiet or patients < 5000:
         write_cohort(patients, seed, out, prof, as_of=day, batch_size=batch_size,
                      workers=n_workers)
     else:
@@ -89,6 +102,25 @@ def synth(
                          workers=n_workers, progress=lambda k: bar.advance(task, k))
     if not quiet:
         sys.stderr.write(f"cmltrack synth: {patients:,} patients ({prof.name}) -> {out}\n")
+
+
+def _told_by(out: Path) -> str:
+    from cmltrack.synth.cohort import output_format
+
+    return output_format(out)
+
+
+def _write_fhir(n: int, seed: int, out: Path, prof: Any, day: dt.date, batch_size: int) -> None:
+    """The cohort as a FHIR Bulk Data folder (one <Type>.ndjson per resource type)."""
+    from cmltrack.io.fhir.writer import write_fhir_ndjson
+    from cmltrack.synth.cohort import generate_cohort
+
+    if out.suffix:
+        raise InputError(f"--format fhir writes a folder: {out} has an extension",
+                         code="bad_argument", field="--out")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file, not a folder", code="bad_argument", field="--out")
+    write_fhir_ndjson(generate_cohort(n, seed, prof, as_of=day, batch_size=batch_size), out)
 
 
 def _validate(seed: int, day: dt.date, as_json: bool) -> None:

@@ -1,0 +1,117 @@
+"""Everything cmltrack writes as FHIR validates with fhir.resources (R4B models, R4 JSON), and
+the assessment's resources link to the input Observations they rest on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from hypothesis import HealthCheck, given, settings
+from test_fhir_roundtrip import full_records
+
+from cmltrack.cli.demo import example_path
+from cmltrack.domain.assess import assess
+from cmltrack.domain.records import PatientRecord
+from cmltrack.io import load_records
+from cmltrack.io.fhir.assessment import assessment_bundle
+from cmltrack.io.fhir.writer import records_bundle
+
+CML = "https://cmltrack.org/fhir/CodeSystem/cmltrack"
+
+
+def _validate_bundle(bundle: dict[str, Any]) -> None:
+    # Through JSON text, as a server would receive it; each entry's resource is validated by
+    # its own model (fhir.resources picks it by resourceType).
+    Bundle.model_validate_json(json.dumps(bundle))
+
+
+def test_shipped_bundle_and_bulk_files_validate() -> None:
+    _validate_bundle(json.loads(example_path("fhir").read_text()))
+    for path in sorted(example_path("fhir-ndjson").iterdir()):
+        for line in path.read_text().splitlines():
+            data = json.loads(line)
+            get_fhir_model_class(data["resourceType"]).model_validate_json(line)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=full_records())
+def test_written_records_validate(record: PatientRecord) -> None:
+    _validate_bundle(records_bundle([record]))
+
+
+def test_assessment_bundles_validate_and_link_their_inputs() -> None:
+    records = load_records(example_path("json"))
+    standings = 0
+    # As of today each example ends optimal after its changes of therapy: six months into
+    # the first TKI, several stand in warning or failure.
+    cases = [(r, assess(r)) for r in records] + [
+        (r, assess(r, as_of=r.therapy[0].start + dt.timedelta(days=190)))
+        for r in records if r.therapy]
+    for record, result in cases:
+        bundle = assessment_bundle(record, result)
+        _validate_bundle(bundle)
+        resources = [e["resource"] for e in bundle["entry"]]
+        ids = {f"{r['resourceType']}/{r['id']}" for r in resources}
+        by_code: dict[str, list[dict[str, Any]]] = {}
+        for r in resources:
+            for c in (r.get("code") or r.get("method") or {}).get("coding", []):
+                if c["system"] == CML:
+                    by_code.setdefault(c["code"], []).append(r)
+        # Every link points into the Bundle.
+        for r in resources:
+            links = [*r.get("derivedFrom", []), *r.get("basis", []),
+                     *(d for ev in r.get("evidence", []) for d in ev.get("detail", []))]
+            assert all(link["reference"] in ids for link in links), r["id"]
+        # One response Observation per non-null timepoint value, on that date, derived from
+        # that day's input Observations (molecular: the PCR).
+        contract = result.to_dict()
+        expected = sum(tp[k] is not None for tp in contract["timepoints"]
+                       for k in ("hematologic", "cytogenetic", "molecular", "phase"))
+        responses = [r for k in ("hematologic-response", "cytogenetic-response",
+                                 "molecular-response", "disease-phase")
+                     for r in by_code.get(k, [])]
+        assert len(responses) == expected
+        for r in by_code.get("molecular-response", []):
+            (src,) = r["derivedFrom"]
+            assert src["reference"].endswith("-pcr")
+        assert len(by_code.get("milestone", [])) == len(contract["milestones"])
+        assert {r["method"]["coding"][0]["code"] for r in resources
+                if r["resourceType"] == "RiskAssessment"} == {"sokal", "hasford", "eutos",
+                                                              "elts"}
+        issues = [r for r in resources if r["resourceType"] == "DetectedIssue"]
+        status = contract["current"]["status"]
+        assert len(issues) == (status in ("warning", "suboptimal", "failure"))
+        for issue in issues:
+            standings += 1
+            assert issue["code"]["coding"][0]["code"] == (
+                "eln-failure" if status == "failure" else "eln-warning")
+            assert issue["identifiedDateTime"] == contract["as_of"]
+    assert standings >= 3  # the example clinic has warnings and failures
+
+
+def test_risk_not_evaluable_names_what_is_missing() -> None:
+    record = PatientRecord.model_validate(
+        {"id": "X", "diagnosis": {"date": "2020-01-01", "wbc": 50.0}},
+        context={"today": dt.date(2026, 1, 1)})
+    bundle = assessment_bundle(record, assess(record))
+    _validate_bundle(bundle)
+    risks = [e["resource"] for e in bundle["entry"]
+             if e["resource"]["resourceType"] == "RiskAssessment"]
+    assert len(risks) == 4
+    for r in risks:
+        assert "prediction" not in r and r["note"][0]["text"].startswith("missing: ")
+        assert r["basis"] == [{"reference": "Observation/X-dx-wbc"}]
+
+
+def test_written_bulk_lines_validate(tmp_path: Path) -> None:
+    from cmltrack.io.fhir.writer import write_fhir_ndjson
+    from cmltrack.synth import generate_cohort
+
+    write_fhir_ndjson(generate_cohort(20, seed=5), tmp_path)
+    for path in sorted(tmp_path.iterdir()):
+        for line in path.read_text().splitlines():
+            get_fhir_model_class(json.loads(line)["resourceType"]).model_validate_json(line)
