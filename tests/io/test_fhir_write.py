@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from hypothesis import HealthCheck, given, settings
 from test_fhir_roundtrip import full_records
 
+from cmltrack.cli.app import run
 from cmltrack.cli.demo import example_path
 from cmltrack.domain.assess import assess
 from cmltrack.domain.records import PatientRecord
@@ -115,3 +117,20 @@ def test_written_bulk_lines_validate(tmp_path: Path) -> None:
     for path in sorted(tmp_path.iterdir()):
         for line in path.read_text().splitlines():
             get_fhir_model_class(json.loads(line)["resourceType"]).model_validate_json(line)
+
+
+def test_assess_format_fhir_prints_one_bundle_per_patient(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["assess", str(example_path("fhir")), "--format", "fhir"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 12
+    first = json.loads(lines[0])
+    assert first["type"] == "collection"
+    assert first["entry"][0]["resource"]["identifier"][0]["value"] == "P01"
+    _validate_bundle(first)
+    # The same from the JSON form, and to a file.
+    out = tmp_path / "a.ndjson"
+    assert run(["assess", str(example_path("json")), "--format", "fhir", "--out",
+                str(out)]) == 0
+    assert out.read_text().splitlines() == lines

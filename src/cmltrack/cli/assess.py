@@ -162,7 +162,8 @@ def assess(
     fmt: Annotated[
         str,
         typer.Option("--format", help="text (readable), jsonl (the contract, as --json), csv or "
-                     "parquet (one row per patient)."),
+                     "parquet (one row per patient), fhir (one FHIR R4 Bundle per patient "
+                     "and line: the record and its assessment as resources)."),
     ] = "text",
     out_file: Annotated[
         Path | None,
@@ -180,9 +181,9 @@ def assess(
     )
     from cmltrack.io.assessments import FORMATS, write_assessments
 
-    if fmt not in FORMATS:
-        raise InputError(f"{fmt!r} is not one of {', '.join(FORMATS)}", code="bad_argument",
-                         field="--format")
+    if fmt not in (*FORMATS, "fhir"):
+        raise InputError(f"{fmt!r} is not one of {', '.join(FORMATS)}, fhir",
+                         code="bad_argument", field="--format")
     if json_out:
         if fmt not in ("text", "jsonl"):
             raise InputError("--json is --format jsonl; give one of them", code="bad_argument",
@@ -212,8 +213,28 @@ def assess(
         with atomic_files([out_file]) as (target,):  # type: ignore[list-item]
             _write_texts(texts, target)
         return
+    if fmt == "fhir":
+        from cmltrack.io.fhir.assessment import assessment_bundle_json
+
+        bundles = (assessment_bundle_json(r, run_assess(r, options=options, as_of=day))
+                   for r in records)
+        _write_lines(bundles, out_file)
+        return
     contracts = (run_assess(r, options=options, as_of=day).to_dict() for r in records)
     write_assessments(contracts, fmt, out_file, sys.stdout)
+
+
+def _write_lines(lines: Iterable[str], out_file: Path | None) -> None:
+    """One line each, to standard output or atomically to ``out_file`` (.gz compressed)."""
+    if out_file is None:
+        for line in lines:
+            sys.stdout.write(line + "\n")
+        return
+    from cmltrack.io._atomic import atomic_files
+
+    with atomic_files([out_file], newline="\n") as (fh,):
+        for line in lines:
+            fh.write(line + "\n")
 
 
 @app.command()
