@@ -198,3 +198,28 @@ def test_shipped_examples_are_what_the_writer_writes(tmp_path: Path) -> None:
         assert p.read_bytes() == (tmp_path / "bulk" / p.name).read_bytes(), p.name
     assert [assess(r).to_dict() for r in load_records(shipped)] == [
         assess(r).to_dict() for r in records]
+
+
+def test_aml_diagnosis_counts_round_trip_and_unmapped_fields_are_refused() -> None:
+    from cmltrack.errors import InputError
+    from cmltrack.io.fhir.writer import record_resources
+
+    data: dict[str, Any] = {
+        "id": "A001", "sex": "M", "birth_date": "1961-02-03",
+        "diagnosis": {"date": "2024-01-02", "disease": "AML", "wbc": 12.0, "anc": 0.4,
+                      "platelets": 35.0, "blasts_pb": 30.0, "blasts_bm": 62.0},
+        "observations": [{"date": "2024-02-14", "kind": "marrow", "blasts_bm": 3.0}]}
+    record = PatientRecord.model_validate(data, context={"today": TODAY})
+    resources = record_resources(record)
+    cond = next(r for r in resources if r["resourceType"] == "Condition")
+    assert cond["code"]["coding"][0]["code"] == "91861009"
+    (back,), warns = records_from_bundle(records_bundle([record]), today=TODAY)
+    assert back == record and warns == []
+    # Fields of the AML extension that contract v1 does not map are refused, never dropped.
+    data["diagnosis"]["ecog"] = 1
+    data["observations"].append({"date": "2024-02-14", "kind": "mrd", "method": "flow",
+                                 "result": "negative"})
+    aml = PatientRecord.model_validate(data, context={"today": TODAY})
+    with pytest.raises(InputError, match=r"no FHIR form .*diagnosis\.ecog, "
+                                         r"observations\[1\] \(kind mrd\)"):
+        record_resources(aml)

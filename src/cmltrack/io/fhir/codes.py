@@ -113,9 +113,33 @@ LIMITS: dict[str, tuple[bool, bool]] = {
     "creatinine": (False, True),
 }
 
-#: Diagnosis fields written as Observations with the blood-count codes.
+#: Diagnosis fields written as Observations with the codes of the same follow-up values
+#: (``anc`` and ``blasts_bm``: the AML record's counts at diagnosis).
 DIAGNOSIS_VALUES = ("spleen_cm", "wbc", "platelets", "hemoglobin", "blasts_pb", "basophils_pb",
-                    "eosinophils_pb")
+                    "eosinophils_pb", "anc", "blasts_bm")
+
+#: The record fields each part's FHIR form holds (spec/fhir.md). A record with a value in any
+#: other field (the AML extension's genetics, MRD, ... have no mapping in contract v1) is
+#: refused by the writer rather than written without it.
+MAPPED: dict[str, frozenset[str]] = {
+    "diagnosis": frozenset({"date", "disease", "phase", "transcript", "age", "aca",
+                            *DIAGNOSIS_VALUES}),
+    "therapy": frozenset({"drug", "dose_mg_per_day", "start", "end", "reason_end"}),
+    "blood": frozenset({"date", "kind", *(f for _, (k, f) in VALUE_CODES.items() if k == "blood"),
+                        *(f + s for f in ("wbc", "anc", "platelets", "hemoglobin", "lymphocytes")
+                          for s in ("_lln", "_uln"))}),
+    "marrow": frozenset({"date", "kind", "blasts_bm", "promyelocytes_bm", "basophils_bm"}),
+    "chemistry": frozenset({"date", "kind", "alt", "ast", "bilirubin", "creatinine", "alt_uln",
+                            "ast_uln", "bilirubin_uln", "creatinine_uln"}),
+    "cytogenetics": frozenset({"date", "kind", "ph_pos", "metaphases", "ph_pct", "aca",
+                               "aca_ph_neg"}),
+    "fish": frozenset({"date", "kind", "pos_nuclei", "nuclei", "fish_pct"}),
+    "pcr": frozenset({"date", "kind", "bcr_abl1_is", "detected", "control_gene",
+                      "control_copies"}),
+    "mutation": frozenset({"date", "kind", "mutations"}),
+    "event": frozenset({"date", "kind", "phase", "note"}),
+    "death": frozenset({"date", "kind", "cause", "note"}),
+}
 
 # Observations of several values (components) and the other single codes.
 PCR: Final = (LN, "69380-4")

@@ -833,8 +833,30 @@ class Reader:
             conditions.sort(key=lambda c: c.ordinal)
         build = _Build(self, pat)
         build.diagnosis(conditions)
+        # The loop over ~400 items a patient, the common case inline: a lab value joining
+        # its day's blood count, marrow or chemistry (build.add has the rest, and the checks).
+        groups = build.groups
+        linking = bool(build.evidence)
+        ev_ids = build.evidence_ids
+        add = build.add
         for item in items:
-            build.add(item)
+            kind, date = item.kind, item.date
+            if kind not in _GROUPED or date is None or (linking and kind != "chemistry" and (
+                    item.keys[0] in ev_ids or item.keys[1] is not None)):
+                add(item)  # not a lab value, or perhaps a diagnosis value (Condition.evidence)
+                continue
+            group = groups.get((date, kind))
+            if group is None:
+                # The item's values dict becomes the group's (each item has its own).
+                groups[(date, kind)] = (item.ordinal, item.values, [item])
+                continue
+            values = group[1]
+            if not values.keys().isdisjoint(item.values):
+                for f in item.values:
+                    if f in values:
+                        build.twice(f, item, group[2])
+            values.update(item.values)
+            group[2].append(item)
         return build.validate()
 
 
@@ -905,12 +927,12 @@ class _Build:
             gkey = (item.date, kind)
             group = self.groups.get(gkey)
             if group is None:
-                self.groups[gkey] = (item.ordinal, dict(item.values), [item])
+                self.groups[gkey] = (item.ordinal, item.values, [item])
                 return
             _, values, members = group
             for f in item.values:
                 if f in values:
-                    self._twice(f, item, members)
+                    self.twice(f, item, members)
             values.update(item.values)
             members.append(item)
             return
@@ -923,8 +945,10 @@ class _Build:
             return True
         return url is not None and ref_key(url) in self.evidence
 
-    def _twice(self, field: str, item: _Item, members: list[_Item]) -> None:
-        earlier = next(m for m in reversed(members) if field in m.values)
+    def twice(self, field: str, item: _Item, members: list[_Item]) -> None:
+        """Warn that ``field`` is given twice on one day (the later ``item`` wins)."""
+        # The elements, not the values: the first member's values are the group's.
+        earlier = next(m for m in reversed(members) if field in m.elements)
         file, where = self.reader.describe(earlier.ordinal)
         nfile, nwhere = self.reader.describe(item.ordinal)
         self.reader.warnings.add(
@@ -1045,7 +1069,7 @@ _FAST: dict[tuple[Any, Any], tuple[str, str, dict[str, C.Conv], dict[str, str]]]
           {field: "valueQuantity.value"})
     for key, (kind, field) in C.VALUE_CODES.items()}
 _GROUPED = frozenset({"blood", "marrow", "chemistry"})
-_DX_KINDS = frozenset({"blood", "cytogenetics", "age", "transcript"})
+_DX_KINDS = frozenset({"blood", "marrow", "cytogenetics", "age", "transcript"})
 _DX_FIELDS = frozenset((*C.DIAGNOSIS_VALUES, "age", "transcript"))
 #: Fields whose unit may be given as free text, folded as the CSV form folds units.
 _TEXT_UNITS = frozenset(C.UNITS) - {"dose"}

@@ -28,6 +28,7 @@ from cmltrack.domain.records import (
     PatientRecord,
     Pcr,
 )
+from cmltrack.errors import InputError
 from cmltrack.io._atomic import atomic_files
 from cmltrack.io.fhir import codes as C
 
@@ -356,8 +357,42 @@ def record_resources(record: PatientRecord) -> list[dict[str, Any]]:
     return record_writer(record).out
 
 
+def unmapped(record: PatientRecord) -> list[str]:
+    """The record's values that have no FHIR form in contract v1 (paths, in record order)."""
+    out: list[str] = []
+
+    def check(part: str, where: str, model: Any) -> None:
+        values = model.model_dump(exclude_none=True)
+        mapped = C.MAPPED.get(part, frozenset())
+        out.extend(f"{where}.{k}" for k, v in values.items() if k not in mapped and v != ())
+
+    if record.diagnosis is not None:
+        check("diagnosis", "diagnosis", record.diagnosis)
+    for n, line in enumerate(record.therapy):
+        check("therapy", f"therapy[{n}]", line)
+    for n, obs in enumerate(record.observations):
+        if obs.kind in C.MAPPED:
+            check(obs.kind, f"observations[{n}]", obs)
+        else:
+            out.append(f"observations[{n}] (kind {obs.kind})")
+    for n, ev in enumerate(record.events):
+        check("death" if ev.kind == "death" else "event", f"events[{n}]", ev)
+    return out
+
+
 def record_writer(record: PatientRecord) -> _Writer:
-    """The record's resources and the ids written for its diagnosis and observations."""
+    """The record's resources and the ids written for its diagnosis and observations.
+
+    Raises InputError for a record holding values FHIR contract v1 has no place for (the AML
+    extension's genetics, MRD, ...): written without them, it would not read back as itself.
+    """
+    missing = unmapped(record)
+    if missing:
+        shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4
+                                          else "")
+        raise InputError(f"has values with no FHIR form in contract v1: {shown}",
+                         code="unknown_field", patient=record.id,
+                         field=missing[0].split(".")[-1].split(" ")[0])
     w = _Writer(record)
     w.patient()
     w.diagnosis()
