@@ -238,6 +238,7 @@ def _read_lines(files: list[Path], reader: Reader, starts: list[int],
                 blanks: list[list[int]]) -> None:
     loads = orjson.loads
     add = reader.add
+    observation = reader.observation  # most lines: straight to the Observation mapping
     ordinal = 0
     for p in files:
         starts.append(ordinal)
@@ -255,7 +256,13 @@ def _read_lines(files: list[Path], reader: Reader, starts: list[int],
                             continue
                         raise InputError(f"not valid JSON: {exc}", code="bad_format",
                                          file=f"{p}:{lineno}") from None
-                    add(res, ordinal)
+                    try:
+                        if type(res) is dict and res.get("resourceType") == "Observation":
+                            observation(res, ordinal, None)
+                        else:
+                            add(res, ordinal)
+                    except (AttributeError, TypeError, IndexError, KeyError, InputError) as exc:
+                        raise reader.failed(res, ordinal, exc) from None
                     ordinal += 1
         except (OSError, EOFError) as exc:
             raise InputError(f"cannot be read: {exc}", code="bad_format", file=str(p)) from None

@@ -153,7 +153,7 @@ class Reader:
         rtype = res.get("resourceType")
         try:
             if rtype == "Observation":
-                self._observation(res, ordinal, full_url)
+                self.observation(res, ordinal, full_url)
             elif rtype == "Patient":
                 self._patient(res, ordinal, full_url)
             elif rtype == "Condition":
@@ -167,14 +167,19 @@ class Reader:
             else:
                 raise self.error(ordinal, "resourceType", "missing: not a FHIR resource",
                                  "missing_field")
-        except (AttributeError, TypeError, IndexError, KeyError) as exc:
-            # A structure the mapping cannot walk (a list where FHIR has an object, ...).
-            raise self.error(ordinal, "", f"malformed {rtype} resource ({exc})",
-                             "bad_format", patient=self._patient_named(res)) from None
-        except InputError as exc:
+        except (AttributeError, TypeError, IndexError, KeyError, InputError) as exc:
+            raise self.failed(res, ordinal, exc) from None
+
+    def failed(self, res: dict[str, Any], ordinal: int, exc: Exception) -> InputError:
+        """The error to raise for ``exc`` met while mapping resource ``ordinal``."""
+        rtype = res.get("resourceType")
+        if isinstance(exc, InputError):
             if exc.patient is None and rtype != "Patient":
-                raise exc.located(patient=self._patient_named(res)) from None
-            raise
+                return exc.located(patient=self._patient_named(res))
+            return exc
+        # A structure the mapping cannot walk (a list where FHIR has an object, ...).
+        return self.error(ordinal, "", f"malformed {rtype} resource ({exc})", "bad_format",
+                          patient=self._patient_named(res))
 
     def _patient_named(self, res: dict[str, Any]) -> str | None:
         """The id of the patient a resource names (before every Patient is known: its
@@ -369,7 +374,9 @@ class Reader:
 
     # -- Observations ---------------------------------------------------------------------------
 
-    def _observation(self, res: dict[str, Any], ordinal: int, full_url: str | None) -> None:
+    def observation(self, res: dict[str, Any], ordinal: int, full_url: str | None) -> None:
+        """Map one Observation (the caller turns a malformed one's exception into an error:
+        see :meth:`add` and :meth:`failed`)."""
         if res.get("status") in _OBS_SKIP:
             self._status_skipped(res, "Observation")
             return
@@ -386,7 +393,11 @@ class Reader:
         if fast is None and special is None:
             self.warnings.count("{n} Observations with code " + _first_code(code) + " ignored")
             return
-        subject = self._subject(res, ordinal)
+        ref: Any = res.get("subject")
+        text = ref.get("reference") if type(ref) is dict else None
+        subject = self._keys.get(text) if type(text) is str else None
+        if subject is None:
+            subject = self._subject(res, ordinal)
         v: Any = res.get("effectiveDateTime")
         date = v[:10] if type(v) is str else self._effective(res, ordinal)
         keys = (res.get("id"), full_url)
@@ -398,9 +409,13 @@ class Reader:
                 v = q.get("value")
                 conv = table.get(q.get("code"))  # type: ignore[arg-type]
                 if conv is not None and type(v) in _NUMBER and q.get("system") == C.UCUM:
-                    self._put(subject, _Item(ordinal, kind, date,
-                                             {field: v if conv is C._same else conv(v)},
-                                             elements, keys))
+                    one = _Item(ordinal, kind, date, {field: v if conv is C._same else conv(v)},
+                                elements, keys)
+                    lst = self.items.get(subject)
+                    if lst is None:
+                        self.items[subject] = [one]
+                    else:
+                        lst.append(one)
                     return
             item = self._value(res, ordinal, kind, field, date, keys)
         else:
