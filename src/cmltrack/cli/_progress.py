@@ -74,6 +74,10 @@ def count_records(path: Path) -> int | None:
     total; None for other forms (counting would mean reading them twice)."""
     if not (path.is_file() and path.name.lower().endswith(".jsonl")):
         return None
+    from cmltrack.io.fhir import is_fhir_lines
+
+    if is_fhir_lines(path):
+        return None  # FHIR resources, many a patient
     n = 0
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
