@@ -46,6 +46,13 @@ def _reference(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
+def _same_refusal(got: str, want: str) -> bool:
+    """json names no position for NaN or Infinity; the reader adds pydantic-core's."""
+    if want.endswith("is not a number JSON allows"):
+        return got.startswith(want + " (line 1, column ")
+    return got == want
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -77,7 +84,7 @@ def test_any_text_gives_the_same_value_or_the_same_refusal(text: str) -> None:
     if got[0] == "ok":
         assert _same(got[1], want[1]), (text, got, want)
     else:
-        assert got[1] == want[1]
+        assert _same_refusal(got[1], want[1]), (text, got, want)
 
 
 @pytest.mark.parametrize(
@@ -99,8 +106,9 @@ def test_edge_values_as_json_reads_them(text: str, expected: Any) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("NaN", "NaN is not a number JSON allows"),
-        ('{"wbc": Infinity}', "Infinity is not a number JSON allows"),
+        ("NaN", "NaN is not a number JSON allows (line 1, column 1)"),
+        ('{"wbc": Infinity}', "Infinity is not a number JSON allows (line 1, column 9)"),
+        ('[1,\n -Infinity]', "-Infinity is not a number JSON allows (line 2, column 3)"),
     ],
 )
 def test_nan_and_infinity_are_refused(text: str, message: str) -> None:

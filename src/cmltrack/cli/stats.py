@@ -40,22 +40,10 @@ class Table:
     """A CSV file read as text, so that every bad cell can be reported with row and column."""
 
     def __init__(self, path: Path) -> None:
-        import pandas as pd
+        from cmltrack.io.stattable import read_stat_table
 
         self.name = str(path)
-        if not path.is_file():
-            raise InputError("file not found", code="not_found", file=self.name)
-        try:
-            self.frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-        except pd.errors.EmptyDataError:
-            raise InputError("the file is empty", code="empty", file=self.name) from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-            raise InputError(
-                f"not a CSV file: {first}", code="bad_format", file=self.name
-            ) from None
-        if len(self.frame) == 0:
-            raise InputError("no data rows", code="empty", file=self.name)
+        self.frame = read_stat_table(path)
 
     #: File row of each data row (set when rows were selected or joined); None: index + 2.
     rows: list[int] | None = None

@@ -55,6 +55,13 @@ REASONS_END = frozenset(
 _MUTATION = re.compile(r"^[A-Z]\d{2,3}[A-Z](/[A-Z])*$|^(none|compound:.+)$")
 
 
+#: A patient id's length: ids end up in file names, report titles and database keys.
+MAX_PATIENT_ID = 128
+#: A free-text value's length unless the validation context's ``max_text`` says otherwise (the
+#: readers pass their limits, cmltrack.io.limits): no clinical value needs more.
+MAX_TEXT_CHARS = 10_000
+
+
 def _err(code: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(code, message)
 
@@ -157,6 +164,18 @@ def _gene_name(v: str) -> str:
     return v
 
 
+def _text_limit(v: Any, info: ValidationInfo) -> Any:
+    """Refuse a text (or a list of texts) longer than the limit, before anything echoes it."""
+    limit = MAX_TEXT_CHARS
+    if info.context:
+        limit = info.context.get("max_text", MAX_TEXT_CHARS)
+    for text in (v,) if isinstance(v, str) else v if isinstance(v, list | tuple) else ():
+        if isinstance(text, str) and len(text) > limit:
+            raise _err("impossible_value",
+                       f"a text of {len(text)} characters is over the limit of {limit}")
+    return v
+
+
 class AmlMutation(_Model):
     """One pathogenic variant found in AML (gene as the contract spells it)."""
 
@@ -190,6 +209,8 @@ class AmlGenetics(_Model):
     findings: tuple[str, ...] = ()
     mutations_tested: tuple[str, ...] = ()
     mutations: tuple[AmlMutation, ...] = ()
+
+    _text = field_validator("karyotype", mode="before")(_text_limit)
 
     @field_validator("findings")
     @classmethod
@@ -242,6 +263,7 @@ class Diagnosis(_Model):
     genetics: AmlGenetics | None = None
 
     _future = field_validator("date")(_check_not_future)
+    _text = field_validator("disease", "aca", mode="before")(_text_limit)
 
     @model_validator(mode="after")
     def _aml_fields(self) -> Diagnosis:
@@ -285,6 +307,7 @@ class TherapyLine(_Model):
     # An end in the future would be a plan, not a record (and would move the default as_of
     # there): refused like any future date (patient-record contract).
     _future = field_validator("start", "end")(_check_not_future)
+    _text = field_validator("drug", mode="before")(_text_limit)
 
     @field_validator("drug")
     @classmethod
@@ -394,6 +417,8 @@ class Cytogenetics(_Obs):
     aca: tuple[str, ...] = ()
     aca_ph_neg: tuple[str, ...] = ()
 
+    _text = field_validator("aca", "aca_ph_neg", mode="before")(_text_limit)
+
     @model_validator(mode="after")
     def _counts(self) -> Cytogenetics:
         if (self.ph_pos is None) != (self.metaphases is None):
@@ -492,6 +517,8 @@ class Mutation(_Obs):
     kind: Literal["mutation"] = "mutation"
     mutations: tuple[str, ...] = ()
 
+    _text = field_validator("mutations", mode="before")(_text_limit)
+
     @field_validator("mutations")
     @classmethod
     def _names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
@@ -527,6 +554,8 @@ class Mrd(_Obs):
     #: qPCR target/ABL1 copies in %; flow % of leukocytes.
     value_pct: Annotated[float, Field(strict=True, ge=0, le=1000)] | None = None
 
+    _text = field_validator("target", mode="before")(_text_limit)
+
 
 class Extramedullary(_Obs):
     """Extramedullary disease (e.g. myeloid sarcoma) assessed on this date."""
@@ -534,6 +563,8 @@ class Extramedullary(_Obs):
     kind: Literal["extramedullary"] = "extramedullary"
     present: bool
     site: str | None = None
+
+    _text = field_validator("site", mode="before")(_text_limit)
 
 
 Observation = Annotated[
@@ -582,6 +613,7 @@ class Event(_Model):
     blast_lineage: BlastLineage | None = None
 
     _future = field_validator("date")(_check_not_future)
+    _text = field_validator("cause", "note", "detail", mode="before")(_text_limit)
 
     @model_validator(mode="after")
     def _phase(self) -> Event:
@@ -598,7 +630,7 @@ class Event(_Model):
 class PatientRecord(_Model):
     """What a clinic or trial knows about one patient (patient-record contract v1)."""
 
-    id: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1, max_length=MAX_PATIENT_ID)]
     sex: Literal["F", "M"] | None = None
     birth_date: dt.date | None = None
     diagnosis: Diagnosis | None = None

@@ -26,9 +26,11 @@ from cmltrack.errors import InputError
 from cmltrack.io._shape import record_to_dict, record_to_json
 from cmltrack.io.csvio import read_csv_tables, write_csv_tables
 from cmltrack.io.jsonio import read_json, read_jsonl, write_json, write_jsonl
+from cmltrack.io.limits import Limits
 from cmltrack.io.validate import OnError, validate_record
 
 __all__ = [
+    "Limits",
     "OnError",
     "load_records",
     "read_csv_tables",
@@ -47,6 +49,7 @@ __all__ = [
 def read_records(
     path: str | Path, *, today: dt.date | None = None, on_error: OnError | None = None,
     on_warning: Callable[[str], None] | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[PatientRecord]:
     """Patient records from ``path``, by its form: ``.json``, ``.jsonl`` or a CSV folder
     (or its ``patients.csv``); FHIR R4 by content: a ``.json`` Bundle, a Bulk Data export
@@ -57,7 +60,9 @@ def read_records(
     instead and reading goes on with the next record (errors in the file as a whole, such as
     malformed JSON outside JSON Lines or a missing patients.csv, always raise). Warnings
     (FHIR input only: ignored codes and resources) go to ``on_warning``, or without it are
-    issued as :class:`~cmltrack.errors.InputWarning`.
+    issued as :class:`~cmltrack.errors.InputWarning`. ``limits``
+    bounds file, line and text sizes (default: :class:`Limits` with the environment's
+    ``CMLTRACK_MAX_*`` overrides).
     """
     p = Path(path)
     day = today or dt.date.today()
@@ -68,19 +73,20 @@ def read_records(
             from cmltrack.io.fhir import read_fhir_ndjson
 
             return read_fhir_ndjson(p, today=day, on_error=on_error, on_warning=on_warning)
-        return read_csv_tables(p, today=day, on_error=on_error)
+        return read_csv_tables(p, today=day, on_error=on_error, limits=limits)
     if not p.exists():
         raise InputError("no such file or folder", code="not_found", file=str(p))
     name = p.name.lower().removesuffix(".gz")
     if name.endswith(".json"):
         # A FHIR Bundle is told by its content (resourceType), after the one parse.
-        return read_json(p, today=day, on_error=on_error, on_warning=on_warning)
+        return read_json(p, today=day, on_error=on_error, on_warning=on_warning,
+                         limits=limits)
     if name.endswith((".jsonl", ".ndjson")):
         from cmltrack.io.fhir import is_fhir_lines, read_fhir_ndjson
 
         if name.endswith(".ndjson") or is_fhir_lines(p):
             return read_fhir_ndjson(p, today=day, on_error=on_error, on_warning=on_warning)
-        return read_jsonl(p, today=day, on_error=on_error)
+        return read_jsonl(p, today=day, on_error=on_error, limits=limits)
     raise InputError(
         "expected a .json, .jsonl or .ndjson file (optionally .gz), a folder of CSV tables or "
         "a FHIR Bulk export folder",

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from cmltrack.domain.records import FIELD_KIND, OBSERVATION_MODELS, PatientRecord
+from cmltrack.domain.records import FIELD_KIND, MAX_PATIENT_ID, OBSERVATION_MODELS, PatientRecord
 from cmltrack.errors import InputError
 from cmltrack.io._atomic import atomic_files
+from cmltrack.io.limits import Limits, bounded_text_lines, resolve
 from cmltrack.io.validate import Loc, OnError, validate_record
 from cmltrack.units import UnitError, to_standard
 
@@ -116,7 +117,9 @@ def _check_header(path: Path, header: list[str], columns: tuple[str, ...]) -> No
                              file=str(path), row=1, field=col)
 
 
-def _raw_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+def _raw_rows(
+    path: Path, columns: tuple[str, ...], limits: Limits
+) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells) of the data rows; the header (row 0 here) comes first."""
     try:
         fh = path.open(encoding="utf-8-sig", newline="")
@@ -125,7 +128,8 @@ def _raw_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[
             f"cannot be opened: {exc.strerror}", code="not_found", file=str(path)
         ) from None
     with fh:
-        reader = csv.reader(fh)
+        # Lines are read with a bound, so a 50 MB line is refused without being held whole.
+        reader = csv.reader(bounded_text_lines(fh, limits, file=str(path)))
         rownum, ncols = 0, 0
         try:
             for cells in reader:
@@ -153,21 +157,29 @@ def _raw_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[
             _check_header(path, [], columns)
 
 
-def _read_table(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
+def _read_table(path: Path, columns: tuple[str, ...], limits: Limits) -> Iterator[Row]:
     """Rows of one table as (spreadsheet row number, {column: stripped cell})."""
-    rows = _raw_rows(path, columns)
+    rows = _raw_rows(path, columns, limits)
     _, header = next(rows)
     for rownum, cells in rows:
         yield rownum, dict(zip(header, map(str.strip, cells), strict=True))
 
 
-def _patient_ids(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, str]]:
+def _patient_ids(
+    path: Path, columns: tuple[str, ...], limits: Limits
+) -> Iterator[tuple[int, str]]:
     """(row, patient_id) of each data row: a quick first pass over a table."""
-    rows = _raw_rows(path, columns)
+    rows = _raw_rows(path, columns, limits)
     _, header = next(rows)
     at = header.index("patient_id")
     for rownum, cells in rows:
-        yield rownum, cells[at].strip()
+        pid = cells[at].strip()
+        if len(pid) > MAX_PATIENT_ID:
+            # Before any message echoes it.
+            raise InputError(f"a patient_id of {len(pid)} characters is over the limit of "
+                             f"{MAX_PATIENT_ID}", code="impossible_value", file=str(path),
+                             row=rownum, field="patient_id")
+        yield rownum, pid
 
 
 def _number(text: str, *, file: str, row: int, field: str, patient: str) -> int | float:
@@ -355,11 +367,11 @@ def _column(loc: Loc, field: str | None) -> str | None:
     return field
 
 
-def _patient_positions(path: Path) -> dict[str, int]:
+def _patient_positions(path: Path, limits: Limits) -> dict[str, int]:
     """patients.csv ids -> position; refuses empty and duplicated ids."""
     positions: dict[str, int] = {}
     rows: dict[str, int] = {}
-    for row, pid in _patient_ids(path, PATIENT_COLUMNS):
+    for row, pid in _patient_ids(path, PATIENT_COLUMNS, limits):
         if not pid:
             raise InputError("patient_id is empty", code="missing_field", file=str(path),
                              row=row, field="patient_id")
@@ -370,10 +382,12 @@ def _patient_positions(path: Path) -> dict[str, int]:
     return positions
 
 
-def _in_patient_order(path: Path, columns: tuple[str, ...], positions: dict[str, int]) -> bool:
+def _in_patient_order(
+    path: Path, columns: tuple[str, ...], positions: dict[str, int], limits: Limits
+) -> bool:
     """Refuse orphan patient ids; tell whether the table lists patients in patients.csv order."""
     last, ordered = -1, True
-    for row, pid in _patient_ids(path, columns):
+    for row, pid in _patient_ids(path, columns, limits):
         pos = positions.get(pid)
         if pos is None:
             raise InputError(f"patient_id {pid!r} is not in patients.csv", code="inconsistent",
@@ -383,12 +397,14 @@ def _in_patient_order(path: Path, columns: tuple[str, ...], positions: dict[str,
     return ordered
 
 
-def _streamed_groups(patients_csv: Path, children: dict[str, Path]) -> Iterator[_Group]:
+def _streamed_groups(
+    patients_csv: Path, children: dict[str, Path], limits: Limits
+) -> Iterator[_Group]:
     """Tables in patients.csv order: merge them, holding one patient's rows at a time."""
-    readers = {name: _read_table(path, cols) for name, cols, _ in _CHILDREN
+    readers = {name: _read_table(path, cols, limits) for name, cols, _ in _CHILDREN
                if (path := children.get(name)) is not None}
     pending: dict[str, Row | None] = {name: next(it, None) for name, it in readers.items()}
-    for row, cells in _read_table(patients_csv, PATIENT_COLUMNS):
+    for row, cells in _read_table(patients_csv, PATIENT_COLUMNS, limits):
         pid = cells["patient_id"]
         rows: dict[str, list[Row]] = {}
         for name, it in readers.items():
@@ -399,40 +415,45 @@ def _streamed_groups(patients_csv: Path, children: dict[str, Path]) -> Iterator[
         yield row, cells, rows
 
 
-def _loaded_groups(patients_csv: Path, children: dict[str, Path]) -> Iterator[_Group]:
+def _loaded_groups(
+    patients_csv: Path, children: dict[str, Path], limits: Limits
+) -> Iterator[_Group]:
     """Tables in any order: group every child row by patient first."""
     grouped: dict[str, dict[str, list[Row]]] = {}
     for name, cols, _ in _CHILDREN:
         if name in children:
             by_patient = grouped[name] = {}
-            for row, cells in _read_table(children[name], cols):
+            for row, cells in _read_table(children[name], cols, limits):
                 by_patient.setdefault(cells["patient_id"], []).append((row, cells))
-    for row, cells in _read_table(patients_csv, PATIENT_COLUMNS):
+    for row, cells in _read_table(patients_csv, PATIENT_COLUMNS, limits):
         pid = cells["patient_id"]
         yield row, cells, {name: g.pop(pid, []) for name, g in grouped.items()}
 
 
 def read_csv_tables(
-    folder: str | Path, *, today: dt.date, on_error: OnError | None = None
+    folder: str | Path, *, today: dt.date, on_error: OnError | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[PatientRecord]:
     """Records from a folder of CSV tables, in patients.csv order.
 
     A first pass checks the tables' structure (columns, duplicate and orphan patient ids) before
     any record is built. Where the child tables list patients in patients.csv order (as
     :func:`write_csv_tables` writes them) the second pass streams, one patient at a time;
-    otherwise the child tables are grouped in memory first.
+    otherwise the child tables are grouped in memory first. A line over ``limits.max_line_mb``
+    is refused (a cell is bounded by the csv module's 131,072 characters).
     """
     folder = Path(folder)
+    lim = resolve(limits)
     patients_csv = folder / "patients.csv"
     if not patients_csv.is_file():
         raise InputError("patients.csv is required in a folder of CSV tables",
                          code="not_found", file=str(patients_csv))
-    positions = _patient_positions(patients_csv)
+    positions = _patient_positions(patients_csv, lim)
     children = {name: folder / name for name, _, _ in _CHILDREN if (folder / name).is_file()}
-    ordered = all([_in_patient_order(children[name], cols, positions)
+    ordered = all([_in_patient_order(children[name], cols, positions, lim)
                    for name, cols, _ in _CHILDREN if name in children])
     del positions
-    groups = (_streamed_groups if ordered else _loaded_groups)(patients_csv, children)
+    groups = (_streamed_groups if ordered else _loaded_groups)(patients_csv, children, lim)
     adders = {name: add for name, _, add in _CHILDREN}
     for row, cells, rows in groups:
         try:
@@ -441,7 +462,8 @@ def read_csv_tables(
                 for child_row, child_cells in table_rows:
                     adders[name](patient, child_row, child_cells, str(children[name]))
             record = validate_record(patient.data, today=today, file=str(patients_csv),
-                                     provenance=patient.where, column=_column)
+                                     provenance=patient.where, column=_column,
+                                     max_text=lim.max_text_chars)
         except InputError as exc:
             if on_error is None:
                 raise

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,23 +22,46 @@ from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
 from cmltrack.io._atomic import atomic_files
 from cmltrack.io._shape import record_to_dict, record_to_json
+from cmltrack.io.limits import MAX_JSON_DEPTH, Limits, bounded_lines, read_bounded, resolve
 from cmltrack.io.validate import OnError, validate_record
 
 
+class _Constant(ValueError):
+    """NaN or Infinity in the text: Python's json accepts them; they are not JSON."""
+
+
 def _refuse_constant(name: str) -> float:
-    # Python's json accepts NaN and Infinity, which are not JSON and not a measurement.
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise _Constant(f"{name} is not a number JSON allows")
+
+
+_AT = re.compile(r" at line (\d+) column (\d+)$")
 
 
 def _loads(text: str) -> Any:
+    """The JSON value of ``text``; a ValueError naming line and column if it is not JSON.
+
+    Nesting deeper than MAX_JSON_DEPTH is refused by the first parser, with its position,
+    before Python's recursive json could hit a RecursionError.
+    """
     try:
         # pydantic-core's parser (Rust) reads a record about twice as fast as json. It accepts
         # a subset of what json accepts and builds the same values (tests/io/test_jsonio_parse).
         return from_json(text, allow_inf_nan=False)
-    except ValueError:
-        pass
+    except ValueError as exc:
+        first = str(exc)
+    if first.startswith("recursion limit exceeded"):
+        at = _AT.search(first)
+        where = f" (line {at[1]}, column {at[2]})" if at else ""
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels{where}") from None
     # What it refuses is parsed again by json: its verdict and message are the ones reported.
-    return json.loads(text, parse_constant=_refuse_constant)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (_Constant, RecursionError) as exc:
+        # json names no position for these: the first parser stopped at the same place.
+        at = _AT.search(first)
+        where = f" (line {at[1]}, column {at[2]})" if at else ""
+        what = str(exc) if isinstance(exc, _Constant) else f"nested too deeply: {first}"
+        raise ValueError(f"{what}{where}") from None
 
 
 def _open_binary(path: Path) -> gzip.GzipFile | BinaryIO:
@@ -47,10 +72,18 @@ def _open_binary(path: Path) -> gzip.GzipFile | BinaryIO:
 
 
 def _bad_json(
-    exc: ValueError | OSError | EOFError, file: str, path: str | None = None
+    exc: ValueError | OSError | EOFError | zlib.error, file: str, path: str | None = None,
+    *, in_line: bool = False,
 ) -> InputError:
+    """``in_line``: the text is one line of JSON Lines, named by ``path``: give the column."""
     if isinstance(exc, json.JSONDecodeError):
-        msg = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        where = f"line {exc.lineno}, " if not in_line else ""
+        msg = f"not valid JSON: {exc.msg} ({where}column {exc.colno})"
+    elif in_line:
+        msg = f"not valid JSON: {str(exc).replace('(line 1, column', '(column')}"
+    elif isinstance(exc, UnicodeDecodeError):
+        byte = exc.object[exc.start]
+        msg = f"not valid JSON: not UTF-8 text (a byte 0x{byte:02x} at byte {exc.start})"
     else:
         msg = f"not valid JSON: {exc}"
     return InputError(msg, code="bad_format", file=file, path=path)
@@ -59,17 +92,21 @@ def _bad_json(
 def read_json(
     path: str | Path, *, today: dt.date, on_error: OnError | None = None,
     on_warning: Callable[[str], None] | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[PatientRecord]:
     """Records from a ``.json`` file holding one patient object or an array of them, or a
     FHIR Bundle (told by its ``resourceType``; ``on_warning`` takes its warnings).
 
     The file is parsed whole (a malformed file raises at once); records are validated lazily.
+    A file over ``limits.max_file_mb`` (decompressed) is refused before it is parsed.
     """
     path, file = Path(path), str(path)
+    lim = resolve(limits)
     try:
         with _open_binary(path) as fh:
-            data = _loads(fh.read().decode("utf-8-sig"))
-    except (ValueError, OSError, EOFError) as exc:
+            raw = read_bounded(fh, lim, file=file)
+        data = _loads(raw.decode("utf-8-sig"))
+    except (ValueError, OSError, EOFError, zlib.error) as exc:
         raise _bad_json(exc, file) from None
     if isinstance(data, dict) and "resourceType" in data:
         from cmltrack.io.fhir import read_fhir_bundle
@@ -86,38 +123,42 @@ def read_json(
             code="bad_format", file=file, path="$",
         )
     return _validated(zip(items, prefixes, strict=True), file=file, today=today,
-                      on_error=on_error)
+                      on_error=on_error, limits=lim)
 
 
 def read_jsonl(
-    path: str | Path, *, today: dt.date, on_error: OnError | None = None
+    path: str | Path, *, today: dt.date, on_error: OnError | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[PatientRecord]:
     """Records from a JSON Lines file, one line at a time (blank lines are skipped).
 
     Lazy: a broken line 3 raises only after the records of lines 1 and 2 have been yielded.
+    A line over ``limits.max_line_mb`` is refused without being read whole.
     """
     path, file = Path(path), str(path)
+    lim = resolve(limits)
 
     def lines() -> Iterator[tuple[Any, str]]:
         try:
             with _open_binary(path) as fh:
-                for lineno, raw in enumerate(fh, start=1):
+                for lineno, raw in enumerate(bounded_lines(fh, lim, file=file), start=1):
                     if not raw.strip():
                         continue
                     try:
                         # Decoded line by line: a bad byte is reported on its own line.
                         item = _loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
                     except ValueError as exc:
-                        item = _bad_json(exc, file, f"line {lineno}")
+                        item = _bad_json(exc, file, f"line {lineno}", in_line=True)
                     yield item, f"line {lineno}, $"
-        except (OSError, EOFError) as exc:  # a damaged .gz
+        except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz
             raise InputError(f"cannot be read: {exc}", code="bad_format", file=file) from None
 
-    return _validated(lines(), file=file, today=today, on_error=on_error)
+    return _validated(lines(), file=file, today=today, on_error=on_error, limits=lim)
 
 
 def _validated(
-    entries: Iterable[tuple[Any, str]], *, file: str, today: dt.date, on_error: OnError | None
+    entries: Iterable[tuple[Any, str]], *, file: str, today: dt.date, on_error: OnError | None,
+    limits: Limits,
 ) -> Iterator[PatientRecord]:
     """Records from (raw data or a parse error, JSON path prefix) pairs, checking unique ids."""
     seen: set[str] = set()
@@ -125,7 +166,8 @@ def _validated(
         try:
             if isinstance(item, InputError):
                 raise item
-            record = validate_record(item, today=today, file=file, prefix=prefix)
+            record = validate_record(item, today=today, file=file, prefix=prefix,
+                                     max_text=limits.max_text_chars)
             _check_unique(record, seen, file=file, path=prefix)
         except InputError as exc:
             if on_error is None:

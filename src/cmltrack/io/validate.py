@@ -39,6 +39,7 @@ _EXACT = {
     "missing": "missing_field",
     "union_tag_not_found": "missing_field",
     "string_too_short": "missing_field",
+    "string_too_long": "impossible_value",
     "literal_error": "unknown_value",
     "union_tag_invalid": "unknown_value",
     "enum": "unknown_value",
@@ -136,6 +137,7 @@ def _field_from_message(message: str) -> tuple[Loc, str | None]:
     return (), None
 
 
+_MAX_MESSAGE = 300
 _LIMITS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
 
 
@@ -144,6 +146,9 @@ def _message(err: ErrorDetails, code: str) -> str:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     if kind in ERROR_CODES:
         return err["msg"]
+    if kind == "string_too_long":
+        return (f"a text of {len(value) if isinstance(value, str) else '?'} characters is over "
+                f"the limit of {ctx.get('max_length')}")
     if code == "impossible_value":
         for key, op in _LIMITS:
             if key in ctx:
@@ -194,8 +199,12 @@ def to_input_error(
             sub, field = _field_from_message(err["msg"])
         loc = (*loc, *sub, field) if field is not None else (*loc, *sub)
     patient = data.get("id") if isinstance(data, dict) else None
-    patient = patient if isinstance(patient, str) and patient else None
+    ok = isinstance(patient, str) and 0 < len(patient) <= rec.MAX_PATIENT_ID
+    patient = patient if ok else None
     message = _message(err, code)
+    if len(message) > _MAX_MESSAGE:
+        # A message echoes the value it refuses: keep the one line short whatever the input.
+        message = message[: _MAX_MESSAGE - 15] + f"... ({len(message)} chars)"
     if provenance is not None:
         field = column(loc, field) if column is not None else field
         for n in range(len(loc), -1, -1):
@@ -219,12 +228,13 @@ def validate_record(
     prefix: str = "$",
     provenance: Provenance | None = None,
     column: ColumnName | None = None,
+    max_text: int = rec.MAX_TEXT_CHARS,
 ) -> rec.PatientRecord:
     """Build one record from its raw data, whole or not at all.
 
     ``prefix`` is the JSON path of the record in its file; with ``provenance`` (CSV tables) the
     error names the file and row the offending value came from instead, and ``column`` the
-    table's name for the field.
+    table's name for the field. ``max_text`` bounds a free-text value's length.
     """
     if not isinstance(data, dict):
         raise InputError(
@@ -232,7 +242,8 @@ def validate_record(
             code="bad_format", file=file, path=prefix,
         )
     try:
-        return rec.PatientRecord.model_validate(data, context={"today": today})
+        context = {"today": today, "max_text": max_text}
+        return rec.PatientRecord.model_validate(data, context=context)
     except ValidationError as exc:
         raise to_input_error(
             exc, data, file=file, prefix=prefix, provenance=provenance, column=column
