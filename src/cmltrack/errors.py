@@ -31,6 +31,16 @@ ERROR_CODES: dict[str, str] = {
 }
 
 
+#: A message's length: messages quote the value they refuse, and a value may be megabytes.
+MAX_MESSAGE = 300
+
+
+def _shortened(message: str, limit: int = MAX_MESSAGE) -> str:
+    if len(message) <= limit:
+        return message
+    return f"{message[:max(limit - 40, 20)]}... (cut, {len(message)} characters)"
+
+
 class CmltrackError(Exception):
     """Root of all errors raised by cmltrack."""
 
@@ -51,13 +61,14 @@ class InputError(CmltrackError, ValueError):
     ) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown error code {code!r}")
-        self.message = message
+        self.message = _shortened(message)
         self.code = code
         self.file = file
         self.row = row
         self.path = path
-        self.field = field
-        self.patient = patient
+        # A field or patient named by the input (an unknown column) is shortened the same way.
+        self.field = None if field is None else _shortened(field, 100)
+        self.patient = None if patient is None else _shortened(patient, 140)
         super().__init__(self.__str__())
 
     def located(

@@ -114,6 +114,16 @@ class Table:
         return [int(v) if v.is_integer() else v for v in nums]
 
 
+def _in_file(tab: Table, fit: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fit(*args, **kwargs)``, its refusals of the data naming the table's file."""
+    try:
+        return fit(*args, **kwargs)
+    except InputError as exc:
+        if exc.code == "bad_argument" or exc.file:
+            raise
+        raise exc.located(file=tab.name) from None
+
+
 def parse_times(text: str | None, option: str = "--at") -> list[float]:
     """``"12,24"`` -> [12.0, 24.0]; each a number >= 0."""
     if text is None or text.strip() == "":
@@ -390,7 +400,7 @@ def km_cmd(
     t = data.times(time)
     e = data.events(event, censor)
     g = data.table.groups(group) if group else None
-    r = kaplan_meier(t, e, g, at=times, ci=ci, level=level)  # type: ignore[arg-type]
+    r = _in_file(data.table, kaplan_meier, t, e, g, at=times, ci=ci, level=level)
     pct = f"{level:.0%}"
     header = ["group", "n", "events", f"median ({pct} CI)"] + [f"at {a:g}" for a in times]
     rows = []
@@ -457,7 +467,7 @@ def cox_cmd(
         x, labels = design_matrix(columns, refs)
     except InputError as exc:
         raise InputError(exc.message, code=exc.code, file=tab.name, field=exc.field) from None
-    r = cox_ph(t, e, x, names=labels, ties=ties, level=level)  # type: ignore[arg-type]
+    r = _in_file(tab, cox_ph, t, e, x, names=labels, ties=ties, level=level)
     rows = [[c.name, format_estimate(c.hr, c.lower, c.upper), format_p(c.p)]
             for c in r.coefficients]
     title = data.title()
@@ -494,7 +504,7 @@ def cif_cmd(
     t = data.times(time)
     s = data.status(status)
     g = data.table.groups(group) if group else None
-    r = cumulative_incidence(t, s, g, at=times, level=level)
+    r = _in_file(data.table, cumulative_incidence, t, s, g, at=times, level=level)
     curves = [r.groups[i] for i in _order([c.group for c in r.groups])]
     header = ["group", "n", "events", "competing"] + [f"at {a:g}" for a in times]
     rows = [[str(c.group), c.n, c.events, c.competing]

@@ -137,7 +137,6 @@ def _field_from_message(message: str) -> tuple[Loc, str | None]:
     return (), None
 
 
-_MAX_MESSAGE = 300
 _LIMITS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
 
 
@@ -202,9 +201,6 @@ def to_input_error(
     ok = isinstance(patient, str) and 0 < len(patient) <= rec.MAX_PATIENT_ID
     patient = patient if ok else None
     message = _message(err, code)
-    if len(message) > _MAX_MESSAGE:
-        # A message echoes the value it refuses: keep the one line short whatever the input.
-        message = message[: _MAX_MESSAGE - 15] + f"... ({len(message)} chars)"
     if provenance is not None:
         field = column(loc, field) if column is not None else field
         for n in range(len(loc), -1, -1):
