@@ -180,7 +180,8 @@ def test_a_header_of_100000_repeated_names_is_refused_fast(
     monkeypatch.setenv("CMLTRACK_MAX_COLUMNS", "200000")
     err = _refusal(capsys, _stats(f))
     assert "row 1, field 'months': column 'months' appears twice (columns 1 and 2)" in err
-    assert time.perf_counter() - start < 5
+    # The harness's hang bound (it ran for more than 40 s before; well under 1 s now, quiet).
+    assert time.perf_counter() - start < 20
 
 
 @pytest.mark.parametrize(
