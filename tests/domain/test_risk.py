@@ -332,3 +332,21 @@ def test_age_in_years_by_the_calendar() -> None:
     assert age_in_years(d(2000, 2, 29), d(2050, 2, 28)) < 50.0
     # half a year: 2020-01-10 -> 2020-07-10 is 182 of 2020's 366 days after the birthday
     assert age_in_years(d(1970, 1, 10), d(2020, 7, 10)) == pytest.approx(50 + 182 / 366)
+
+
+def test_null_scores_still_name_their_rule() -> None:
+    # A score that cannot be computed still says which score it is (the card shows the rule).
+    risk = assess_risk(PatientRecord(id="X"))
+    assert [r.rule for r in risk.values()] == ["SOKAL1984", "HASFORD1998", "EUTOS2011",
+                                               "ELTS2016"]
+    assert all(r.score is None for r in risk.values())
+    assert assess_risk(_record(**{**FULL, "platelets": 0}))["elts"].rule == "ELTS2016"
+
+
+def test_elts_with_one_platelet_is_computed() -> None:
+    # platelets 1 x10^9/L: (1/1000)^-0.5 = sqrt(1000) = 31.6228; 0.4104 x 31.6228 = 12.9780;
+    # age 45: 0.0025 x 4.5^3 = 0.2278; blasts 1: 0.1052. Total 13.3110: high. Only a count of
+    # 0 (or below) is undefined.
+    r = assess_risk(_record(**{**FULL, "platelets": 1}))["elts"]
+    assert r.score == pytest.approx(0.0025 * 4.5**3 + 0.1052 + 0.4104 * math.sqrt(1000))
+    assert r.score == pytest.approx(13.3110, abs=1e-4) and r.group == "high" and r.missing == ()
