@@ -7,7 +7,7 @@ stats. Each input is judged as the hypothesis suite judges it (``hostile.judge``
 ending other than exit 0 or a one-line exit 2 is saved under ``regressions/READER/`` and
 counted, and fuzzing goes on; a hang (``-timeout``) or memory over ``-rss_limit_mb`` stops
 libFuzzer, which writes the input where ``-artifact_prefix`` says (run_long.py keeps it as a
-regression too). Outcome counts are written to ``$CMLTRACK_FUZZ_COUNTS`` every 100 inputs.
+regression too). Outcome counts are written to ``$CMLTRACK_FUZZ_COUNTS`` every 10 inputs.
 Use ``run_long.py`` rather than this directly.
 """
 
@@ -58,7 +58,7 @@ def test_one_input(data: bytes) -> None:
         name = hashlib.sha1(data).hexdigest()[:16]
         (folder / name).write_bytes(data)
         print(f"FINDING {READER}/{name}: {verdict.why}: {verdict.err[-400:]}", file=sys.stderr)
-    if sum(COUNTS.values()) % 100 == 0:
+    if sum(COUNTS.values()) % 10 == 0:
         _save_counts()
 
 

@@ -63,6 +63,7 @@ wcsv(cr, file.path(dat, "cif_groups.csv"))
 km_sets <- list(km_ties = km_ties, km_flat = km_flat, km_edge = km_edge)
 at <- c(0, 0.5, 1, 2, 3, 4, 5, 6, 10, 12, 24, 36, 100)
 curve_rows <- list(); at_rows <- list(); med_rows <- list(); lr_rows <- list()
+var_rows <- list()
 for (nm in names(km_sets)) {
   d <- km_sets[[nm]]
   for (ct in c("log-log", "log", "plain")) {
@@ -72,7 +73,7 @@ for (nm in names(km_sets)) {
       f <- survfit(Surv(time, event) ~ 1, data = s, conf.type = ct)
       curve_rows[[length(curve_rows) + 1]] <- data.frame(
         data = nm, ci = ours, group = grp, time = f$time, n_risk = f$n.risk,
-        n_event = f$n.event, surv = num(f$surv), std_err = num(f$std.err),
+        n_event = f$n.event, n_censor = f$n.censor, surv = num(f$surv), std_err = num(f$std.err),
         lower = num(f$lower), upper = num(f$upper))
       sm <- summary(f, times = at, extend = TRUE)
       at_rows[[length(at_rows) + 1]] <- data.frame(
@@ -88,11 +89,19 @@ for (nm in names(km_sets)) {
   df <- sum(sd$exp > 0) - 1
   lr_rows[[length(lr_rows) + 1]] <- data.frame(
     data = nm, chi2 = num(sd$chisq), df = df, p = num(pchisq(sd$chisq, df, lower.tail = FALSE)))
+  # observed, expected and the variance matrix (row i, column j) of survdiff, per group
+  grps <- sort(unique(d$group))
+  for (i in seq_along(grps)) {
+    var_rows[[length(var_rows) + 1]] <- data.frame(
+      data = nm, group = grps[i], observed = sd$obs[i], expected = num(sd$exp[i]),
+      var = paste(num(sd$var[i, ]), collapse = " "))
+  }
 }
 wcsv(do.call(rbind, curve_rows), file.path(out, "km_curves.csv"))
 wcsv(do.call(rbind, at_rows), file.path(out, "km_at.csv"))
 wcsv(do.call(rbind, med_rows), file.path(out, "km_median.csv"))
 wcsv(do.call(rbind, lr_rows), file.path(out, "km_logrank.csv"))
+wcsv(do.call(rbind, var_rows), file.path(out, "km_logrank_var.csv"))
 
 # a 90% level (log-log) for one data set
 lv <- list()

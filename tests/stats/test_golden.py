@@ -53,6 +53,7 @@ def test_km_matches_survfit(data: str, ci: str) -> None:
         _close(curve.time, g.time, 0)
         _close(curve.n_risk, g.n_risk, 0)
         _close(curve.n_event, g.n_event, 0)
+        _close(curve.n_censor, g.n_censor, 0)
         _close(curve.survival, g.surv, EST)
         _close(curve.std_err, g.std_err, EST)
         _close(curve.lower, g.lower, CI)
@@ -75,6 +76,14 @@ def test_logrank_matches_survdiff(data: str) -> None:
     _close([lr.chi2], [gold.chi2], EST)
     assert lr.df == gold.df
     _close([lr.p], [gold.p], CI)
+    # survdiff's observed and expected counts and variance matrix, group by group.
+    rows = _golden("km_logrank_var")
+    rows = rows[rows.data == data]
+    assert [str(g) for g in lr.groups] == [str(g) for g in rows.group]
+    _close(lr.observed, rows.observed, 0)
+    _close(lr.expected, rows.expected, EST)
+    want = [float(v) for text in rows["var"] for v in str(text).split()]
+    _close(lr.variance.ravel(), want, EST)
     # The same test comes with the grouped Kaplan-Meier fit.
     fit = kaplan_meier(d.time, d.event, d.group)
     assert fit.logrank is not None and fit.logrank.chi2 == lr.chi2
