@@ -25,14 +25,16 @@ _ID = re.compile(rb'"id": "P(\d)"')
 
 def test_a_line_the_cli_refuses_is_refused_and_not_stored(server: Server) -> None:
     run = secrets.token_hex(3)
-    seen = {"refused": 0, "both_refused": 0}
+    seen = {"refused": 0, "both_refused": 0, "n": 0}
 
     @settings(max_examples=25, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(jsonl_inputs())
     def check(inp: Input) -> None:
+        seen["n"] += 1  # a fresh id per input: an earlier input's patient is not this one's
+        tag = f"HZ{run}{seen['n']}".encode()
         line = inp.files["p.jsonl"].split(b"\n")[0]
-        line = _ID.sub(lambda m: b'"id": "HZ' + run.encode() + b"_" + m.group(1) + b'"', line)
+        line = _ID.sub(lambda m: b'"id": "' + tag + b"_" + m.group(1) + b'"', line)
         pid = re.search(rb'"id": "(HZ[0-9a-f]+_\d)"', line)
         verdict = judge(Input("jsonl", {"p.jsonl": line + b"\n"}, inp.argv))
         assert verdict.outcome in ("ok", "refused"), verdict
