@@ -206,7 +206,7 @@ def test_elts_cut_offs() -> None:
 
 
 def test_elts_refuses_zero_platelets() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"ELTS needs platelets > 0, got 0"):
         compute_elts_score(age=50, spleen_cm=0, platelets=0, blasts_pb=0)
 
 
