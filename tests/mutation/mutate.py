@@ -7,6 +7,7 @@ One command per package area, each restricted to the tests of the mutated module
     python tests/mutation/mutate.py tables TABLE    # a rule table's numbers and inequalities
     python tests/mutation/mutate.py table           # docs/mutation.md from the saved results
     python tests/mutation/mutate.py areas           # the areas, their modules and tests
+    python tests/mutation/mutate.py fromlog AREA.KIND LOG  # a stopped run's results, partial
 
 AREA is a module of ``domain/``, ``domain/guidelines/`` or ``stats/`` (``risk``, ``response``,
 ``label``, ``survival``, ...); TABLE a file of ``rules/data`` (``imatinib_label``, ...).
@@ -266,8 +267,11 @@ def run_mutmut(area: str) -> dict[str, object]:
     counts: dict[str, int] = {}
     for s in status.values():
         counts[s] = counts.get(s, 0) + 1
+    # A run stopped early (its time was up) leaves mutants "not checked": counted apart.
+    checked = {n: s for n, s in status.items() if s != "not checked"}
     result = {"area": area, "kind": "code", "target": f"src/cmltrack/{module}",
-              "tests": list(tests), "mutants": len(status), "counts": counts,
+              "tests": list(tests), "mutants": len(checked), "generated": len(status),
+              "partial": len(checked) < len(status), "counts": counts,
               "killed": counts.get("killed", 0) + counts.get("timeout", 0),
               "survivors": sorted(n for n, s in status.items() if s == "survived"),
               "no_tests": sorted(n for n, s in status.items() if s == "no tests"),
@@ -293,7 +297,10 @@ def write_table() -> Path:
         n = int(r["mutants"]) - len(eq)
         killed = int(r["killed"])
         score = 100.0 * killed / n if n else 100.0
-        rows.append((r["target"], r["kind"], int(r["mutants"]), killed, len(eq), len(survivors),
+        kind = r["kind"]
+        if r.get("partial"):
+            kind += f" (stopped early: {r['mutants']} of {r['generated']} run)"
+        rows.append((r["target"], kind, int(r["mutants"]), killed, len(eq), len(survivors),
                      score, r.get("minutes", "")))
     lines = [
         "# Mutation scores",
@@ -327,11 +334,37 @@ def write_table() -> Path:
     return out
 
 
+_LOG_LINE = re.compile(r"^\[(\d+)/(\d+)\] (\S+) (\S+) -> (\S+): (killed|SURVIVED)$")
+
+
+def from_log(key: str, log: Path) -> dict[str, object]:
+    """Results of a constants or tables run from its log (one line per mutant), for a run
+    stopped before its end: only the mutants it reached are counted, and it says so."""
+    area, kind = key.rsplit(".", 1)
+    done, total, survivors = 0, 0, []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        m = _LOG_LINE.match(line.strip())
+        if m:
+            done, total = int(m.group(1)), int(m.group(2))
+            if m.group(6) == "SURVIVED":
+                survivors.append(f"{m.group(3)}: {m.group(4)} -> {m.group(5)}")
+    target = (f"src/cmltrack/rules/data/{area}.yaml" if kind == "table"
+              else f"src/cmltrack/{AREAS[area][0]}")
+    tests = TABLES[area] if kind == "table" else AREAS[area][1]
+    result = {"area": area, "kind": kind, "target": target, "tests": list(tests),
+              "mutants": done, "generated": total, "partial": done < total,
+              "killed": done - len(survivors), "survivors": survivors}
+    _save(key, result)
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["code", "constants", "tables", "table", "areas"])
+    ap.add_argument("command",
+                    choices=["code", "constants", "tables", "table", "areas", "fromlog"])
     ap.add_argument("name", nargs="?")
+    ap.add_argument("log", nargs="?", type=Path, help="fromlog: the log of a stopped run")
     args = ap.parse_args()
     if args.command == "areas":
         for area, (module, tests) in AREAS.items():
@@ -340,6 +373,8 @@ def main() -> None:
             print(f"{table:14} rules/data/{table}.yaml  {' '.join(tests)}")
     elif args.command == "table":
         print(write_table())
+    elif args.command == "fromlog":
+        print(json.dumps(from_log(args.name, args.log), indent=1))
     elif args.command == "code":
         print(json.dumps(run_mutmut(args.name), indent=1))
     elif args.command == "constants":

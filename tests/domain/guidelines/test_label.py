@@ -215,3 +215,22 @@ def test_an_accelerated_day_on_therapy_keeps_the_ap_dose_rule_after_a_chronic_co
     a = assess(rec)
     assert [e.kind for e in a.events if e.kind == "progression"] == ["progression"]
     assert not [r for r in a.recommendations if r.rule.startswith("LABEL.")]
+
+
+def test_the_recurrence_rows_restart_counts_must_match_the_first_resume(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cmltrack.domain.guidelines import label
+
+    path = Path(label.__file__).resolve().parents[2] / "rules" / "data" / "imatinib_label.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for row in raw["rules"]:
+        if row["id"] == "LABEL.cp.cytopenia.resume_recurrence":
+            row["condition"]["all"]["platelets_ge"] = 70
+    monkeypatch.setattr(label, "load_rule_table", lambda name: parse_rule_table(name, raw))
+    label._label.cache_clear()
+    try:
+        with pytest.raises(RuleTableError, match="resume_recurrence platelets_ge differs"):
+            label._label()
+    finally:
+        label._label.cache_clear()

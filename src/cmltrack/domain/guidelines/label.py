@@ -200,6 +200,13 @@ def _label() -> _Label:
             raise RuleTableError(f"imatinib_label: {rule_id} dose is not a number")
         return float(d)
 
+    # The recurrence row repeats the restart counts of the first resume (the label's step 3
+    # repeats step 1): one value is read, so the copy must agree with it.
+    for key in ("anc_ge", "platelets_ge"):
+        first = t.number("LABEL.cp.cytopenia.resume", "all", key)
+        if t.number("LABEL.cp.cytopenia.resume_recurrence", "all", key) != first:
+            raise RuleTableError(
+                f"imatinib_label: resume_recurrence {key} differs from resume's {first:g}")
     return _Label(
         table=t,
         cp_anc_lt=t.number("LABEL.cp.cytopenia.hold", "any", "anc_lt"),
