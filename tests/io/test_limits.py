@@ -220,3 +220,14 @@ def test_a_statistics_table_over_the_file_limit_is_refused(
     f.write_text("months,dead\n" + "1,0\n" * 1000)
     monkeypatch.setenv("CMLTRACK_MAX_FILE_MB", "0.001")
     assert "larger than the limit of 0.001 MB" in _refusal(capsys, _stats(f))
+
+
+def test_a_cox_fit_the_data_cannot_give_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found by the fuzz harness: age2 = 2 x age makes the information matrix singular.
+    f = tmp_path / "d.csv"
+    f.write_text("months,dead,age,age2\n3,1,50,100\n5,0,60,120\n7,1,70,140\n9,1,40,80\n")
+    err = _refusal(capsys, ["stats", "cox", str(f), "--time", "months", "--event", "dead",
+                            "--covariates", "age,age2", "--json"])
+    assert f"{f}: the information matrix is singular" in err

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from cmltrack.cli.app import app
-from cmltrack.errors import InputError
+from cmltrack.errors import CmltrackError, InputError
 
 stats_app = typer.Typer(
     name="stats",
@@ -122,6 +122,8 @@ def _in_file(tab: Table, fit: Any, *args: Any, **kwargs: Any) -> Any:
         if exc.code == "bad_argument" or exc.file:
             raise
         raise exc.located(file=tab.name) from None
+    except CmltrackError as exc:  # a fit the data cannot give (a singular Cox information)
+        raise InputError(str(exc), code="inconsistent", file=tab.name) from None
 
 
 def parse_times(text: str | None, option: str = "--at") -> list[float]:
