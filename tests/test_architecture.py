@@ -72,3 +72,34 @@ def test_web_layer_is_an_edge() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_engines_sit_between_stats_and_the_edges() -> None:
+    # engines/ may use domain, io and stats; nothing below it imports it, and it imports no
+    # edge (cli, service, web). PySpark is imported inside functions only.
+    below = ("domain", "rules", "io", "store", "stats", "plots", "reports", "synth")
+    for pkg in below:
+        for path in (SRC / pkg).rglob("*.py") if (SRC / pkg).exists() else ():
+            assert "cmltrack.engines" not in path.read_text(), path
+    code = (
+        "import sys, pkgutil, importlib, cmltrack.engines as e\n"
+        "for m in pkgutil.walk_packages(e.__path__, 'cmltrack.engines.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] == 'pyspark' "
+        "or m.startswith(('cmltrack.cli', 'cmltrack.service', 'cmltrack.web'))]\n"
+        "print(','.join(sorted(bad)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_cli_start_imports_no_engine() -> None:
+    code = (
+        "import sys\n"
+        "from cmltrack.cli.app import _register\n"
+        "_register()\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'pyspark' "
+        "or m.startswith('cmltrack.engines'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 
 import typer
 
@@ -17,6 +18,9 @@ from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, Ph
 from cmltrack.domain.options import AssessOptions, LabLimits
 from cmltrack.errors import InputError
 from cmltrack.textsafe import terminal_safe
+
+if TYPE_CHECKING:
+    from cmltrack.domain.assess import Assessment
 
 GuidelineOpt = Annotated[
     Guideline, typer.Option("--guideline", help="Guideline edition for milestones.")
@@ -70,6 +74,39 @@ SiteOpt = Annotated[
 CtcaeOpt = Annotated[
     CtcaeVersion, typer.Option("--ctcae-version", help="CTCAE version for toxicity grades.")
 ]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="single (this process) or spark (PySpark, cmltrack[spark]; the same answers).",
+    ),
+]
+MasterOpt = Annotated[
+    str,
+    typer.Option(
+        "--spark-master",
+        help="Spark master for --engine spark: local[*], local[N], a cluster URL or sc://...",
+    ),
+]
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ("single", "spark"):
+        raise InputError(
+            f"unknown engine {engine!r} (single or spark)", code="bad_argument", field="--engine"
+        )
+
+
+def contract_line(result: Assessment) -> str:
+    """The assessment contract as one compact JSON line (``assess --format jsonl``)."""
+    return json.dumps(result.to_dict(), separators=(",", ":"))
+
+
+def text_block(result: Assessment) -> str:
+    """The readable assessment, made safe for a terminal (``assess --format text``)."""
+    from cmltrack.cli.render import render_assessment
+
+    return terminal_safe(render_assessment(result))
 
 
 def parse_as_of(value: str | None) -> dt.date | None:
@@ -143,7 +180,13 @@ _PROTOCOL_NAMES: dict[str, Literal["kantarjian2003", "clag-im", "actim"]] = {
 
 @app.command()
 def assess(
-    input: Annotated[Path, typer.Argument(help="Patient records: .json, .jsonl or a CSV folder.")],
+    input: Annotated[
+        str,
+        typer.Argument(
+            help="Patient records: .json, .jsonl or a CSV folder (--engine spark: JSON Lines "
+            "or Parquet, a file or a folder, any path Spark reads)."
+        ),
+    ],
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object per patient.")] = False,
     guideline: GuidelineOpt = Guideline.ELN2020,
     cytogenetic_scheme: SchemeOpt = CytogeneticScheme.ELN,
@@ -168,8 +211,11 @@ def assess(
     out_file: Annotated[
         Path | None,
         typer.Option("--out", help="Write to FILE instead of standard output (.gz: compressed; "
-                     "needed for parquet)."),
+                     "needed for parquet). With --engine spark, a FOLDER (no suffix) gets a "
+                     "Parquet dataset: patient_id and the contract as JSON."),
     ] = None,
+    engine: EngineOpt = "single",
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Assess each patient: responses, phase, risk, toxicity, milestones, events, actions."""
     from cmltrack.cli.render import render_assessment
@@ -192,13 +238,17 @@ def assess(
     if fmt == "parquet" and out_file is None:
         raise InputError("parquet is a binary file: name it with --out FILE.parquet",
                          code="missing_field", field="--out")
+    check_engine(engine)
     day = parse_as_of(as_of)
     on_error = _report_skipped if skip_invalid else None
-    records = patient_records(input, allow_empty=allow_empty, on_error=on_error)
+    if engine == "spark":
+        _assess_on_spark(input, spark_master, options, day, fmt, out_file, on_error, allow_empty)
+        return
+    records = patient_records(Path(input), allow_empty=allow_empty, on_error=on_error)
     if out_file is not None or not sys.stdout.isatty():  # the bar never mixes with the table
         from cmltrack.cli._progress import count_records, progress
 
-        records = progress(records, "assess", count_records(input))
+        records = progress(records, "assess", count_records(Path(input)))
     if fmt == "text":
         # The readable table goes to the terminal: whatever a record holds is made visible,
         # never obeyed.
@@ -235,6 +285,62 @@ def _write_lines(lines: Iterable[str], out_file: Path | None) -> None:
     with atomic_files([out_file], newline="\n") as (fh,):
         for line in lines:
             fh.write(line + "\n")
+
+
+def _assess_on_spark(
+    input: str,
+    master: str,
+    options: AssessOptions,
+    as_of: dt.date | None,
+    fmt: str,
+    out_file: Path | None,
+    on_error: Callable[[InputError], None] | None,
+    allow_empty: bool,
+) -> None:
+    """``assess --engine spark``: the executors assess, the driver writes what the single
+    engine writes (in input order), or Spark writes a Parquet dataset to a folder."""
+    import functools
+
+    from cmltrack.engines import spark as sp
+    from cmltrack.io.assessments import write_assessments
+
+    if fmt == "fhir":
+        raise InputError("--format fhir is written by the single engine only",
+                         code="bad_argument", field="--format")
+    dataset = out_file is not None and out_file.suffix == ""
+    if dataset and fmt not in ("jsonl", "parquet"):
+        raise InputError(
+            "a folder --out is a Parquet dataset: use --format jsonl or parquet",
+            code="bad_argument", field="--format",
+        )
+    session = sp.start(master)
+    source = sp.read_source(session, input)
+    render = text_block if fmt == "text" else contract_line
+    payload = functools.partial(sp.assessment_line, options=options, as_of=as_of, render=render)
+    results = sp.per_patient(source, payload, (sp.ASSESSMENT_OUT,), today=dt.date.today())
+    try:
+        ok = sp.accepted(results, on_error, allow_empty=allow_empty, file=source.name)
+        if dataset:
+            assert out_file is not None
+            frame = ok.sortWithinPartitions("pos").selectExpr(
+                "id AS patient_id", "out AS assessment"
+            )
+            sp.write_dataset(frame, str(out_file))
+            return
+        outs = (row["out"] for row in sp.in_order(ok, "out"))
+        if fmt == "text":
+            if out_file is None:
+                _write_texts(outs, sys.stdout)
+                return
+            from cmltrack.io._atomic import atomic_files
+
+            with atomic_files([out_file]) as (target,):
+                _write_texts(outs, target)
+            return
+        contracts = (json.loads(out) for out in outs)
+        write_assessments(contracts, fmt, out_file, sys.stdout)
+    finally:
+        results.unpersist()
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -13,9 +13,16 @@ from cmltrack import DISCLAIMER
 from cmltrack.cli._input import AllowEmptyOpt, patient_records
 from cmltrack.cli._progress import count_records, progress
 from cmltrack.cli.app import app
-from cmltrack.cli.assess import GuidelineOpt, PhaseOpt, SchemeOpt, make_options
+from cmltrack.cli.assess import (
+    EngineOpt,
+    GuidelineOpt,
+    MasterOpt,
+    PhaseOpt,
+    SchemeOpt,
+    check_engine,
+    make_options,
+)
 from cmltrack.domain.enums import CtcaeVersion, CytogeneticScheme, Guideline, PhaseCriteria
-from cmltrack.errors import InputError
 
 
 def _pct(x: float | None) -> str:
@@ -25,7 +32,13 @@ def _pct(x: float | None) -> str:
 
 @app.command()
 def summarize(
-    input: Annotated[Path, typer.Argument(help="Patient records: .json, .jsonl or a CSV folder.")],
+    input: Annotated[
+        str,
+        typer.Argument(
+            help="Patient records: .json, .jsonl or a CSV folder (--engine spark: JSON Lines "
+            "or Parquet)."
+        ),
+    ],
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     by: Annotated[
         str | None,
@@ -41,45 +54,29 @@ def summarize(
     cytogenetic_scheme: SchemeOpt = CytogeneticScheme.ELN,
     phase_criteria: PhaseOpt = PhaseCriteria.ELN,
     allow_empty: AllowEmptyOpt = False,
+    engine: EngineOpt = "single",
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Best response rates by 3-24 months, cumulative incidence with competing risks,
     landmark survival by response, predictors of response, and group comparisons."""
-    from cmltrack.stats.summary import (
-        best_response_rates,
-        compare_groups,
-        landmark_survival,
-        response_incidence,
-        response_predictors,
-    )
-    from cmltrack.stats.tables import derive_cohort_tables
+    from cmltrack.stats.cohort_summary import SummarySpec, summarize_tally, tally
 
+    check_engine(engine)
     options = make_options(guideline, cytogenetic_scheme, phase_criteria, None, CtcaeVersion.V5)
-    endpoints, baseline = derive_cohort_tables(
-        progress(
-            patient_records(input, allow_empty=allow_empty), "summarize", count_records(input)
-        ), options
-    )
-    if endpoints.empty:
-        raise InputError("no patient with TKI therapy to summarise", code="empty",
-                         file=str(input))
-    rates = best_response_rates(endpoints)
-    cif = response_incidence(endpoints)
-    result: dict[str, Any] = {
-        "n": int(baseline.shape[0]),
-        "best_response": rates.to_dict(),
-        "cumulative_incidence": {k: v.to_dict() for k, v in cif.items()},
-    }
-    try:
-        result["landmark"] = landmark_survival(endpoints, landmark=landmark).to_dict()
-    except InputError as exc:
-        result["landmark"] = {"note": str(exc)}
     covs = tuple(c.strip() for c in covariates.split(",") if c.strip())
-    result["predictors"] = response_predictors(
-        endpoints, baseline, covs, landmark=landmark
-    ).to_dict()
-    if by is not None:
-        result["groups"] = compare_groups(endpoints, baseline, by).to_dict()
-    result["disclaimer"] = DISCLAIMER
+    spec = SummarySpec(landmark=landmark, by=by, covariates=covs)
+    if engine == "spark":
+        from cmltrack.engines.spark_summary import tally_on_spark
+
+        counts = tally_on_spark(input, spark_master, spec, options, allow_empty=allow_empty)
+    else:
+        records = progress(
+            patient_records(Path(input), allow_empty=allow_empty), "summarize",
+            count_records(Path(input)),
+        )
+        # Each patient is reduced to counts as it is read: memory stays flat with cohort size.
+        counts = tally(records, spec, options)
+    result, rates, cif = summarize_tally(counts, spec, file=str(Path(input)))
     if json_out:
         sys.stdout.write(json.dumps(result) + "\n")
         return

@@ -156,6 +156,38 @@ def read_jsonl(
     return _validated(lines(), file=file, today=today, on_error=on_error, limits=lim)
 
 
+#: What ``bytes.strip`` removes: a line of only these is blank (str.strip removes more).
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+
+
+def record_from_text(
+    text: str, *, file: str, where: str, prefix: str, today: dt.date,
+    limits: Limits | None = None,
+) -> PatientRecord | None:
+    """One record from the already decoded text of one JSON Lines line (None if blank).
+
+    The reader's checks and messages for a line given as text: ``where`` names it in a JSON
+    syntax error ("line 3"), ``prefix`` in a validation error ("line 3, $"). Engines that read
+    lines themselves (Spark) call this, so a line is refused exactly as ``read_jsonl`` refuses it.
+    """
+    if not text.strip(_ASCII_SPACE):
+        return None
+    try:
+        item = _loads(text)
+    except ValueError as exc:
+        raise _bad_json(exc, file, where, in_line=True) from None
+    return validate_record(item, today=today, file=file, prefix=prefix,
+                           max_text=resolve(limits).max_text_chars)
+
+
+def duplicate_id(record_id: str, *, file: str, path: str) -> InputError:
+    """The error for a patient id seen before in the same input."""
+    return InputError(
+        f"patient id {record_id!r} appears more than once",
+        code="duplicate", file=file, path=path, field="id", patient=record_id,
+    )
+
+
 def _validated(
     entries: Iterable[tuple[Any, str]], *, file: str, today: dt.date, on_error: OnError | None,
     limits: Limits,
@@ -179,10 +211,7 @@ def _validated(
 
 def _check_unique(record: PatientRecord, seen: set[str], *, file: str, path: str) -> None:
     if record.id in seen:
-        raise InputError(
-            f"patient id {record.id!r} appears more than once",
-            code="duplicate", file=file, path=path, field="id", patient=record.id,
-        )
+        raise duplicate_id(record.id, file=file, path=path)
     seen.add(record.id)
 
 

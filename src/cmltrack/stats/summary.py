@@ -67,17 +67,42 @@ def best_response_rates(
     endpoints: pd.DataFrame, landmarks: tuple[int, ...] = LANDMARKS, level: float = 0.95
 ) -> ResponseRates:
     """Cumulative best response by each landmark and overall, with exact intervals."""
+
+    def rows(code: str) -> Weighted:
+        got = _param(endpoints, code)
+        return (
+            got["AVAL"].to_numpy(dtype=float),
+            got["CNSR"].to_numpy(),
+            np.ones(len(got), dtype=np.int64),
+        )
+
+    return rates_from(rows, landmarks, level)
+
+
+#: Endpoint rows of one PARAMCD as (AVAL, CNSR, how many patients have these values).
+Weighted = tuple[
+    np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.int64]]
+]
+
+
+def rates_from(
+    rows: Any, landmarks: tuple[int, ...] = LANDMARKS, level: float = 0.95
+) -> ResponseRates:
+    """:func:`best_response_rates` from ``rows(code) -> (AVAL, CNSR, count)`` arrays.
+
+    Counts make the rates of an aggregated cohort (a Spark ``groupBy``) exactly those of the
+    patient rows they count: each rate is a count over a count.
+    """
     out: dict[str, dict[str, RateResult]] = {}
     for resp, code in RESPONSES.items():
-        rows = _param(endpoints, code)
-        n = len(rows)
-        event = rows["CNSR"].to_numpy() == 0
-        aval = rows["AVAL"].to_numpy(dtype=float)
+        aval, cnsr, weight = rows(code)
+        n = int(np.sum(weight))
+        event = cnsr == 0
         by: dict[str, RateResult] = {}
         for lm in landmarks:
-            k = int(np.sum(event & (aval <= lm)))
+            k = int(np.sum(weight[event & (aval <= lm)]))
             by[f"{lm} months"] = rate_ci(k, n, "exact", level)
-        by["any time"] = rate_ci(int(np.sum(event)), n, "exact", level)
+        by["any time"] = rate_ci(int(np.sum(weight[event])), n, "exact", level)
         out[resp] = by
     return ResponseRates(out)
 
@@ -142,22 +167,43 @@ def landmark_survival(
     eligible = surv[surv["AVAL"] >= landmark]
     reached = resp.reindex(eligible.index)
     responded = (reached["CNSR"] == 0) & (reached["AVAL"] <= landmark)
-    labels = np.where(
-        responded.to_numpy(), f"{response} by {landmark:g} mo", f"no {response} by {landmark:g} mo"
+    return landmark_from(
+        eligible["AVAL"].to_numpy(dtype=float),
+        eligible["CNSR"].to_numpy(),
+        responded.to_numpy(),
+        len(surv),
+        landmark, response, endpoint, at,
     )
-    if eligible.empty:
+
+
+def landmark_from(
+    aval: Any,
+    cnsr: Any,
+    responded: Any,
+    n_rows: int,
+    landmark: float = 12.0,
+    response: str = "CCyR",
+    endpoint: str = "PFS",
+    at: tuple[float, ...] = (12, 24, 36, 48),
+) -> LandmarkResult:
+    """:func:`landmark_survival` from the eligible patients' ``endpoint`` times and censoring,
+    whether each had ``response`` by the landmark, and how many had an ``endpoint`` row."""
+    labels = np.where(
+        responded, f"{response} by {landmark:g} mo", f"no {response} by {landmark:g} mo"
+    )
+    if len(aval) == 0:
         raise InputError(
             f"no patient is followed to the {landmark:g}-month landmark",
             code="empty",
             field="AVAL",
         )
     km = kaplan_meier(
-        eligible["AVAL"].to_numpy(dtype=float) - landmark,
-        (eligible["CNSR"].to_numpy() == 0).astype(int),
+        aval - landmark,
+        (cnsr == 0).astype(int),
         group=labels,
         at=list(at),
     )
-    return LandmarkResult(landmark, response, endpoint, int(len(surv) - len(eligible)), km)
+    return LandmarkResult(landmark, response, endpoint, int(n_rows - len(aval)), km)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +239,15 @@ def response_predictors(
     landmark: float = 12.0,
 ) -> LogisticResult:
     """Logistic regression of ``response`` by ``landmark`` months on numeric covariates."""
-    import statsmodels.api as sm
+    check_covariates(baseline, covariates)
+    rows = _param(endpoints, RESPONSES[response]).set_index("USUBJID")
+    y = ((rows["CNSR"] == 0) & (rows["AVAL"] <= landmark)).astype(int)
+    x = baseline.set_index("USUBJID").reindex(y.index)[list(covariates)]
+    return logistic_from(pd.concat([y.rename("y"), x], axis=1), covariates, response, landmark)
 
+
+def check_covariates(baseline: pd.DataFrame, covariates: tuple[str, ...]) -> None:
+    """Every covariate is a numeric column of the baseline table."""
     missing = [c for c in covariates if c not in baseline.columns]
     if missing:
         raise InputError(
@@ -207,10 +260,16 @@ def response_predictors(
             "covariates (compare groups of a categorical column with --by)",
             code="bad_type", field=text[0],
         )
-    rows = _param(endpoints, RESPONSES[response]).set_index("USUBJID")
-    y = ((rows["CNSR"] == 0) & (rows["AVAL"] <= landmark)).astype(int)
-    x = baseline.set_index("USUBJID").reindex(y.index)[list(covariates)]
-    data = pd.concat([y.rename("y"), x], axis=1).dropna()
+
+
+def logistic_from(
+    frame: pd.DataFrame, covariates: tuple[str, ...], response: str, landmark: float
+) -> LogisticResult:
+    """:func:`response_predictors` from a frame of ``y`` (0/1) and the covariates, one row
+    per patient with a ``response`` row, in the cohort's order."""
+    import statsmodels.api as sm
+
+    data = frame.dropna()
     outcome = f"{response} by {landmark:g} months"
     if data["y"].nunique() < 2:
         return LogisticResult(
@@ -256,6 +315,11 @@ def response_predictors(
     return LogisticResult(outcome, len(data), int(data["y"].sum()), coefs, True)
 
 
+def group_names(values: pd.Series) -> pd.Series:
+    """The group each value of a baseline column names (as text; no value: "missing")."""
+    return values.astype("string").fillna("missing")
+
+
 @dataclass(frozen=True, slots=True)
 class GroupComparison:
     """Response rates and survival by the values of one baseline column."""
@@ -282,7 +346,7 @@ def compare_groups(
     """Best response rates per group and Kaplan-Meier of ``endpoint`` with the log-rank test."""
     if by not in baseline.columns:
         raise InputError(f"no baseline column {by!r}", code="missing_field", field=by)
-    groups = baseline.set_index("USUBJID")[by].astype("string").fillna("missing")
+    groups = group_names(baseline.set_index("USUBJID")[by])
     rates = {
         str(g): best_response_rates(endpoints[endpoints["USUBJID"].isin(ids.index)])
         for g, ids in groups.groupby(groups)

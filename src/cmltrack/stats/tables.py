@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 
@@ -79,3 +79,24 @@ def derive_cohort_tables(
         pd.DataFrame(ends, columns=list(COLUMNS)),
         pd.DataFrame(base, columns=list(BASELINE_COLUMNS)),
     )
+
+
+
+def patient_tables(
+    records: Iterable[PatientRecord], options: AssessOptions | None = None, *,
+    baseline: bool = True,
+) -> Iterator[tuple[list[dict[str, object]], dict[str, object] | None]]:
+    """Each patient's endpoint rows (empty without TKI therapy) and baseline row (None when
+    not asked for), one patient at a time: what ``derive_cohort_tables`` holds, streamed."""
+    for rec in records:
+        a = assess(rec, options=options)
+        ends = [r.to_dict() for r in derive_endpoints(rec, a)]
+        yield ends, baseline_row(rec, a) if baseline else None
+
+
+def patient_endpoint_rows(
+    records: Iterable[PatientRecord], options: AssessOptions | None = None
+) -> Iterator[list[dict[str, object]]]:
+    """Each patient's endpoint rows in turn (a list, empty without TKI therapy); streams."""
+    for ends, _ in patient_tables(records, options, baseline=False):
+        yield ends
