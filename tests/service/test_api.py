@@ -334,3 +334,15 @@ def test_fhir_bundle_in_and_out(server: Server) -> None:
         out = c.get("/api/v1/patients/FH-P01", headers={"accept": "application/fhir+json"})
         assert out.headers["content-type"] == "application/fhir+json"
         assert out.json()["resourceType"] == "Bundle"
+
+
+def test_nul_in_path_or_query_is_400_not_500(server: Server) -> None:
+    # PostgreSQL cannot hold a NUL in text: such a value must be refused before any query.
+    with server.client("admin") as c:
+        r = c.get("/api/v1/audit", params={"patient_id": "P\x0001"})
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"] == PROBLEM
+        assert "NUL" in r.json()["detail"]
+    with server.client("clinician") as c:
+        assert c.get("/api/v1/patients/P%0001").status_code == 400
+        assert c.get("/api/v1/patients/P01", params={"x": "\x00"}).status_code == 400

@@ -178,11 +178,25 @@ class RequestLog:
             await send(message)
 
         try:
+            if _has_nul(scope):
+                # PostgreSQL text cannot hold NUL: refuse it here, for every route, before any
+                # query (it was a 500 on PostgreSQL and silently accepted on SQLite).
+                p = Problem(400, "bad_request", "the path or query string contains a NUL "
+                            "character (%00), which no identifier or filter may hold")
+                resp = problem_response(p)
+                await resp(scope, receive, send_with_id)
+                return
             await self.app(scope, receive, send_with_id)
         finally:
             logs.event("request", method=scope.get("method"), path=scope.get("path"),
                        status=status, request_id=rid, actor=state.get("actor"),
                        ms=round((time.perf_counter() - start) * 1000, 1))
+
+
+def _has_nul(scope: Any) -> bool:
+    path = scope.get("path", "")
+    query = scope.get("query_string", b"")
+    return "\x00" in path or b"%00" in query or b"\x00" in query
 
 
 def _install_web(app: FastAPI, svc: Services) -> None:
