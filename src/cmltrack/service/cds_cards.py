@@ -13,6 +13,7 @@ from typing import Any
 from cmltrack import DISCLAIMER
 from cmltrack.domain.enums import TKIS
 from cmltrack.domain.records import PatientRecord, TherapyLine
+from cmltrack.service.worklist import progressed
 
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -96,9 +97,7 @@ def indicator(a: dict[str, Any]) -> str:
     current = a.get("current") or {}
     recs = a.get("recommendations") or []
     status = current.get("status")
-    if status == "failure" or current.get("phase") in ("accelerated", "blast") or any(
-            e.get("kind") == "progression" for e in a.get("events") or []) or any(
-            r.get("action") == "hold" for r in recs):
+    if status == "failure" or progressed(a) or any(r.get("action") == "hold" for r in recs):
         return "critical"
     overdue = (a.get("next_due") or {}).get("overdue") or []
     if status in ("warning", "suboptimal") or overdue or any(

@@ -30,6 +30,16 @@ def _last_test(record: dict[str, Any], test: str, as_of: dt.date) -> str | None:
     return max(dates) if dates else None
 
 
+def progressed(a: dict[str, Any]) -> bool:
+    """A progression on therapy: the assessment's ``progression`` event (a phase worse than the
+    presenting one after the TKI began, or a reported progression; domain/guidelines/events.py).
+
+    Not ``current.phase``: a patient who presented in accelerated phase and is now in MMR keeps
+    that phase label but has not progressed (bundled example P10).
+    """
+    return any(e.get("kind") == "progression" for e in a.get("events") or [])
+
+
 def worklist_item(record: dict[str, Any], a: dict[str, Any], as_of: dt.date
                   ) -> dict[str, Any] | None:
     """The worklist entry for one patient's assessment, or None when nothing is needed."""
@@ -41,9 +51,7 @@ def worklist_item(record: dict[str, Any], a: dict[str, Any], as_of: dt.date
         return None
     reasons: list[tuple[int, str]] = []
     status = current.get("status")
-    phase = current.get("phase")
-    if phase in ("accelerated", "blast") or any(
-            e.get("kind") == "progression" for e in a.get("events") or []):
+    if progressed(a):
         reasons.append((1, "progression"))
     if status in _STATUS_URGENCY:
         reasons.append((_STATUS_URGENCY[status], str(status)))
