@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -294,6 +295,24 @@ def test_cohort_is_pseudonymised(server: Server) -> None:
     assert "H1-secret-id" not in r.text and "1970-01-01" not in r.text
     with server.client("analyst") as c:
         assert c.get("/api/v1/cohort/assessments").text == r.text  # stable pseudonyms
+
+
+def test_patient_ids_with_slash_and_url_characters(server: Server) -> None:
+    # "/" in an id (sent as %2F or as is), "?", "#", "%" and a space, on every patient route;
+    # ".../assessment" stays the assessment route.
+    pid = "site-A/2024/P 1?x#1%"
+    path = f"/api/v1/patients/{quote(pid, safe='')}"
+    with server.client() as c:
+        assert c.put(path, json=rec(pid)).status_code == 201
+        assert c.get(path).json()["id"] == pid
+        assert c.get(f"/api/v1/patients/{quote(pid, safe='/')}").json()["id"] == pid
+        assert c.get(path + "/assessment").json()["patient_id"] == pid
+        obs = {"date": "2020-07-20", "kind": "pcr", "bcr_abl1_is": 0.5,
+               "control_gene": "ABL1", "control_copies": 50000}
+        assert c.post(path + "/observations", json=obs).status_code == 201
+        assert len(c.get(path).json()["observations"]) == 2
+        assert c.delete(path).status_code == 204
+        assert c.get(path).status_code == 404
 
 
 def test_worklist_order(server: Server) -> None:

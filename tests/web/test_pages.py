@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -288,3 +289,30 @@ def test_worklist_pages(clinician: Any) -> None:
     assert page.locator(f'tr[data-patient-id="{first}"]').count() == 0
     page.get_by_role("link", name=re.compile("^Show all")).click()
     assert page.locator("tbody tr[data-patient-id]").count() >= len(DEMO_IDS)
+
+
+def test_a_patient_id_with_slash_and_url_characters_opens_and_takes_a_form(
+    new_page: Any, demo_server: Any
+) -> None:
+    # Ids come from the clinic's own systems: "/", "?", "#", "%" and spaces are all legal in a
+    # record's id and must neither 404 nor cut the link short.
+    pid = "site-B/2024/P 7?x#1%"
+    rec = dict(record("P01"), id=pid)
+    with api(demo_server) as c:
+        assert c.put(f"/api/v1/patients/{quote(pid, safe='')}", json=rec).status_code == 201
+    page = new_page()
+    page.goto(demo_server.clinician_url)
+    page.goto(f"{demo_server.base}/worklist?q=site-B%2F2024")
+    page.locator(f'tr[data-patient-id="{pid}"] th a').click()
+    assert pid in page.locator("h1").inner_text()
+    form = page.locator("form", has=page.get_by_role("heading", name="BCR::ABL1 PCR"))
+    form.get_by_label("Date").fill("2021-06-01")
+    form.get_by_label("BCR::ABL1 % IS").fill("0.005")
+    form.get_by_label("Control copies").fill("90000")
+    form.get_by_role("button", name="Add PCR").click()
+    assert page.get_by_role("status").first.inner_text().startswith("The PCR result was added")
+    assert pid in page.locator("h1").inner_text()
+    assert page.get_by_test_id("pcr-point").and_(
+        page.locator('[data-date="2021-06-01"]')).get_attribute("data-value") == "0.005"
+    assert not page.errors, page.errors
+    page.context.close()

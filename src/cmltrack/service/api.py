@@ -53,7 +53,25 @@ def _etag(digest: str) -> dict[str, str]:
     return {"ETag": f'"{digest}"'}
 
 
-@router.put("/patients/{patient_id}", openapi_extra=_OBJECT_BODY, status_code=200,
+# Patient ids may hold "/" ({patient_id:path}); the assessment route comes first so that
+# ".../P1/assessment" is the assessment of P1, not a patient "P1/assessment".
+@router.get("/patients/{patient_id:path}/assessment")
+def get_assessment(
+    patient_id: str, svc: Svc, who: Clinician,
+    guideline: str | None = None, protocol: str | None = None, as_of: str | None = None,
+    cytogenetic_scheme: str | None = None, phase_criteria: str | None = None,
+    aml_criteria: str | None = None,
+) -> Response:
+    """The assessment, identical to ``cmltrack assess RECORD --json`` with the same options."""
+    req = core.assessment_request({
+        "guideline": guideline, "protocol": protocol, "as_of": as_of,
+        "cytogenetic_scheme": cytogenetic_scheme, "phase_criteria": phase_criteria,
+        "aml_criteria": aml_criteria})
+    body, digest = core.get_assessment(svc, patient_id, req)
+    return Response(body, media_type="application/json", headers=_etag(digest))
+
+
+@router.put("/patients/{patient_id:path}", openapi_extra=_OBJECT_BODY, status_code=200,
             responses={201: {"description": "created"}, 200: {"description": "replaced"}})
 async def put_patient(patient_id: str, request: Request, svc: Svc, who: Clinician,
                       rid: RequestId, if_match: IfMatch = None) -> Response:
@@ -66,7 +84,7 @@ async def put_patient(patient_id: str, request: Request, svc: Svc, who: Clinicia
                     media_type="application/json", headers=_etag(digest))
 
 
-@router.get("/patients/{patient_id}")
+@router.get("/patients/{patient_id:path}")
 def get_patient(patient_id: str, request: Request, svc: Svc, who: Clinician) -> Response:
     """The stored record; ``Accept: application/fhir+json`` gives it as a FHIR Bundle."""
     stored = core.get_patient(svc, patient_id)
@@ -77,7 +95,7 @@ def get_patient(patient_id: str, request: Request, svc: Svc, who: Clinician) -> 
                     headers=_etag(stored.digest))
 
 
-@router.delete("/patients/{patient_id}", status_code=204)
+@router.delete("/patients/{patient_id:path}", status_code=204)
 def delete_patient(patient_id: str, svc: Svc, who: Clinician, rid: RequestId,
                    if_match: IfMatch = None) -> Response:
     """Remove the record and its observations (the audit entries stay)."""
@@ -85,7 +103,7 @@ def delete_patient(patient_id: str, svc: Svc, who: Clinician, rid: RequestId,
     return Response(status_code=204)
 
 
-@router.post("/patients/{patient_id}/observations", status_code=201,
+@router.post("/patients/{patient_id:path}/observations", status_code=201,
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object"}}}}})
 async def post_observation(patient_id: str, request: Request, svc: Svc, who: Clinician,
@@ -157,22 +175,6 @@ async def import_patients(request: Request, svc: Svc, who: Clinician,
             yield await flush()
 
     return AckStream(acks(), media_type="application/x-ndjson")
-
-
-@router.get("/patients/{patient_id}/assessment")
-def get_assessment(
-    patient_id: str, svc: Svc, who: Clinician,
-    guideline: str | None = None, protocol: str | None = None, as_of: str | None = None,
-    cytogenetic_scheme: str | None = None, phase_criteria: str | None = None,
-    aml_criteria: str | None = None,
-) -> Response:
-    """The assessment, identical to ``cmltrack assess RECORD --json`` with the same options."""
-    req = core.assessment_request({
-        "guideline": guideline, "protocol": protocol, "as_of": as_of,
-        "cytogenetic_scheme": cytogenetic_scheme, "phase_criteria": phase_criteria,
-        "aml_criteria": aml_criteria})
-    body, digest = core.get_assessment(svc, patient_id, req)
-    return Response(body, media_type="application/json", headers=_etag(digest))
 
 
 @router.get("/cohort/assessments", response_class=StreamingResponse,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from threading import Lock, Thread
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -180,8 +180,16 @@ def _set_cookie(request: Request, response: Response, session: Session) -> None:
 
 def _url(request: Request) -> Callable[..., str]:
     def url(name: str, **params: Any) -> str:
-        return str(request.app.url_path_for(f"web_{name}", **params))
+        return _path(request, f"web_{name}", **params)
     return url
+
+
+def _path(request: Request, name: str, **params: Any) -> str:
+    """The route's path with each parameter percent-encoded: Starlette inserts them verbatim,
+    and a patient id may hold "?", "#", "%" or spaces. "/" stays (the routes take ids as
+    ``{patient_id:path}``, so an id with "/" opens too)."""
+    return str(request.app.url_path_for(name, **{k: quote(str(v), safe="/")
+                                                 for k, v in params.items()}))
 
 
 def _render(request: Request, visit: Visit, template: str, code: int = 200,
@@ -403,7 +411,7 @@ def _patient_page(request: Request, visit: Visit, patient_id: str, *, status: in
     )
 
 
-@router.get("/patients/{patient_id}", name="web_patient")
+@router.get("/patients/{patient_id:path}", name="web_patient")
 def patient(patient_id: str, request: Request) -> Response:
     visit = _visit(request)
     refused = _needs(request, visit, "clinician")
@@ -460,11 +468,11 @@ def _after_change(request: Request, visit: Visit, patient_id: str, done: str,
             return _error(request, visit, 404, "No such patient", p.detail or "")
         return _patient_page(request, visit, patient_id, status=p.status,
                              form_error=f"Not saved: {p.detail or p.title}")
-    url = str(request.app.url_path_for("web_patient", patient_id=patient_id))
+    url = _path(request, "web_patient", patient_id=patient_id)
     return _redirect(f"{url}?done={done}")
 
 
-@router.post("/patients/{patient_id}/pcr", name="web_add_pcr")
+@router.post("/patients/{patient_id:path}/pcr", name="web_add_pcr")
 async def add_pcr(patient_id: str, request: Request) -> Response:
     visit, form, refused = await _form_post(request)
     if refused is not None or form is None or visit.who is None:
@@ -495,7 +503,7 @@ async def add_pcr(patient_id: str, request: Request) -> Response:
     return _after_change(request, visit, patient_id, "pcr", change)
 
 
-@router.post("/patients/{patient_id}/blood", name="web_add_blood")
+@router.post("/patients/{patient_id:path}/blood", name="web_add_blood")
 async def add_blood(patient_id: str, request: Request) -> Response:
     visit, form, refused = await _form_post(request)
     if refused is not None or form is None or visit.who is None:
@@ -515,7 +523,7 @@ async def add_blood(patient_id: str, request: Request) -> Response:
     return _after_change(request, visit, patient_id, "blood", change)
 
 
-@router.post("/patients/{patient_id}/therapy", name="web_add_therapy")
+@router.post("/patients/{patient_id:path}/therapy", name="web_add_therapy")
 async def add_therapy(patient_id: str, request: Request) -> Response:
     """A change of drug or dose (the open TKI line ends that day and a new one starts), or a
     hold (the open line ends; no new line): the record is replaced with If-Match, so a change
