@@ -31,6 +31,15 @@ def api(demo: Any) -> httpx.Client:
         "Authorization": f"Bearer {demo.tokens['clinician']}"})
 
 
+def add_pcr(page: Any, date: str, value: str, copies: str) -> None:
+    """Fill and send the patient page's BCR::ABL1 form."""
+    form = page.locator("form", has=page.get_by_role("heading", name="BCR::ABL1 PCR"))
+    form.get_by_label("Date").fill(date)
+    form.get_by_label("BCR::ABL1 % IS").fill(value)
+    form.get_by_label("Control copies").fill(copies)
+    form.get_by_role("button", name="Add PCR").click()
+
+
 def test_sign_in_lands_on_the_worklist_in_urgency_order(shot: Any, clinician: Any) -> None:
     page = clinician
     assert re.search(r"/worklist$", page.url)
@@ -136,11 +145,7 @@ def test_adding_a_lab_result_changes_the_status_and_is_audited(
     page.goto(demo_server.clinician_url)
     page.goto(f"{demo_server.base}/patients/WEB-ADD-1")
     assert page.locator("h1 .status").inner_text() == "optimal"
-    form = page.locator("form", has=page.get_by_role("heading", name="BCR::ABL1 PCR"))
-    form.get_by_label("Date").fill("2021-06-01")
-    form.get_by_label("BCR::ABL1 % IS").fill("2")
-    form.get_by_label("Control copies").fill("52000")
-    form.get_by_role("button", name="Add PCR").click()
+    add_pcr(page, "2021-06-01", "2", "52000")
     assert page.get_by_role("status").first.inner_text().startswith("The PCR result was added")
     assert page.locator("h1 .status").inner_text() == "failure"
     audit = page.locator("table.audit tbody tr").first.inner_text()
@@ -305,11 +310,7 @@ def test_a_patient_id_with_slash_and_url_characters_opens_and_takes_a_form(
     page.goto(f"{demo_server.base}/worklist?q=site-B%2F2024")
     page.locator(f'tr[data-patient-id="{pid}"] th a').click()
     assert pid in page.locator("h1").inner_text()
-    form = page.locator("form", has=page.get_by_role("heading", name="BCR::ABL1 PCR"))
-    form.get_by_label("Date").fill("2021-06-01")
-    form.get_by_label("BCR::ABL1 % IS").fill("0.005")
-    form.get_by_label("Control copies").fill("90000")
-    form.get_by_role("button", name="Add PCR").click()
+    add_pcr(page, "2021-06-01", "0.005", "90000")
     assert page.get_by_role("status").first.inner_text().startswith("The PCR result was added")
     assert pid in page.locator("h1").inner_text()
     assert page.get_by_test_id("pcr-point").and_(
