@@ -19,11 +19,13 @@ command or service (``CMLTRACK_MAX_FILE_MB``, ``CMLTRACK_MAX_LINE_MB``,
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 
 from cmltrack.errors import InputError
+
+_Line = TypeVar("_Line", bytes, str)
 
 #: JSON nesting the readers take; the bound of pydantic-core's parser, which refuses deeper
 #: nesting with its position. A record needs five levels ($, observations, [i], field, value).
@@ -105,28 +107,22 @@ def read_bounded(fh: _Bytes, limits: Limits, *, file: str) -> bytes:
 def bounded_lines(fh: _Bytes, limits: Limits, *, file: str) -> Iterator[bytes]:
     """The lines of ``fh``, refusing one longer than ``limits.max_line_mb`` without reading it
     whole (a 50 MB line costs at most the limit in memory)."""
-    cap = limits.line_bytes
-    lineno = 0
-    while True:
-        raw = fh.readline(cap + 1)
-        if not raw:
-            return
-        lineno += 1
-        if len(raw) > cap:
-            raise InputError(
-                too_large("the line", limits.max_line_mb, "CMLTRACK_MAX_LINE_MB"),
-                code="bad_format", file=file, path=f"line {lineno}",
-            )
-        yield raw
+    return _bounded(fh.readline, limits, file)
 
 
 def bounded_text_lines(fh: IO[str], limits: Limits, *, file: str) -> Iterator[str]:
     """Text lines of ``fh`` (for the csv module), refusing an over-long line as above; the
     bound counts characters, within a factor of 4 of the bytes."""
+    return _bounded(fh.readline, limits, file)
+
+
+def _bounded(readline: Callable[[int], _Line], limits: Limits, file: str) -> Iterator[_Line]:
+    # One loop for bytes and text: read at most one character past the cap, so an over-long
+    # line is refused without ever being held whole.
     cap = limits.line_bytes
     lineno = 0
     while True:
-        line = fh.readline(cap + 1)
+        line = readline(cap + 1)
         if not line:
             return
         lineno += 1
