@@ -131,13 +131,23 @@ def test_record_without_pcr_or_therapy() -> None:
     assert "no TKI start" in ax.get_xlabel()
 
 
+def _zone_spans(ax: object) -> list[tuple[float, float]]:
+    """(start, end) of the milestone zone patches (zorder 0), one per window piece."""
+    return sorted({(round(p.get_x(), 4), round(p.get_x() + p.get_width(), 4))
+                   for p in ax.patches if p.get_zorder() == 0})  # type: ignore[attr-defined]
+
+
 def test_zones_restart_with_a_new_tki(clinic: dict[str, PatientRecord]) -> None:
     rec = clinic["P04"]  # imatinib from 2015-06-08, ponatinib from 2018-05-14
     ax = plot_bcr_abl1(rec, assess(rec))
     # By hand: 2015-06-08 to 2018-06-08 is 1096 days (2016 is a leap year), less 25 days:
-    # 1071 days = 35.19 months; the second line's 3-month window opens 2.0 months later.
-    starts = sorted(p.get_x() for p in ax.patches if p.get_zorder() == 0)
-    assert starts[0] == pytest.approx(1071 / 30.4375 + 2.0, abs=1e-3)  # shift kept to 4 dp
+    # 1071 days = 35.19 months. Line 1's zones start 2.0 months after its start and stop at
+    # line 2's start; line 2's own 3-month window opens 2.0 months after that.
+    line2 = round(1071 / 30.4375, 4)
+    spans = _zone_spans(ax)
+    assert spans[0][0] == pytest.approx(2.0)
+    assert max(e for s, e in spans if s < line2) == pytest.approx(line2, abs=1e-3)
+    assert min(s for s, _e in spans if s >= line2) == pytest.approx(line2 + 2.0, abs=1e-3)
     assert "line 2 (ponatinib from month 35.2)" in ax.get_title()
 
 

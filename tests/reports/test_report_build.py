@@ -77,6 +77,21 @@ def test_patient_page_content(report: Path) -> None:
     assert "dasatinib" in text
 
 
+def test_chart_fills_the_page_width(report: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    text = (report / "patients" / "P09.html").read_text(encoding="utf-8")
+    (data,) = re.findall(r'src="data:image/png;base64,([^"]*)"', text)
+    width, height = Image.open(io.BytesIO(base64.b64decode(data))).size
+    # The page is at most 60em wide (960 px at 16 px); the chart is drawn at least that wide
+    # and shown at 100% of the column, so it is never scaled up.
+    assert width >= 960 and 0.45 < height / width < 0.7
+    assert "img { width: 100%" in text
+
+
 def test_exact_rate_matches_clopper_pearson() -> None:
     # The high-dose seed's 13 major cytogenetic responses of 34, against scipy's exact CI.
     rate = exact_rate("MCyR", 13, 34)

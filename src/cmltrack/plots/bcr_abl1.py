@@ -14,6 +14,17 @@ What it shows, and why:
   copies the sensitivity is unknown: the triangle sits on the bottom of the axis, grey.
 - Drug and dose along the time axis in a strip below the chart (gaps are holds), and reported
   events (progression, death, TKI stop, transplant) as dotted vertical lines.
+- Zones per line of TKI therapy: each line (a switch to another TKI starts one; clinical-rules
+  section 14) gets its own landmarks from its own start, up to the next line. Windows follow
+  each other without gaps: a window is drawn until the next one opens (the 6-month cells of
+  ELN 2013/2020 until the 12-month window opens at 10 months), the picture ELN's tables give
+  between landmarks; the verdicts themselves are the assessment's.
+- A treatment-free remission (a ``tki_stop`` event, until a TKI is restarted) is its own band,
+  with no milestone zones in it: the landmarks judge response on therapy.
+- Kinase-domain mutations found (T315I, E255K, ...) as labelled diamonds on the course at the
+  date of the analysis, and each loss of MMR the assessment derived as a ringed result.
+- Calendar years on a second axis above the chart, so months on therapy and dates read
+  together.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cmltrack.domain.assess import Assessment
@@ -33,15 +44,16 @@ from cmltrack.domain.enums import (
     MolecularResponse,
 )
 from cmltrack.domain.guidelines.eln import Line, tki_lines
-from cmltrack.domain.records import PatientRecord, Pcr
+from cmltrack.domain.records import Mutation, PatientRecord, Pcr
 from cmltrack.domain.response import MOLECULAR_BANDS, UNDETECTED_MIN_COPIES
-from cmltrack.domain.timeline import months_between
+from cmltrack.domain.timeline import DAYS_PER_MONTH, months_between
 from cmltrack.plots._mpl import figure_of
-from cmltrack.plots.zones import zones_for
+from cmltrack.plots.zones import Zone, zones_for
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
+    from matplotlib.axes._secondary_axes import SecondaryAxis
 
 #: Reference lines drawn on the chart, deepest last.
 MR_LINES: tuple[MolecularResponse, ...] = (
@@ -57,6 +69,13 @@ ZONE_STYLE: dict[MilestoneStatus, tuple[str, str]] = {
     MilestoneStatus.SUBOPTIMAL: ("#fdd0a2", "\\\\"),
     MilestoneStatus.FAILURE: ("#fcbba1", "////"),
 }
+
+#: Fill and hatch of a treatment-free remission band (off TKI after a stop).
+TFR_STYLE = ("#deebf7", "--")
+
+#: Mutation and loss-of-MMR marks: Okabe-Ito vermillion and blue, told apart by shape too.
+MUTATION_COLOR = "#d55e00"
+LOSS_COLOR = "#0072b2"
 
 #: Short drug names for the dose strip (as clinicians abbreviate them).
 DRUG_ABBREV = {
@@ -150,6 +169,10 @@ class Frame:
     strip: bool
     #: Where the milestone zones stop, months: the death or loss to follow-up, else x_max.
     zone_end: float | None = None
+    #: Each line of TKI therapy as (start, end) in months; the last runs to the chart's end.
+    lines: tuple[tuple[float, float | None], ...] = ()
+    #: Each treatment-free remission (TKI stop to restart, or open) as (start, end) in months.
+    tfr: tuple[tuple[float, float | None], ...] = ()
 
 
 def _nice(value: float, up: bool) -> float:
@@ -184,8 +207,65 @@ def chart_frame(
         xlabel=xlabel,
         strip=dose_strip and bool(record.therapy),
         zone_end=_follow_up_end(assessment, origin),
+        lines=tuple(
+            (round(months_between(origin, line.start), 4),
+             round(months_between(origin, lines[i + 1].start), 4) if i + 1 < len(lines) else None)
+            for i, line in enumerate(lines)
+        ),
+        tfr=tuple(
+            (round(months_between(origin, a), 4),
+             None if b is None else round(months_between(origin, b), 4))
+            for a, b in tfr_periods(record, assessment.as_of)
+        ),
     )
     return frame, origin, points, lines
+
+
+def tfr_periods(record: PatientRecord, as_of: dt.date) -> list[tuple[dt.date, dt.date | None]]:
+    """Treatment-free remissions: from each ``tki_stop`` event to the first TKI started after
+    it (None: still off TKI at ``as_of``), as :mod:`cmltrack.domain.guidelines.tfr` reads them."""
+    out: list[tuple[dt.date, dt.date | None]] = []
+    for day in sorted({e.date for e in record.events if e.kind == "tki_stop" and e.date <= as_of}):
+        later = [t.start for t in record.therapy if t.drug in TKIS and day < t.start <= as_of]
+        out.append((day, min(later, default=None)))
+    return out
+
+
+def zone_spans(frame: Frame) -> list[tuple[Zone, float, float]]:
+    """(zone, start, end) in months of every milestone zone drawn on ``frame``.
+
+    Each line of TKI therapy gets the guideline's zones from its own start up to the next
+    line; a window is drawn until the next window opens (no gaps between landmarks); nothing
+    is shaded in a treatment-free remission or after the follow-up ended.
+    """
+    zones = zones_for(frame.guideline)
+    stop = frame.x_max if frame.zone_end is None else min(frame.zone_end, frame.x_max)
+    holes = sorted((a, frame.x_max if b is None else b) for a, b in frame.tfr)
+    spans: list[tuple[Zone, float, float]] = []
+    for line_start, line_end in frame.lines or ((frame.shift, None),):
+        until = stop if line_end is None else min(line_end, stop)
+        for i, zone in enumerate(zones):
+            following = zones[i + 1].start if i + 1 < len(zones) else None
+            end = zone.end if following is None else max(following, zone.end or following)
+            a = line_start + zone.start
+            b = until if end is None else min(line_start + end, until)
+            for piece in _minus(a, b, holes):
+                spans.append((zone, *piece))
+    return spans
+
+
+def _minus(a: float, b: float, holes: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The parts of [a, b] outside every hole (holes sorted by start)."""
+    out: list[tuple[float, float]] = []
+    for lo, hi in holes:
+        if hi <= a or lo >= b:
+            continue
+        if lo > a:
+            out.append((a, lo))
+        a = max(a, hi)
+    if b > a:
+        out.append((a, b))
+    return out
 
 
 def _follow_up_end(assessment: Assessment, origin: dt.date) -> float | None:
@@ -228,6 +308,10 @@ def plot_bcr_abl1(
                     Rectangle((0, 0), 0, 0, facecolor=face, hatch=hatch, edgecolor="0.6",
                               linewidth=0.0, label=f"zone: {status}")
                 )
+        if frame_has_tfr(ax):
+            ax.add_patch(Rectangle((0, 0), 0, 0, facecolor=TFR_STYLE[0], hatch=TFR_STYLE[1],
+                                   edgecolor="0.55", linewidth=0.0,
+                                   label="treatment-free remission (off TKI)"))
         if points or shown:
             if own_figure:  # the legend goes under the figure, clear of the data
                 figure_of(ax).legend(loc="lower center", fontsize=7, ncols=3, frameon=False,
@@ -235,6 +319,10 @@ def plot_bcr_abl1(
             else:
                 ax.legend(loc="lower left", fontsize=7, framealpha=0.9, ncols=3)
     return ax
+
+
+def frame_has_tfr(ax: Axes) -> bool:
+    return any(p.get_gid() == "tfr" for p in ax.patches)
 
 
 def draw_frame(ax: Axes, frame: Frame) -> set[MilestoneStatus]:
@@ -255,32 +343,40 @@ def draw_frame(ax: Axes, frame: Frame) -> set[MilestoneStatus]:
     ax.xaxis.labelpad = 22 if frame.strip else 4  # the label goes under the dose strip
     ax.set_title("")
 
-    # Landmarks count from the start of the current line of TKI therapy: after a switch to
-    # another TKI they restart (clinical-rules section 14), and so do the zones.
+    # Landmarks count from the start of each line of TKI therapy: after a switch to another
+    # TKI they restart (clinical-rules section 14), and so do the zones.
     shown: set[MilestoneStatus] = set()
-    zones_stop = x_max if frame.zone_end is None else min(frame.zone_end, x_max)
-    for zone in zones_for(frame.guideline):
-        zone = replace(zone, start=zone.start + frame.shift,
-                       end=None if zone.end is None else zone.end + frame.shift)
-        z_end = zones_stop if zone.end is None else min(zone.end, zones_stop)
-        if zone.start >= zones_stop:
-            continue  # a landmark beyond the follow-up: nothing to shade yet
+    labelled: set[tuple[float, str]] = set()
+    for zone, z_start, z_end in zone_spans(frame):
         for band in zone.bands:
             face, hatch = ZONE_STYLE[band.status]
             shown.add(band.status)
             lo, hi = max(band.low, y_low), min(band.high, y_high)
             ax.add_patch(
                 Rectangle(
-                    (zone.start, lo), z_end - zone.start, hi - lo,
+                    (z_start, lo), z_end - z_start, hi - lo,
                     facecolor=face, hatch=hatch, edgecolor="0.6", linewidth=0.0, zorder=0,
                 )
             )
-        # The landmark's name on top of its zone; upright where the window is too narrow.
-        wide = z_end - zone.start > (len(zone.label) + 1) * (x_max - x_min) / 100
+        # The landmark's name on top of its zone (once per line); upright where it is narrow.
+        key = (round(z_start - zone.start, 3), zone.label)
+        if key in labelled or z_end - z_start < 0.8 * (x_max - x_min) / 100:
+            continue
+        labelled.add(key)
+        wide = z_end - z_start > (len(zone.label) + 1) * (x_max - x_min) / 100
         ax.text(
-            (zone.start + z_end) / 2, y_high / 1.5, zone.label, ha="center", va="top",
+            (z_start + z_end) / 2, y_high / 1.5, zone.label, ha="center", va="top",
             fontsize=7, color="0.15", rotation=0 if wide else 90,
         )
+    for start, end in frame.tfr:
+        stop = x_max if end is None else min(end, x_max)
+        ax.add_patch(
+            Rectangle((start, y_low), stop - start, y_high - y_low, facecolor=TFR_STYLE[0],
+                      hatch=TFR_STYLE[1], edgecolor="0.55", linewidth=0.0, zorder=0.5,
+                      gid="tfr")
+        )
+        ax.text((start + stop) / 2, y_high / 1.5, "TFR", ha="center", va="top", fontsize=7.5,
+                color="#08306b", fontweight="bold", gid="tfr")
     for i, level in enumerate(MR_LINES):
         y = mr_threshold(level)
         ax.axhline(y, color="0.15", linestyle=("-", "--", ":")[i], linewidth=0.9, zorder=2)
@@ -299,8 +395,13 @@ def draw_course(
     origin: dt.date,
     points: Sequence[PcrPoint],
     lines: Sequence[Line],
+    calendar: SecondaryAxis | None = None,
 ) -> list[Artist]:
-    """The patient's own marks on a frame; returns the artists added (title included)."""
+    """The patient's own marks on a frame; returns the artists added (title included).
+
+    ``calendar``: a calendar axis to reuse (its dates are set to this patient's); without it
+    one is added.
+    """
     before = {id(a) for a in ax.get_children()}
     floor = frame.y_low * 1.4  # where undetected results of unknown sensitivity sit
     # The course: one line through every result, detected values as filled circles.
@@ -329,6 +430,8 @@ def draw_course(
             label="undetected, sensitivity not given",
         )
     _draw_events(ax, record, origin, frame.y_low, frame.y_high)
+    _draw_mutations(ax, record, assessment, origin, points, frame)
+    _draw_losses(ax, assessment, origin, points, frame)
     verdicts = _draw_milestone_marks(ax, assessment, origin, frame.y_low, frame.y_high)
     if frame.strip:
         _dose_strip(ax, record, origin, frame.x_min, frame.x_max)
@@ -338,10 +441,101 @@ def draw_course(
             "milestones:",
             f"line {len(lines)} ({lines[-1].drug} from month {frame.shift:.1f}) milestones:",
         )
-    # An explicit y spares matplotlib the costly automatic placement of the title.
-    ax.set_title(title + (f"\n{verdicts}" if verdicts else ""), fontsize=9.5, y=1.01)
+    # An explicit y spares matplotlib the costly automatic placement of the title; it sits
+    # above the calendar axis.
+    import textwrap
+
+    ax.set_title("\n".join([title, *textwrap.wrap(verdicts, 92)]), fontsize=9, y=1.08)
     added = [a for a in ax.get_children() if id(a) not in before]
-    return [*sorted(added, key=lambda a: a.get_zorder()), ax.title]
+    if calendar is None:
+        calendar = calendar_axis(ax, origin)
+        added = [a for a in added if a is not calendar]
+    else:
+        calendar.set_functions(_calendar_functions(origin))
+    return [*sorted(added, key=lambda a: a.get_zorder()), calendar, ax.title]
+
+
+def _calendar_functions(origin: dt.date) -> tuple[Any, Any]:
+    """Months since ``origin`` to matplotlib date numbers (days) and back."""
+    from matplotlib.dates import date2num
+
+    base = float(date2num(origin))  # type: ignore[no-untyped-call]
+    return (lambda m: base + m * DAYS_PER_MONTH, lambda d: (d - base) / DAYS_PER_MONTH)
+
+
+def calendar_axis(ax: Axes, origin: dt.date) -> SecondaryAxis:
+    """A second x axis above the chart in calendar dates (months since ``origin`` at 30.4375
+    days), ticked in years, or in months over a short follow-up."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    cal = ax.secondary_xaxis("top", functions=_calendar_functions(origin))
+    locator = AutoDateLocator(minticks=3, maxticks=9)  # type: ignore[no-untyped-call]
+    cal.xaxis.set_major_locator(locator)
+    cal.xaxis.set_major_formatter(
+        ConciseDateFormatter(locator, show_offset=False)  # type: ignore[no-untyped-call]
+    )
+    cal.tick_params(axis="x", labelsize=7.5, pad=1.5, length=3)
+    return cal
+
+
+def course_value(points: Sequence[PcrPoint], months: float, floor: float) -> float:
+    """Where the course line passes at ``months`` (log-linear between results; the nearest
+    result outside them): where a mark for that day sits on the course."""
+    xy = [(p.months, p.value if p.value is not None else floor) for p in points]
+    if not xy:
+        return floor
+    before = [q for q in xy if q[0] <= months]
+    after = [q for q in xy if q[0] >= months]
+    if not before:
+        return after[0][1]
+    if not after:
+        return before[-1][1]
+    (x0, y0), (x1, y1) = before[-1], after[0]
+    if x1 == x0:
+        return y0
+    t = (months - x0) / (x1 - x0)
+    return float(10 ** (math.log10(y0) + t * (math.log10(y1) - math.log10(y0))))
+
+
+def _draw_mutations(
+    ax: Axes, record: PatientRecord, assessment: Assessment, origin: dt.date,
+    points: Sequence[PcrPoint], frame: Frame,
+) -> None:
+    """Each mutation analysis that found BCR::ABL1 kinase-domain mutations: a diamond on the
+    course at its date, labelled with the mutations (T315I, E255K)."""
+    found: dict[dt.date, list[str]] = {}
+    for obs in record.observations:
+        if isinstance(obs, Mutation) and obs.mutations and obs.date <= assessment.as_of:
+            names = found.setdefault(obs.date, [])
+            names += [m for m in obs.mutations if m not in names]
+    if not found:
+        return
+    days = sorted(found)
+    xs = [months_between(origin, d) for d in days]
+    ys = [course_value(points, x, frame.y_low * 1.4) for x in xs]
+    ax.plot(xs, ys, "D", markerfacecolor=MUTATION_COLOR, markeredgecolor="black",
+            markersize=8, zorder=5, label="BCR::ABL1 mutation found")
+    for x, y, day in zip(xs, ys, days, strict=True):
+        ax.annotate(", ".join(found[day]), (x, y), xytext=(5, 6), textcoords="offset points",
+                    fontsize=7.5, fontweight="bold", color=MUTATION_COLOR, zorder=6,
+                    annotation_clip=False)
+
+
+def _draw_losses(
+    ax: Axes, assessment: Assessment, origin: dt.date, points: Sequence[PcrPoint],
+    frame: Frame,
+) -> None:
+    """Each loss of MMR the assessment derived: the result that lost it, ringed."""
+    days = sorted(e.date for e in assessment.events if e.kind is EventKind.LOSS_OF_MMR)
+    if not days:
+        return
+    xs = [months_between(origin, d) for d in days]
+    ys = [course_value(points, x, frame.y_low * 1.4) for x in xs]
+    ax.plot(xs, ys, "o", markerfacecolor="none", markeredgecolor=LOSS_COLOR, markersize=13,
+            markeredgewidth=1.8, zorder=5, label="loss of MMR")
+    for x, y in zip(xs, ys, strict=True):
+        ax.annotate("loss of MMR", (x, y), xytext=(9, -2), textcoords="offset points",
+                    va="top", fontsize=7.5, color=LOSS_COLOR, zorder=6, annotation_clip=False)
 
 
 class ChartRenderer:
@@ -363,6 +557,7 @@ class ChartRenderer:
         self._cache = cache
         self._backgrounds: dict[Frame, Any] = {}
         self._course: list[Artist] = []
+        self._calendar = calendar_axis(self.ax, dt.date(2000, 1, 1))  # dated per patient
 
     def render(self, record: PatientRecord, assessment: Assessment) -> Any:
         """The chart as an RGBA array (height x width x 4, uint8)."""
@@ -372,14 +567,16 @@ class ChartRenderer:
 
         ax = self.ax
         for artist in self._course:
-            if artist is not ax.title:
+            if artist is not ax.title and artist is not self._calendar:
                 artist.remove()
         frame, origin, points, lines = chart_frame(record, assessment)
         background = self._backgrounds.pop(frame, None)
         if background is None:
             reset_axes(ax)
             draw_frame(ax, frame)
+            self._calendar.set_visible(False)  # the patient's own dates are not background
             self.canvas.draw()  # type: ignore[no-untyped-call]
+            self._calendar.set_visible(True)
             background = self.canvas.copy_from_bbox(self.fig.bbox)  # type: ignore[no-untyped-call]
             if len(self._backgrounds) >= self._cache:
                 self._backgrounds.pop(next(iter(self._backgrounds)))
@@ -388,7 +585,8 @@ class ChartRenderer:
             ax.set_ylim(frame.y_low, frame.y_high)
             self.canvas.restore_region(background)  # type: ignore[no-untyped-call]
         self._backgrounds[frame] = background  # most recently used last
-        self._course = draw_course(ax, record, assessment, frame, origin, points, lines)
+        self._course = draw_course(ax, record, assessment, frame, origin, points, lines,
+                                   calendar=self._calendar)
         renderer = self.canvas.get_renderer()  # type: ignore[no-untyped-call]
         for artist in self._course:
             artist.draw(renderer)
@@ -403,10 +601,10 @@ def new_chart_axes(legend: bool = True) -> Axes:
     # under it): the chart is drawn once per patient in a report, and a layout engine or a
     # second shared Axes would double its cost.
     if legend:
-        fig = Figure(figsize=(7.5, 4.6), dpi=100)
-        return fig.add_axes((0.12, 0.27, 0.74, 0.62))
-    fig = Figure(figsize=(7.5, 4.0), dpi=100)
-    return fig.add_axes((0.12, 0.21, 0.74, 0.67))
+        fig = Figure(figsize=(7.5, 4.9), dpi=100)
+        return fig.add_axes((0.12, 0.26, 0.74, 0.565))
+    fig = Figure(figsize=(7.5, 4.3), dpi=100)
+    return fig.add_axes((0.12, 0.195, 0.74, 0.62))
 
 
 def _draw_events(
@@ -419,6 +617,8 @@ def _draw_events(
         ax.vlines(xs, y_low, y_high, colors="0.1", linestyles=(0, (1, 2)), linewidth=1.1,
                   zorder=2.6)
     for m, ev in zip(xs, events, strict=True):
+        if ev.kind == "tki_stop":
+            continue  # the treatment-free remission band is labelled instead
         label = ev.kind.replace("_", " ")
         if ev.kind == "progression" and ev.phase:
             label = f"progression ({ev.phase})"

@@ -31,13 +31,15 @@ class Section:
 
 
 CHART_CAPTION = (
-    "Log scale. Filled circles: detected BCR::ABL1; open triangles: undetected, drawn at the "
-    "sample's sensitivity (one BCR::ABL1 copy among the control-gene copies; grey on the axis "
-    "floor: sensitivity not given); horizontal lines: MMR 0.1% (solid), MR4 0.01% (dashed), "
-    "MR4.5 0.0032% (dotted); shaded: the guideline's BCR::ABL1 milestone cells over each "
-    "landmark window (plain optimal, dotted warning, back-hatched suboptimal, hatched "
-    "failure); strip: drug and dose in mg/day (gaps are holds); dotted verticals: reported "
-    "events."
+    "Log scale; months on TKI therapy below, calendar years above. Filled circles: detected "
+    "BCR::ABL1; open triangles: undetected, drawn at the sample's sensitivity (one BCR::ABL1 "
+    "copy among the control-gene copies; grey on the axis floor: sensitivity not given); "
+    "horizontal lines: MMR 0.1% (solid), MR4 0.01% (dashed), MR4.5 0.0032% (dotted); shaded: "
+    "the guideline's BCR::ABL1 milestone cells, each line of TKI therapy from its own start "
+    "(plain optimal, dotted warning, back-hatched suboptimal, hatched failure); blue band: "
+    "treatment-free remission (off TKI); orange diamonds: kinase-domain mutations found, "
+    "named; blue rings: loss of MMR; strip: drug and dose in mg/day (gaps are holds); dotted "
+    "verticals: reported events."
 )
 
 
