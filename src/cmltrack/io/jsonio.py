@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 from pydantic_core import from_json
 
 from cmltrack.domain.records import PatientRecord
@@ -37,8 +38,14 @@ def _refuse_constant(name: str) -> float:
 _AT = re.compile(r" at line (\d+) column (\d+)$")
 
 
+class DuplicateKey(ValueError):
+    """An object names one key twice: which value is meant cannot be told (every JSON parser
+    here would silently keep the last)."""
+
+
 def _loads(text: str) -> Any:
-    """The JSON value of ``text``; a ValueError naming line and column if it is not JSON.
+    """The JSON value of ``text``; a ValueError naming line and column if it is not JSON, a
+    :class:`DuplicateKey` naming the object's JSON path if an object repeats a key.
 
     Nesting deeper than MAX_JSON_DEPTH is refused by the first parser, with its position,
     before Python's recursive json could hit a RecursionError.
@@ -46,9 +53,12 @@ def _loads(text: str) -> Any:
     try:
         # pydantic-core's parser (Rust) reads a record about twice as fast as json. It accepts
         # a subset of what json accepts and builds the same values (tests/io/test_jsonio_parse).
-        return from_json(text, allow_inf_nan=False)
+        value = from_json(text, allow_inf_nan=False)
     except ValueError as exc:
         first = str(exc)
+    else:
+        _refuse_duplicate_keys(text, value)
+        return value
     if first.startswith("recursion limit exceeded"):
         at = _AT.search(first)
         where = f" (line {at[1]}, column {at[2]})" if at else ""
@@ -64,6 +74,65 @@ def _loads(text: str) -> Any:
         raise ValueError(f"{what}{where}") from None
 
 
+def _refuse_duplicate_keys(text: str, value: Any) -> None:
+    """Raise :class:`DuplicateKey` if an object of ``text`` (parsed as ``value``) repeats a key.
+
+    A cheap proof first, from two counts of colons: every key of the text is followed by a
+    colon of its own, and every other colon is inside a string, so the text's colons are its
+    keys plus its strings' colons. ``value`` written out again (orjson, compact) has one colon
+    per key it kept plus the colons of the strings it kept, which are at most the text's when
+    no string spells a colon as an escape (``\\u003a``). Equal counts therefore mean no key was
+    dropped. Otherwise (a duplicate, an escape, a value orjson cannot write) the text is
+    parsed again by json, which lists each object's keys, to find the first duplicate.
+    """
+    try:
+        again = orjson.dumps(value).count(b":")
+    except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate
+        again = -1
+    if again == text.count(":") and "\\u003" not in text:
+        return
+    found = _first_duplicate(text)
+    if found is not None:
+        key, path = found
+        shown = key if len(key) <= 40 else key[:40] + "..."
+        raise DuplicateKey(f"the key {shown!r} appears twice in the object at {path} "
+                           "(which value is meant cannot be told)")
+
+
+class _Repeated(dict[str, Any]):
+    """An object whose pairs repeat ``key`` (made by :func:`_first_duplicate`)."""
+
+    key = ""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    out = _Repeated(obj)
+    for key, _ in pairs:
+        if key in seen:
+            out.key = key
+            break
+        seen.add(key)
+    return out
+
+
+def _first_duplicate(text: str) -> tuple[str, str] | None:
+    """(key, JSON path) of the first object in document order that repeats a key."""
+    stack: list[tuple[Any, str]] = [(json.loads(text, object_pairs_hook=_pairs), "$")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Repeated):
+            return node.key, path
+        if isinstance(node, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return None
+
+
 def _open_binary(path: Path) -> gzip.GzipFile | BinaryIO:
     """The file's bytes, decompressed if its name ends in .gz."""
     if path.name.lower().endswith(".gz"):
@@ -76,7 +145,9 @@ def _bad_json(
     *, in_line: bool = False,
 ) -> InputError:
     """``in_line``: the text is one line of JSON Lines, named by ``path``: give the column."""
-    if isinstance(exc, json.JSONDecodeError):
+    if isinstance(exc, DuplicateKey):
+        msg = f"ambiguous JSON: {exc}"
+    elif isinstance(exc, json.JSONDecodeError):
         where = f"line {exc.lineno}, " if not in_line else ""
         msg = f"not valid JSON: {exc.msg} ({where}column {exc.colno})"
     elif in_line:
