@@ -35,7 +35,9 @@ def test_one_bar_per_patient(cases: list) -> None:  # type: ignore[type-arg]
     rows = swimmer_rows(cases)
     assert len(rows) == 12  # every example patient has a TKI start
     ax = plot_swimmer(rows)
-    assert len(ax.patches) == 12
+    # One bar per patient: each row's segments sit on its own y, every patient has one.
+    ys = {round(p.get_y() + p.get_height() / 2) for p in ax.patches}
+    assert ys == set(range(12))
     assert sorted(t.get_text() for t in ax.get_yticklabels()) == sorted(r.id for r, _ in cases)
 
 
@@ -53,7 +55,7 @@ def test_swimmer_marks_death_and_responses(cases: list) -> None:  # type: ignore
 
 def test_swimmer_caps_bars_and_says_so(cases: list) -> None:  # type: ignore[type-arg]
     ax = plot_swimmer(swimmer_rows(cases), max_patients=5)
-    assert len(ax.patches) == 5
+    assert {round(p.get_y() + p.get_height() / 2) for p in ax.patches} == set(range(5))
     assert "first 5 of 12" in ax.get_title()
 
 
@@ -72,3 +74,86 @@ def test_waterfall_change_by_hand() -> None:
     heights = [p.get_height() for p in ax.patches]
     assert heights == pytest.approx([50, -30, -100])  # sorted, least reduction first
     assert [t.get_text() for t in ax.get_xticklabels()] == ["C", "B", "A"]
+
+
+MONTH = 30.4375
+
+
+def _tki_record(therapy: list[dict[str, object]], **extra: object) -> PatientRecord:
+    return PatientRecord.model_validate(
+        {"id": "S1", "diagnosis": {"date": "2019-12-20", "phase": "chronic"},
+         "therapy": therapy, **extra})
+
+
+def test_swimmer_segments_lines_holds_and_off_tki() -> None:
+    import datetime as dt
+
+    from cmltrack.plots.cohort import TKI_COLORS
+
+    # Imatinib 2020-01-01 to 2020-04-01 (91 days), held to 2020-05-01 (121), imatinib again to
+    # 2021-01-01 (366), off TKI to 2021-02-01 (397: a switch), dasatinib to 2022-01-01 (731),
+    # stopped for TFR (tki_stop), off TKI to the last contact 2022-07-01 (912 days).
+    therapy = [
+        {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-01",
+         "end": "2020-04-01", "reason_end": "toxicity"},
+        {"drug": "imatinib", "dose_mg_per_day": 300, "start": "2020-05-01",
+         "end": "2021-01-01", "reason_end": "resistance"},
+        {"drug": "dasatinib", "dose_mg_per_day": 100, "start": "2021-02-01",
+         "end": "2022-01-01", "reason_end": "tfr"},
+    ]
+    rec = _tki_record(
+        therapy,
+        events=[{"date": "2022-01-01", "kind": "tki_stop"}],
+        observations=[{"kind": "pcr", "date": "2022-07-01", "bcr_abl1_is": 0.005}],
+    )
+    (row,) = swimmer_rows([(rec, assess(rec, as_of=dt.date(2022, 7, 1)))])
+    got = [(s.kind, s.drug, round(s.start * MONTH), round(s.end * MONTH)) for s in row.segments]
+    assert got == [
+        ("tki", "imatinib", 0, 91), ("hold", None, 91, 121), ("tki", "imatinib", 121, 366),
+        ("off", None, 366, 397), ("tki", "dasatinib", 397, 731), ("off", None, 731, 912),
+    ]
+    assert not row.ongoing
+    ax = plot_swimmer([row])
+    tki = [p for p in ax.patches if p.get_gid() == "tki"]
+    assert [p.get_facecolor()[:3] for p in tki] == [
+        pytest.approx(to_rgb(TKI_COLORS[d])) for d in ("imatinib", "imatinib", "dasatinib")]
+    (hold,) = [p for p in ax.patches if p.get_gid() == "hold"]
+    assert hold.get_hatch() == "////" and hold.get_x() == pytest.approx(91 / MONTH, abs=1e-3)
+    off = [p for p in ax.patches if p.get_gid() == "off"]
+    assert len(off) == 2 and all(p.get_height() < tki[0].get_height() for p in off)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"imatinib", "dasatinib", "dose hold", "off TKI"} <= set(legend)
+
+
+def to_rgb(color: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb as rgb
+
+    return rgb(color)
+
+
+def test_waterfall_not_classifiable_is_a_marker_not_a_bar() -> None:
+    # E: 20/20 at baseline, then only 0/8 and 0/5 metaphases: inadequate (< 20), so no
+    # classifiable result; F: 20/20, then 0/6 (inadequate) and 10/20 (50%, classifiable):
+    # the best classifiable is 50%, a change of -50%, not -100%.
+    def rec(pid: str, later: list[tuple[str, int, int]]) -> PatientRecord:
+        return PatientRecord.model_validate({
+            "id": pid,
+            "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-10"}],
+            "observations": [{"kind": "cytogenetics", "date": "2020-01-05", "ph_pos": 20,
+                              "metaphases": 20}]
+            + [{"kind": "cytogenetics", "date": d, "ph_pos": n, "metaphases": m}
+               for d, n, m in later],
+        })
+
+    e = ph_change(assess(rec("E", [("2020-07-10", 0, 8), ("2021-01-10", 0, 5)])))
+    f = ph_change(assess(rec("F", [("2020-07-10", 0, 6), ("2021-01-10", 10, 20)])))
+    assert e is not None and e.change_pct is None and not e.classifiable
+    assert f is not None and f.change_pct == pytest.approx(-50.0)
+    ax = plot_waterfall([e, f])
+    assert [p.get_height() for p in ax.patches] == pytest.approx([-50.0])  # no bar for E
+    (nc,) = [c for c in ax.collections if c.get_gid() == "nc"]
+    assert list(nc.get_offsets()[0]) == pytest.approx([1.0, 0.0])  # on the zero line
+    assert nc.get_hatch() == "xxxx"
+    assert "n.c." in [t.get_text() for t in ax.texts]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["F", "E"]
+    assert any("not classifiable" in t.get_text() for t in ax.get_legend().get_texts())

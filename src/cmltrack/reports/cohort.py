@@ -186,9 +186,12 @@ def cohort_figures(patients: Sequence[PatientSummary], dpi: float = 90) -> Cohor
     bars = [p.waterfall for p in patients if p.waterfall is not None]
     if bars:
         out.figures["waterfall"] = figure_of(plot_waterfall(bars))
+    nc = sum(1 for b in bars if not b.classifiable)
     out.notes["waterfall"] = (
         f"{len(bars)} of {len(patients)} patients have a Ph+ baseline on or before the start "
-        "of TKI therapy and a later Ph+ result."
+        "of TKI therapy and a later Ph+ result"
+        + (f"; {nc} with no classifiable result after baseline (every one inadequate, "
+           "fewer than 20 metaphases), marked n.c." if nc else "") + "."
     )
     t, e = endpoint_arrays(patients, "PFS")
     if t:
@@ -246,7 +249,9 @@ METHODS: tuple[tuple[str, str], ...] = (
     ("Cumulative incidence", "Aalen-Johansen estimate with death or progression before MMR as "
      "a competing event (Aalen & Johansen, Scand J Stat 1978;5:141-50), as cmprsk::cuminc."),
     ("Ph+ waterfall", "Best relative change of Ph+ metaphases (or FISH where only FISH was "
-     "done) from the last result on or before the start of TKI therapy."),
+     "done) from the last result on or before the start of TKI therapy, among classifiable "
+     "results (an inadequate one, fewer than 20 metaphases, is not used; a patient with none "
+     "is marked not classifiable)."),
 )
 
 
