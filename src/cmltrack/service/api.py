@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -56,7 +57,7 @@ def _etag(digest: str) -> dict[str, str]:
 # Patient ids may hold "/" ({patient_id:path}); the assessment route comes first so that
 # ".../P1/assessment" is the assessment of P1, not a patient "P1/assessment".
 @router.get("/patients/{patient_id:path}/assessment")
-def get_assessment(
+async def get_assessment(
     patient_id: str, svc: Svc, who: Clinician,
     guideline: str | None = None, protocol: str | None = None, as_of: str | None = None,
     cytogenetic_scheme: str | None = None, phase_criteria: str | None = None,
@@ -67,7 +68,11 @@ def get_assessment(
         "guideline": guideline, "protocol": protocol, "as_of": as_of,
         "cytogenetic_scheme": cytogenetic_scheme, "phase_criteria": phase_criteria,
         "aml_criteria": aml_criteria})
-    body, digest = core.get_assessment(svc, patient_id, req)
+    # A cache hit is one indexed query, answered on the event loop (no thread hop); only a
+    # computation goes to the thread pool.
+    digest, body = core.lookup_assessment(svc, patient_id, req)
+    if body is None:
+        body, digest = await run_in_threadpool(core.compute_assessment, svc, patient_id, req)
     return Response(body, media_type="application/json", headers=_etag(digest))
 
 
@@ -117,6 +122,7 @@ async def post_observation(patient_id: str, request: Request, svc: Svc, who: Cli
 
 
 _GROUP = 200  # lines committed together at most
+_BACKLOG = 4 * _GROUP  # lines read ahead of the commits at most
 
 
 class AckStream(StreamingResponse):
@@ -145,14 +151,13 @@ async def import_patients(request: Request, svc: Svc, who: Clinician,
                       f"Content-Type {media!r}: send application/x-ndjson")
 
     async def acks() -> AsyncIterator[bytes]:
+        # The body is read by its own task while the groups before commit: what arrives
+        # during a commit forms the next group (up to _GROUP lines), so a fast sender gets
+        # big groups (few commits) and a slow one prompt acknowledgements.
         splitter = core.LineSplitter()
         pending: list[core.ImportLine] = []
-
-        async def flush() -> bytes:
-            group = list(pending)
-            pending.clear()
-            await run_in_threadpool(core.import_group, svc, who, group, request_id=rid)
-            return b"".join(i.ack() for i in group)
+        arrived, drained = asyncio.Event(), asyncio.Event()
+        done = False
 
         def take(lines: list[tuple[int, bytes | None]]) -> None:
             for n, raw in lines:
@@ -160,19 +165,38 @@ async def import_patients(request: Request, svc: Svc, who: Clinician,
                 if raw is None:
                     item.problem = Problem(413, "too_large", f"line {n} is over 16 MiB")
                 pending.append(item)
+            arrived.set()
 
-        async for chunk in request.stream():
-            take(splitter.feed(chunk))
-            while len(pending) >= _GROUP:
-                rest = pending[_GROUP:]
-                del pending[_GROUP:]
-                yield await flush()
-                pending.extend(rest)
-            if pending:
-                yield await flush()
-        take(splitter.finish())
-        if pending:
-            yield await flush()
+        async def read() -> None:
+            nonlocal done
+            try:
+                async for chunk in request.stream():
+                    take(splitter.feed(chunk))
+                    while len(pending) >= _BACKLOG:  # bounded memory: wait for the writer
+                        drained.clear()
+                        await drained.wait()
+                take(splitter.finish())
+            finally:
+                done = True
+                arrived.set()
+
+        reader = asyncio.create_task(read())
+        try:
+            while True:
+                if not pending:
+                    if done:
+                        break
+                    arrived.clear()
+                    await arrived.wait()
+                    continue
+                group = pending[:_GROUP]
+                del pending[:_GROUP]
+                drained.set()
+                await run_in_threadpool(core.import_group, svc, who, group, request_id=rid)
+                yield b"".join(i.ack() for i in group)
+            await reader  # a failed read (the client went away) ends the answer here
+        finally:
+            reader.cancel()
 
     return AckStream(acks(), media_type="application/x-ndjson")
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cmltrack import DISCLAIMER, __version__
 from cmltrack.service import logs
-from cmltrack.service.core import Services
+from cmltrack.service.core import Activity, Services
 from cmltrack.service.problems import MEDIA_TYPE, Problem
 from cmltrack.service.settings import Settings
 from cmltrack.store import db as dbmod
@@ -89,7 +89,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return problem_response(Problem(500, "internal", "an unexpected error; see the log",
                                         title="Internal server error"), request)
 
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, activity=svc.activity)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Response:
@@ -151,8 +151,9 @@ class RequestLog:
     """Pure ASGI middleware: a request id for each request (``X-Request-ID``, echoed) and one
     log line per request (method, path, status, actor, time; never a header or a body)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, activity: Activity | None = None) -> None:
         self.app = app
+        self.activity = activity or Activity()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -168,6 +169,7 @@ class RequestLog:
         state["request_id"] = rid
         start = time.perf_counter()
         status = 500
+        self.activity.begin()
 
         async def send_with_id(message: Any) -> None:
             nonlocal status
@@ -188,6 +190,7 @@ class RequestLog:
                 return
             await self.app(scope, receive, send_with_id)
         finally:
+            self.activity.end()
             logs.event("request", method=scope.get("method"), path=scope.get("path"),
                        status=status, request_id=rid, actor=state.get("actor"),
                        ms=round((time.perf_counter() - start) * 1000, 1))

@@ -171,21 +171,36 @@ def read_prefetch(prefetch: dict[str, Any], patient_id: str, today: dt.date
     return record, list(warnings), requests
 
 
-async def _record_for(body: dict[str, Any], today: dt.date
-                      ) -> tuple[PatientRecord, str, list[dict[str, Any]]]:
+def _context_patient(body: dict[str, Any]) -> str:
     context = body.get("context")
     if not isinstance(context, dict) or not isinstance(context.get("patientId"), str):
         raise Problem(400, "bad_request", "context.patientId is missing")
-    patient_id = context["patientId"]
+    return str(context["patientId"])
+
+
+async def _prefetch(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """The prefetch with any missing keys fetched from fhirServer."""
     prefetch = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else {}
     assert isinstance(prefetch, dict)
     missing = [k for k in PREFETCH if k not in prefetch]
     if missing:
         prefetch = {**prefetch, **await _fetch_missing(body, missing, patient_id)}
-    record, warnings, requests = await run_in_threadpool(read_prefetch, prefetch, patient_id,
-                                                         today)
+    return prefetch
+
+
+def _read(prefetch: dict[str, Any], patient_id: str, today: dt.date
+          ) -> tuple[PatientRecord, list[dict[str, Any]]]:
+    record, warnings, requests = read_prefetch(prefetch, patient_id, today)
     if warnings:
         logs.event("prefetch warnings", count=len(warnings))
+    return record, requests
+
+
+async def _record_for(body: dict[str, Any], today: dt.date
+                      ) -> tuple[PatientRecord, str, list[dict[str, Any]]]:
+    patient_id = _context_patient(body)
+    prefetch = await _prefetch(body, patient_id)
+    record, requests = await run_in_threadpool(_read, prefetch, patient_id, today)
     return record, f"Patient/{patient_id}", requests
 
 
@@ -216,10 +231,16 @@ async def patient_view(request: Request, claims: Client) -> Response:
     """Cards: the patient's standing and the next step (decision support)."""
     body = await _hook_body(request, "patient-view")
     today = dt.datetime.now(dt.UTC).date()
-    record, ref, requests = await _record_for(body, today)
-    a = await run_in_threadpool(_assess, record, today)
-    cards = cds_cards.patient_view_cards(a, record, ref, _active_request(requests))
-    return Response(orjson.dumps({"cards": cards}), media_type="application/json")
+    patient_id = _context_patient(body)
+    prefetch = await _prefetch(body, patient_id)
+
+    def cards() -> bytes:  # one thread hop: read, assess, cards
+        record, requests = _read(prefetch, patient_id, today)
+        a = _assess(record, today)
+        return orjson.dumps({"cards": cds_cards.patient_view_cards(
+            a, record, f"Patient/{patient_id}", _active_request(requests))})
+
+    return Response(await run_in_threadpool(cards), media_type="application/json")
 
 
 @router.post(f"/{ORDER_SIGN}")

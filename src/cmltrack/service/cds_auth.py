@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import jwt
+import orjson
 
 from cmltrack.service import logs
 from cmltrack.service.problems import Problem
@@ -48,11 +49,21 @@ class KeyStore:
 
     clients: dict[str, CdsClient]
     _cache: dict[str, _Jwks] = field(default_factory=dict)
+    _parsed: dict[tuple[str, str], jwt.PyJWK] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def of(cls, clients: tuple[CdsClient, ...]) -> KeyStore:
         return cls({c.issuer: c for c in clients})
+
+    def pyjwk(self, client: CdsClient, kid: str, alg: str) -> jwt.PyJWK:
+        """The key as pyjwt's object (parsed once per JWK and algorithm)."""
+        jwk = self.key(client, kid)
+        cache_key = (orjson.dumps(jwk, option=orjson.OPT_SORT_KEYS).decode(), alg)
+        found = self._parsed.get(cache_key)
+        if found is None:
+            found = self._parsed[cache_key] = jwt.PyJWK(jwk, algorithm=alg)
+        return found
 
     def key(self, client: CdsClient, kid: str) -> dict[str, Any]:
         if client.jwks is not None:
@@ -125,7 +136,7 @@ def _verify(token: str | None, *, keys: KeyStore, audience: str, db: Database,
     jku = header.get("jku")
     if jku is not None and jku != client.jwks_url:
         raise Refused(f"jku {jku!r} is not the configured jwks_url of {iss}")
-    jwk = jwt.PyJWK(keys.key(client, kid), algorithm=str(alg))
+    jwk = keys.pyjwk(client, kid, str(alg))
     claims: dict[str, Any] = jwt.decode(
         token, jwk.key, algorithms=[str(alg)], audience=audience, issuer=iss,
         leeway=SKEW_S, options={"require": ["iss", "aud", "exp", "iat", "jti"]},

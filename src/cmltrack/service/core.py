@@ -13,7 +13,10 @@ import datetime as dt
 import hashlib
 import hmac
 import importlib
+import importlib.resources
 import json
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,15 +45,41 @@ PROTOCOLS: dict[str, Literal["kantarjian2003", "clag-im", "actim"]] = {
 
 
 @dataclass
+class Activity:
+    """Requests being served (counted by the request middleware on the event loop), so that
+    background work can wait for a quiet moment instead of competing with them."""
+
+    inflight: int = 0
+    last: float = 0.0
+
+    def begin(self) -> None:
+        self.inflight += 1
+
+    def end(self) -> None:
+        self.inflight -= 1
+        self.last = time.monotonic()
+
+    def wait_idle(self, quiet_s: float = 0.05) -> None:
+        """Return once no request is in flight and none ended in the last ``quiet_s``."""
+        while self.inflight > 0 or time.monotonic() - self.last < quiet_s:
+            time.sleep(quiet_s)
+
+
+@dataclass
 class Services:
     """What the service runs on: its settings, database and schema revision."""
 
     settings: Settings
     db: Database
     revision: str
-    #: Assessments computed in this process, keyed by (digest, options key): the database cache
-    #: serves other workers and restarts; this one spares a round trip on a hot patient.
+    #: Assessments computed in this process, keyed by (digest, options key), served until the
+    #: database cache (written behind by ``cache_writer``) has them.
     memo: dict[tuple[str, str], str] = field(default_factory=dict)
+    cache_writer: CacheWriter = field(init=False)
+    activity: Activity = field(default_factory=Activity)
+
+    def __post_init__(self) -> None:
+        self.cache_writer = CacheWriter(self.db)
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -260,28 +289,111 @@ def assessment_json(record: PatientRecord, req: AssessmentRequest) -> str:
     return json.dumps(result.to_dict(), separators=(",", ":"))
 
 
+def lookup_assessment(svc: Services, patient_id: str, req: AssessmentRequest
+                      ) -> tuple[str, str | None]:
+    """(record digest, the cached assessment JSON or None) in one indexed query, or 404: cheap
+    enough to run on the event loop (a hit needs nothing else)."""
+    with svc.db.connection() as conn:
+        found = store.lookup_assessment(conn, patient_id, req.key)
+    if found is None:
+        raise Problem(404, "not_found", f"no patient {patient_id!r}")
+    d, body = found
+    return d, body if body is not None else svc.memo.get((d, req.key))
+
+
+def compute_assessment(svc: Services, patient_id: str, req: AssessmentRequest
+                       ) -> tuple[str, str]:
+    """(assessment JSON, record digest) computed from the stored record; the database cache is
+    written behind (:class:`CacheWriter`), this process serves it from its memo meanwhile."""
+    with svc.db.read() as session:
+        stored = store.get_record(session, patient_id)
+    if stored is None:
+        raise Problem(404, "not_found", f"no patient {patient_id!r}")
+    body = assessment_json(validate(stored.data), req)
+    remember(svc, patient_id, req.key, stored.digest, body)
+    return body, stored.digest
+
+
+def remember(svc: Services, patient_id: str, key: str, digest: str, body: str) -> None:
+    """Keep a computed assessment in this process and queue it for the database cache."""
+    if len(svc.memo) > 4096:
+        svc.memo.clear()
+    svc.memo[(digest, key)] = body
+    svc.cache_writer.put(patient_id, key, digest, body)
+
+
 def get_assessment(svc: Services, patient_id: str, req: AssessmentRequest
                    ) -> tuple[str, str]:
     """(assessment JSON, record digest), from the cache when the digest and options match."""
-    with svc.db.read() as session:
-        d = store.get_digest(session, patient_id)
-        if d is None:
-            raise Problem(404, "not_found", f"no patient {patient_id!r}")
-        hit = svc.memo.get((d, req.key))
-        if hit is not None:
-            return hit, d
-        body = store.cached_assessment(session, patient_id, req.key, d)
-        stored = None if body is not None else store.get_record(session, patient_id)
-    if body is None:
-        assert stored is not None
-        body = assessment_json(validate(stored.data), req)
-        with svc.db.write() as session:
-            store.store_assessment(session, patient_id, req.key, stored.digest, body)
-        d = stored.digest
-    if len(svc.memo) > 4096:
-        svc.memo.clear()
-    svc.memo[(d, req.key)] = body
-    return body, d
+    d, body = lookup_assessment(svc, patient_id, req)
+    if body is not None:
+        return body, d
+    return compute_assessment(svc, patient_id, req)
+
+
+class CacheWriter:
+    """Writes computed assessments to the database cache in the background, many per
+    transaction (a commit per assessment cost a disk flush each on SQLite). The cache is only
+    a cache: an entry lost in a crash is computed again; an entry whose record changed
+    meanwhile is dropped (:func:`cmltrack.store.patients.store_assessment` checks the digest).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.pending: dict[tuple[str, str], tuple[str, str]] = {}
+        self.cond = threading.Condition()
+        self.thread: threading.Thread | None = None
+
+    def put(self, patient_id: str, key: str, digest: str, body: str) -> None:
+        with self.cond:
+            self.pending[(patient_id, key)] = (digest, body)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="cmltrack-cache-writer",
+                                               daemon=True)
+                self.thread.start()
+            self.cond.notify()
+
+    def flush(self) -> None:
+        """Write what is pending now (the caller's thread)."""
+        with self.cond:
+            batch, self.pending = self.pending, {}
+        if not batch:
+            return
+        try:
+            with self.db.write() as session:
+                for (pid, key), (digest, body) in batch.items():
+                    store.store_assessment(session, pid, key, digest, body)
+        except Exception as exc:  # a cache: computed again when asked
+            from cmltrack.service import logs
+
+            logs.event("assessment cache write failed", error=type(exc).__name__)
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.pending:
+                    self.cond.wait()
+            time.sleep(0.05)  # let a burst gather into one transaction
+            self.flush()
+
+
+def warm_up() -> None:
+    """Load what the first requests would otherwise load (the rule tables, the FHIR reader,
+    lazily imported modules) by assessing the bundled example clinic once, before listening."""
+    import importlib.util
+
+    from cmltrack.io.validate import validate_record as _validate
+
+    text = importlib.resources.files("cmltrack").joinpath("examples/patients.json").read_text(
+        "utf-8")
+    req = assessment_request({})
+    for data in orjson.loads(text):
+        try:
+            assessment_json(_validate(data, today=dt.date.today(), file=""), req)
+        except InputError:
+            continue
+    if importlib.util.find_spec("cmltrack.io.fhir") is not None:
+        importlib.import_module("cmltrack.io.fhir")
 
 
 # --- cohort ----------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from cmltrack.store.canonical import canonical_json
@@ -105,7 +105,7 @@ def append_many(session: Session, rows: list[dict[str, Any]], *, actor: str,
                 "digest_after": row.get("digest_after"), "request_id": request_id}
         previous = chain_hash(previous, body)
         entries.append({**body, "token_name": None, "hash": previous})
-    session.execute(insert(AuditEntry), entries)
+    session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
     head.seq, head.hash = seq, previous
 
 

@@ -6,24 +6,33 @@ import json
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cmltrack.store import audit
 from cmltrack.store.models import CdsFeedback, CdsJti
 
+#: Expired JWT ids are removed at most this often (seconds), not on every call.
+PURGE_EVERY_S = 60
+_last_purge = [0]
+
 
 def remember_jti(session: Session, iss: str, jti: str, exp: int, now: int) -> bool:
-    """Record a JWT id; False when this issuer used it before (a replay)."""
-    session.execute(delete(CdsJti).where(CdsJti.exp < now - 60))
-    if session.get(CdsJti, (iss, jti)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(CdsJti(iss=iss, jti=jti, exp=exp))
-    except IntegrityError:
-        return False  # another worker recorded it first
-    return True
+    """Record a JWT id; False when this issuer used it before (a replay).
+
+    One ``INSERT ... ON CONFLICT DO NOTHING``: the primary key (iss, jti) decides, also between
+    workers racing on the same id.
+    """
+    if now - _last_purge[0] >= PURGE_EVERY_S:
+        session.execute(delete(CdsJti).where(CdsJti.exp < now - 60))
+        _last_purge[0] = now
+    bind = session.get_bind()
+    dialect = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    added = session.execute(dialect(CdsJti).values(iss=iss, jti=jti, exp=exp)
+                            .on_conflict_do_nothing(index_elements=["iss", "jti"])
+                            .returning(CdsJti.jti)).first()
+    return added is not None
 
 
 def store_feedback(session: Session, service_id: str, iss: str,

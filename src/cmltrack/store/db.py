@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
@@ -91,6 +91,12 @@ class Database:
         """A session for reading (never commits)."""
         with Session(self.reader, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A plain connection for one or two quick reads (no ORM session; rolled back)."""
+        with self.reader.connect() as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Session]:

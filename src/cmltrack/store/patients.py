@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cmltrack.store import audit
@@ -136,12 +136,13 @@ def put_records(
     statuses in order; audit actions ``import_create`` / ``import_replace``; equal digests
     change nothing. The same effect as :func:`put_record` per item, in bulk statements."""
     ids = [pid for pid, _, _ in items]
-    stored = {r.id: r for r in session.execute(
-        select(Patient).where(Patient.id.in_(ids)).with_for_update()).scalars()}
+    table = cast(Table, Patient.__table__)
+    stored: dict[str, str] = {r.id: r.digest for r in session.execute(
+        select(Patient.id, Patient.digest).where(Patient.id.in_(ids)).with_for_update())}
     now = audit.now_utc()
     new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     trail: list[dict[str, Any]] = []
-    replaced: list[str] = []
     statuses: list[PutStatus] = []
     for pid, data, digest in items:
         old = stored.get(pid)
@@ -150,18 +151,23 @@ def put_records(
                         "created_at": now, "updated_at": now})
             trail.append({"action": "import_create", "patient_id": pid, "digest_after": digest})
             statuses.append("created")
-        elif old.digest == digest:
+        elif old == digest:
             statuses.append("unchanged")
         else:
             trail.append({"action": "import_replace", "patient_id": pid,
-                          "digest_before": old.digest, "digest_after": digest})
-            old.record, old.digest, old.updated_at = orjson.dumps(data).decode(), digest, now
-            replaced.append(pid)
+                          "digest_before": old, "digest_after": digest})
+            changed.append({"b_id": pid, "b_record": orjson.dumps(data).decode(),
+                            "b_digest": digest})
             statuses.append("replaced")
+    # Core statements, many rows each (executemany): no ORM objects for a bulk import.
     if new:
-        session.execute(insert(Patient), new)
-    if replaced:
-        session.execute(delete(AssessmentCache).where(AssessmentCache.patient_id.in_(replaced)))
+        session.execute(insert(table), new)
+    if changed:
+        session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            record=bindparam("b_record"), digest=bindparam("b_digest"), updated_at=now),
+            changed)
+        session.execute(delete(AssessmentCache).where(
+            AssessmentCache.patient_id.in_([c["b_id"] for c in changed])))
     audit.append_many(session, trail, actor=actor, request_id=request_id)
     return statuses
 
@@ -216,16 +222,34 @@ def delete_record(
                  digest_before=before, request_id=request_id)
 
 
-def cached_assessment(session: Session, patient_id: str, options_key: str,
-                      digest: str) -> str | None:
-    """A cached assessment's JSON for this digest and options, or None."""
-    return session.execute(
-        select(AssessmentCache.body).where(
-            AssessmentCache.patient_id == patient_id,
-            AssessmentCache.options_key == options_key,
-            AssessmentCache.digest == digest,
-        )
-    ).scalar_one_or_none()
+_LOOKUP = (
+    select(Patient.digest, AssessmentCache.body)
+    .outerjoin(AssessmentCache, and_(AssessmentCache.patient_id == Patient.id,
+                                     AssessmentCache.options_key == bindparam("key"),
+                                     AssessmentCache.digest == Patient.digest))
+    .where(Patient.id == bindparam("pid"))
+)
+
+
+def lookup_assessment(conn: Connection | Session, patient_id: str, options_key: str
+                      ) -> tuple[str, str | None] | None:
+    """(digest, cached assessment JSON or None) of a stored record in one indexed query (the
+    cache's primary key is (patient, options) and the row counts only for the current digest);
+    None when there is no such patient."""
+    row = conn.execute(_LOOKUP, {"pid": patient_id, "key": options_key}).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def get_records(session: Session, ids: list[str]) -> list[StoredRecord]:
+    """The stored records of these ids (those that exist), in id order."""
+    out: list[StoredRecord] = []
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Patient.id, Patient.record, Patient.digest)
+            .where(Patient.id.in_(ids[start:start + 500])).order_by(Patient.id)).all()
+        out.extend(StoredRecord(r.id, orjson.loads(r.record), r.digest) for r in rows)
+    out.sort(key=lambda r: r.id)
+    return out
 
 
 def store_assessment(session: Session, patient_id: str, options_key: str, digest: str,

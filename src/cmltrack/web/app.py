@@ -11,12 +11,13 @@ import datetime as dt
 import hmac
 import io
 import mimetypes
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from threading import Lock, Thread
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
@@ -44,6 +45,7 @@ from cmltrack.web.session import (
     encode,
 )
 
+T = TypeVar("T")
 _PACKAGE = resources.files("cmltrack.web")
 _TEMPLATES = Environment(
     loader=FileSystemLoader(str(_PACKAGE.joinpath("templates"))),
@@ -249,51 +251,91 @@ def _request(guideline: str | None, as_of: dt.date | None) -> core.AssessmentReq
 # --------------------------------------------------------------------------- worklist data
 
 
+def per_digest(svc: core.Services, state: WebState, memo: dict[tuple[str, str, str], T],
+               key: str, build: Callable[[store.StoredRecord], T],
+               pace: Callable[[], None] | None = None) -> list[T]:
+    """One value per stored patient, kept in ``memo`` by (patient, record digest, ``key``):
+    a write changes the digest, so a stale value is never served. The patients without a
+    value are read by id in one query and built here (``pace``, if given, is called before
+    each: the background warmer waits there while requests are being served)."""
+    with svc.db.read() as s:
+        digests = store.list_digests(s)
+    out: list[T] = []
+    missing: list[str] = []
+    for pid, digest in digests:
+        found = memo.get((pid, digest, key))
+        if found is None:
+            missing.append(pid)
+        else:
+            out.append(found)
+    for start in range(0, len(missing), 100):  # read in slices: memory stays small
+        with svc.db.read() as s:
+            stored = store.get_records(s, missing[start:start + 100])
+        for r in stored:
+            if pace is not None:
+                pace()
+            value = build(r)
+            with state.lock:
+                memo[(r.id, r.digest, key)] = value
+            out.append(value)
+    return out
+
+
 def worklist_rows(svc: core.Services, state: WebState, req: core.AssessmentRequest,
-                  as_of: dt.date) -> list[views.WorklistRow]:
+                  as_of: dt.date, pace: Callable[[], None] | None = None
+                  ) -> list[views.WorklistRow]:
     """Every stored patient's row, urgent first.
 
-    A row is kept per (patient, record digest, options): a write changes the digest, so a
-    stale row is never served. A patient without a row is validated and assessed here, with
-    the functions ``GET /api/v1/patients/{id}/assessment`` uses (``core.validate``, ``assess``
-    with the request's options, the contract's ``to_dict``) and read by the service's
+    A patient without a row is validated and assessed here, with the functions
+    ``GET /api/v1/patients/{id}/assessment`` uses (``core.validate``, ``assess`` with the
+    request's options, the contract's ``to_dict``) and read by the service's
     ``worklist_item``; the assessments are not written to the database's cache one by one
     (a commit per patient made the first load of a 1,000-patient clinic five times slower).
     """
     from cmltrack.domain.assess import assess
 
-    with svc.db.read() as s:
-        digests = store.list_digests(s)
-    rows: list[views.WorklistRow] = []
-    missing: set[str] = set()
-    for pid, digest in digests:
-        row = state.rows.get((pid, digest, req.key))
-        if row is None:
-            missing.add(pid)
-        else:
-            rows.append(row)
-    if missing:
-        with svc.db.read() as s:
-            stored = [r for r in store.iter_records(s) if r.id in missing]
-        for r in stored:
-            record = core.validate(r.data)
-            a = assess(record, options=req.options, as_of=as_of).to_dict()
-            row = views.worklist_row(r.data, a, worklist_item(r.data, a, as_of))
-            with state.lock:
-                state.rows[(r.id, r.digest, req.key)] = row
-            rows.append(row)
-    return views.sort_worklist(rows)
+    def build(r: store.StoredRecord) -> views.WorklistRow:
+        record = core.validate(r.data)
+        a = assess(record, options=req.options, as_of=as_of).to_dict()
+        return views.worklist_row(r.data, a, worklist_item(r.data, a, as_of))
+
+    return views.sort_worklist(per_digest(svc, state, state.rows, req.key, build, pace))
+
+
+#: The background warmer looks for patients without a worklist row this often (seconds).
+WARM_EVERY_S = 30.0
+#: ... and builds tomorrow's rows (UTC) in the last hour of the day.
+WARM_AHEAD_S = 3600
 
 
 def _warm(svc: core.Services, state: WebState) -> None:
-    """Build today's worklist and the cohort's endpoint table once at start, so the first
-    clinician or analyst does not wait for them."""
-    try:
-        as_of = dt.datetime.now(dt.UTC).date()
-        worklist_rows(svc, state, _request(None, as_of), as_of)
-        _cohort_table(svc, state, _request(None, None))
-    except Exception:  # a warm-up only: the page builds what is missing when it is asked
-        return
+    """Keep today's worklist and the cohort's endpoint table built, in the background, so that
+    no clinician waits for them: at start, after writes (every ``WARM_EVERY_S``), and for the
+    next day before it begins (rows are judged as of a day, so each day needs new ones). It
+    works only while no request is being served (``svc.activity.wait_idle``)."""
+    while True:
+        try:
+            now = dt.datetime.now(dt.UTC)
+            days = [now.date()]
+            midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(),
+                                           dt.UTC)
+            if (midnight - now).total_seconds() <= WARM_AHEAD_S:
+                days.append(now.date() + dt.timedelta(days=1))
+            for day in days:
+                worklist_rows(svc, state, _request(None, day), day, svc.activity.wait_idle)
+            _cohort_table(svc, state, _request(None, None), svc.activity.wait_idle)
+            _prune(state, now.date())
+        except Exception:  # a warm-up only: the page builds what is missing when it is asked
+            pass
+        time.sleep(WARM_EVERY_S)
+
+
+def _prune(state: WebState, today: dt.date) -> None:
+    """Forget rows judged as of an earlier day (the options key ends with its ``as_of``)."""
+    first = today.isoformat()
+    with state.lock:
+        for k in [k for k in state.rows if "" < k[2].rsplit("|", 1)[-1] < first]:
+            del state.rows[k]
 
 
 # --------------------------------------------------------------------------- pages
@@ -615,7 +657,8 @@ async def signout(request: Request) -> Response:
 # --------------------------------------------------------------------------- cohort
 
 
-def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentRequest) -> Any:
+def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentRequest,
+                  pace: Callable[[], None] | None = None) -> Any:
     """The ADTTE endpoint table of every stored patient, ids replaced by pseudonyms.
 
     Each patient is assessed as ``cmltrack endpoints`` assesses it (as of the record's latest
@@ -628,29 +671,16 @@ def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentReque
     from cmltrack.domain.endpoints import derive_endpoints
 
     key = state.pseudonym_key
-    with svc.db.read() as s:
-        digests = store.list_digests(s)
-    gl = str(req.options.guideline)
-    rows: list[dict[str, Any]] = []
-    missing: set[str] = set()
-    for pid, digest in digests:
-        found = state.endpoints.get((pid, digest, gl))
-        if found is None:
-            missing.add(pid)
-        else:
-            rows.extend(found)
-    if missing:
-        with svc.db.read() as s:
-            stored = [r for r in store.iter_records(s) if r.id in missing]
-        for r in stored:
-            record = core.validate(r.data)
-            a = assess(record, options=req.options)
-            found = [e.to_dict() | {"USUBJID": core.pseudonym(key, r.id)}
-                     for e in derive_endpoints(record, a)]
-            with state.lock:
-                state.endpoints[(r.id, r.digest, gl)] = found
-            rows.extend(found)
-    return pd.DataFrame(rows, columns=list(ENDPOINT_COLUMNS))
+
+    def build(r: store.StoredRecord) -> list[dict[str, Any]]:
+        record = core.validate(r.data)
+        a = assess(record, options=req.options)
+        return [e.to_dict() | {"USUBJID": core.pseudonym(key, r.id)}
+                for e in derive_endpoints(record, a)]
+
+    tables = per_digest(svc, state, state.endpoints, str(req.options.guideline), build, pace)
+    return pd.DataFrame([row for rows in tables for row in rows],
+                        columns=list(ENDPOINT_COLUMNS))
 
 
 @router.get("/cohort", name="web_cohort")
