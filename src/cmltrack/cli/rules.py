@@ -99,14 +99,18 @@ OTHER_TABLES = {
     "advanced": "advanced_phase",
     "advanced_phase": "advanced_phase",
     "interactions": "interactions",
+    **{f"{d}_label": f"{d}_label" for d in ("dasatinib", "nilotinib", "bosutinib", "ponatinib",
+                                            "asciminib")},
+    **{d: f"{d}_label" for d in ("dasatinib", "nilotinib", "bosutinib", "ponatinib", "asciminib")},
 }
 #: The AML tables (aml spec): genetic risk, response categories, the two trial protocols.
 AML_TABLES = ("aml_eln2022_risk", "aml_eln2017_risk", "aml_response", "protocol_clag_im",
               "protocol_actim")
 _AML_NAMES = {"aml": AML_TABLES, **{name: (name,) for name in AML_TABLES},
               "clag-im": ("protocol_clag_im",), "actim": ("protocol_actim",)}
-_ALL_OTHERS = ("imatinib_label", "kantarjian2003", "eln2020_tfr", "monitoring", "tki_labels",
-               "advanced_phase", "interactions")
+_ALL_OTHERS = ("imatinib_label", "dasatinib_label", "nilotinib_label", "bosutinib_label",
+               "ponatinib_label", "asciminib_label", "kantarjian2003", "eln2020_tfr", "monitoring",
+               "tki_labels", "advanced_phase", "interactions")
 
 
 def mutation_table_to_dict() -> dict[str, Any]:
@@ -175,7 +179,9 @@ def rules_command(
         str | None,
         typer.Argument(
             metavar="TABLE",
-            help="An ELN edition (ELN2006, ELN2009, ELN2013, ELN2020), label, protocol "
+            help="An ELN edition (ELN2006, ELN2009, ELN2013, ELN2020), label (imatinib), "
+            "dasatinib, nilotinib, bosutinib, ponatinib, asciminib (their label dose "
+            "modifications), protocol "
             "(Kantarjian 2003), tfr (ELN 2020 TFR), monitoring (next tests due), doses (TKI "
             "label doses by phase), advanced (AP/BP and post-transplant), mutations (TKI choice "
             "by mutation), aml (ELN 2022/2017 AML risk and response, clag-im and actim "
@@ -207,7 +213,8 @@ def rules_command(
             editions = [Guideline(table.upper())]
         except ValueError:
             names = ", ".join([g.value for g in Guideline]
-                              + ["label", "protocol", "tfr", "monitoring", "doses", "advanced",
+                              + ["label", "dasatinib", "nilotinib", "bosutinib", "ponatinib",
+                                 "asciminib", "protocol", "tfr", "monitoring", "doses", "advanced",
                                  "mutations", "aml", "clag-im", "actim", "all"])
             raise InputError(
                 f"{table!r} is not one of {names}", code="bad_argument", field="TABLE",

@@ -38,7 +38,8 @@ from cmltrack.domain.guidelines.label import disease_phase, recommend_label_dose
 from cmltrack.domain.guidelines.ponatinib import recommend_ponatinib
 from cmltrack.domain.guidelines.protocol import recommend_kantarjian2003
 from cmltrack.domain.guidelines.tfr import assess_tfr
-from cmltrack.domain.monitoring import next_due, nothing_due
+from cmltrack.domain.guidelines.tki_label import recommend_tki_label
+from cmltrack.domain.monitoring import mutation_test_due, next_due, nothing_due
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.phase import (
     aca_at_diagnosis,
@@ -80,7 +81,7 @@ from cmltrack.domain.toxicity import ToxicityGrader, derive_toxicity_baseline
 SCHEMA = "cmltrack.assessment/1"
 _CHANGES_THERAPY = frozenset(
     {Action.HOLD, Action.REDUCE_DOSE, Action.ESCALATE_DOSE, Action.SWITCH_TKI, Action.RESUME,
-     Action.RESTART_TKI}
+     Action.RESTART_TKI, Action.DISCONTINUE}
 )
 _TIMEPOINT_KINDS = ("blood", "marrow", "cytogenetics", "fish", "pcr", "chemistry")
 _KIND_SLOT = {kind: i for i, kind in enumerate(_TIMEPOINT_KINDS)}
@@ -415,6 +416,8 @@ def assess(
     dose_phase = disease_phase(rec, as_of, map(_PHASE, timepoints))
     recs += recommend_label_dose(rec, as_of=as_of, phase=dose_phase, limits=options.limits,
                                  index=index)
+    recs += recommend_tki_label(rec, as_of=as_of, phase=dose_phase, limits=options.limits,
+                                index=index)
     tfr = assess_tfr(rec, timepoints, as_of=as_of, prior_failure=eln.failures)
     recs += tfr.recommendations
     lineage = blast_lineage(rec)
@@ -431,6 +434,10 @@ def assess(
         if comed.adjusted_dose is not None:
             label = comed.adjusted_dose
     recs += recommend_ponatinib(rec, timepoints, as_of=as_of, line=line, phase=dose_phase)
+    mutation_test = mutation_test_due(rec, as_of=as_of, status=eln.status, recommendations=recs,
+                                      on_is=atypical is None)
+    if mutation_test is not None:
+        recs.append(mutation_test)
     recs = _dedupe(recs)
     if any(r.action in _CHANGES_THERAPY for r in recs):
         # "continue" (the guideline's optimal) cannot stand beside a hold, a dose change or a

@@ -223,3 +223,50 @@ def next_due(
         due["marrow"], basis["marrow"], rule["marrow"] = as_of, row.wording, row.id
     overdue = tuple(k for k in SCHEDULED_TESTS if (d := due[k]) is not None and d < as_of)
     return NextDue(due=due, overdue=overdue, basis=basis, rule=rule)
+
+
+def mutation_test_due(
+    record: PatientRecord,
+    *,
+    as_of: dt.date,
+    status: object,
+    recommendations: Sequence[Recommendation],
+    on_is: bool = True,
+) -> Recommendation | None:
+    """``mutation_analysis`` on a warning with a rise of BCR::ABL1 of at least 1 log and loss of
+    MMR on the current drug (clinical-rules-2 section 4; ``MUTATION.testing...`` row): the
+    latest PCR on the drug is >= 10 x the lowest detected value on it, above 0.1% IS, after an
+    earlier result on it at or below 0.1% (undetected included). None when a mutation analysis
+    is already recommended, one is dated on or after the latest PCR, or the PCR is not on the
+    International Scale (``on_is`` false: an atypical transcript)."""
+    row = _table().row("MUTATION.testing.rise_with_loss_of_mmr")
+    if not on_is or str(status) != row.condition["status"] or any(
+            r.action == Action.MUTATION_ANALYSIS for r in recommendations):
+        return None
+    tkis = [t for t in record.therapy if t.drug in TKIS and t.start <= as_of]
+    if not tkis:
+        return None
+    line = max(tkis, key=lambda t: t.start)
+    first = min(t.start for t in tkis if t.drug == line.drug and t.start <= line.start)
+    pcrs = sorted((o for o in record.observations
+                   if isinstance(o, Pcr) and first < o.date <= as_of), key=lambda o: o.date)
+    if len(pcrs) < 2 or not pcrs[-1].is_detected or pcrs[-1].bcr_abl1_is is None:
+        return None
+    latest = pcrs[-1]
+    value = latest.bcr_abl1_is
+    mmr = float(row.condition["mmr_le_pct"])
+    rise = float(row.condition["rise_x_ge"])
+    earlier = pcrs[:-1]
+    lowest = min((o.bcr_abl1_is for o in earlier if o.is_detected and o.bcr_abl1_is),
+                 default=None)
+    had_mmr = [o for o in earlier if not o.is_detected or (o.bcr_abl1_is or 0) <= mmr]
+    if value is None or not value > mmr or not had_mmr or lowest is None or value < rise * lowest:
+        return None
+    if any(o.kind == "mutation" and latest.date <= o.date <= as_of for o in record.observations):
+        return None
+    return Recommendation(
+        Action.MUTATION_ANALYSIS, row.id, row.source,
+        f"warning with BCR::ABL1 {value:g}% IS on {latest.date} on {line.drug}: >= "
+        f"{rise:g} x the lowest value on it ({lowest:g}%; a rise of at least 1 log) and loss of "
+        f"MMR (> {mmr:g}% after {had_mmr[-1].date} at <= {mmr:g}%): test for BCR::ABL1 "
+        "kinase-domain mutations")

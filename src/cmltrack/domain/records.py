@@ -93,7 +93,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None), list, tuple})
 _MODEL_LISTS = ("therapy", "observations", "events")
 _OBSERVATION_KINDS = frozenset(
     {"blood", "marrow", "cytogenetics", "fish", "pcr", "mutation", "chemistry", "mrd",
-     "extramedullary"})
+     "extramedullary", "ecg"})
 
 
 class _Model(BaseModel):
@@ -376,6 +376,10 @@ class BloodCount(_Obs):
     hemoglobin_uln: Uln | None = None
     lymphocytes_lln: NonNeg | None = None
     lymphocytes_uln: Uln | None = None
+    #: Whether the clinician judges a cytopenia of this count related to therapy (false: to the
+    #: leukemia or another cause); the WHO 2016 "platelets < 100 unrelated to therapy" reads it
+    #: (clinical-rules-2 sections 7 and 10).
+    related_to_therapy: bool | None = None
 
     @model_validator(mode="after")
     def _differential(self) -> BloodCount:
@@ -541,6 +545,22 @@ class Chemistry(_Obs):
     bilirubin_uln: Uln | None = None
     creatinine: NonNeg | None = None
     creatinine_uln: Uln | None = None
+    # Pancreas and alkaline phosphatase (clinical-rules-2 section 10): the label rules read them
+    # as multiples of the panel's own upper limit of normal, so without it they are not judged.
+    lipase: NonNeg | None = None
+    lipase_uln: Uln | None = None
+    amylase: NonNeg | None = None
+    amylase_uln: Uln | None = None
+    alp: NonNeg | None = None
+    alp_uln: Uln | None = None
+
+
+class Ecg(_Obs):
+    """An electrocardiogram: the QT interval corrected by Fridericia (QTcF), in ms
+    (clinical-rules-2 section 10; the nilotinib label's QT rules read it)."""
+
+    kind: Literal["ecg"] = "ecg"
+    qtcf_ms: Annotated[float, Field(strict=True, ge=100, le=1000)]
 
 
 class Mrd(_Obs):
@@ -568,7 +588,8 @@ class Extramedullary(_Obs):
 
 
 Observation = Annotated[
-    BloodCount | Marrow | Cytogenetics | Fish | Pcr | Mutation | Chemistry | Mrd | Extramedullary,
+    BloodCount | Marrow | Cytogenetics | Fish | Pcr | Mutation | Chemistry | Mrd | Extramedullary
+    | Ecg,
     Field(discriminator="kind"),
 ]
 
@@ -582,6 +603,7 @@ OBSERVATION_MODELS: dict[str, type[_Obs]] = {  # keys: _OBSERVATION_KINDS
     "chemistry": Chemistry,
     "mrd": Mrd,
     "extramedullary": Extramedullary,
+    "ecg": Ecg,
 }
 
 #: Which observation kind each lab field belongs to (each field belongs to exactly one).
@@ -593,7 +615,11 @@ FIELD_KIND: dict[str, str] = {
 }
 
 EVENT_KINDS = ("progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study",
-               "pregnancy")
+               "pregnancy", "adverse_event")
+#: The adverse-event terms the label dose rules read (clinical-rules-2 section 10).
+AdverseEventTerm = Literal[
+    "arterial_occlusion_cardiac", "arterial_occlusion_peripheral", "pleural_effusion",
+    "pancreatitis", "diarrhea"]
 
 
 class Event(_Model):
@@ -603,6 +629,7 @@ class Event(_Model):
     kind: Literal[
         "progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study",
         "pregnancy",  # a confirmed pregnancy (TKIs are contraindicated: clinical-rules-2 s6)
+        "adverse_event",  # a graded adverse event (clinical-rules-2 section 10)
     ]
     phase: Literal["accelerated", "blast"] | None = None
     cause: str | None = None
@@ -611,6 +638,9 @@ class Event(_Model):
     detail: str | None = None
     #: A progression's blast lineage (clinical-rules-2 section 5).
     blast_lineage: BlastLineage | None = None
+    #: An adverse event's term and CTCAE grade (1-5; 0 records that it has resolved).
+    term: AdverseEventTerm | None = None
+    grade: Annotated[int, Field(strict=True, ge=0, le=5)] | None = None
 
     _future = field_validator("date")(_check_not_future)
     _text = field_validator("cause", "note", "detail", mode="before")(_text_limit)
@@ -624,6 +654,16 @@ class Event(_Model):
         if self.kind != "progression" and self.blast_lineage is not None:
             raise _err("inconsistent",
                        f"blast_lineage is only for progression events, not {self.kind}")
+        if self.kind == "adverse_event":
+            missing = [name for name in ("term", "grade") if getattr(self, name) is None]
+            if missing:
+                raise _err("missing_field",
+                           f"an adverse_event needs {' and '.join(missing)} (term: "
+                           "arterial_occlusion_cardiac, arterial_occlusion_peripheral, "
+                           "pleural_effusion, pancreatitis or diarrhea; grade 0-5)")
+        elif self.term is not None or self.grade is not None:
+            raise _err("inconsistent",
+                       f"term and grade are only for adverse_event events, not {self.kind}")
         return self
 
 
@@ -734,11 +774,12 @@ class ObservationIndex:
     cytogenetics: tuple[Cytogenetics, ...] = ()
     mutation: tuple[Mutation, ...] = ()
     chemistry: tuple[Chemistry, ...] = ()
+    ecg: tuple[Ecg, ...] = ()
 
     @classmethod
     def of(cls, record: PatientRecord) -> ObservationIndex:
         groups: dict[str, list[Any]] = {"blood": [], "cytogenetics": [], "mutation": [],
-                                        "chemistry": []}
+                                        "chemistry": [], "ecg": []}
         for obs in record.observations:
             group = groups.get(obs.kind)
             if group is not None:

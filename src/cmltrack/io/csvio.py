@@ -68,13 +68,16 @@ LAB_TESTS: dict[str, str] = {
     **{name: name for name in FIELD_KIND if name != "mutations"}, "mutation": "mutations"
 }
 _BOOL_TESTS = frozenset({"detected", "extramedullary_blasts", "rbc_transfused_7d",
-                        "platelets_transfused_7d", "auer_rods", "spicules", "present"})
+                        "platelets_transfused_7d", "auer_rods", "spicules", "present",
+                        "related_to_therapy"})
 _TEXT_TESTS = frozenset({"control_gene", "method", "target", "tissue", "result", "site",
                          "blast_lineage"})
 _LIST_TESTS = frozenset({"aca", "aca_ph_neg", "mutation"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 # Which event field the `detail` column holds for each event kind.
 _EVENT_DETAIL = {"progression": "phase", "death": "cause", "transplant": "detail"}
+# An adverse_event's `detail` is its term and grade: "pleural_effusion grade 3".
+_ADVERSE_DETAIL = re.compile(r"^\s*(\S+)\s+grade\s+(\S+)\s*$", re.IGNORECASE)
 _UNDETECTED = "undetected"
 
 Row = tuple[int, dict[str, str]]
@@ -284,7 +287,17 @@ def _add_therapy(patient: _Patient, row: int, cells: dict[str, str], file: str) 
 def _add_event(patient: _Patient, row: int, cells: dict[str, str], file: str) -> None:
     event: dict[str, Any] = {"date": cells["date"], "kind": cells["event"]}
     detail = cells.get("detail", "")
-    if detail:
+    if cells["event"] == "adverse_event":
+        match = _ADVERSE_DETAIL.match(detail)
+        if match is None:
+            raise InputError(
+                f"an adverse_event's detail must be its term and grade, e.g. 'pleural_effusion "
+                f"grade 3', not {detail!r}", code="missing_field" if not detail else "bad_format",
+                file=file, row=row, field="detail", patient=cells["patient_id"])
+        event["term"] = match.group(1)
+        event["grade"] = _number(match.group(2), file=file, row=row, field="detail",
+                                 patient=cells["patient_id"])
+    elif detail:
         event[_EVENT_DETAIL.get(cells["event"], "note")] = detail
     events = patient.data.setdefault("events", [])
     patient.where[("events", len(events))] = (file, row)
@@ -356,7 +369,7 @@ def _column(loc: Loc, field: str | None) -> str | None:
     """The table column that holds a record field (labs name the test, e.g. 'wbc')."""
     if loc[:1] == ("events",) and field == "kind":
         return "event"
-    if loc[:1] == ("events",) and field in ("phase", "cause", "note", "detail"):
+    if loc[:1] == ("events",) and field in ("phase", "cause", "note", "detail", "term", "grade"):
         return "detail"
     if loc == ("diagnosis", "date"):
         return "diagnosis_date"
@@ -546,6 +559,11 @@ def _lab_rows(record: PatientRecord) -> Iterator[tuple[str, str, str, str, str]]
 
 
 def _event_row(record: PatientRecord, event: Any) -> tuple[str, str, str, str]:
+    if event.kind == "adverse_event":
+        if event.note or event.detail:
+            raise _unwritable(record, "an adverse_event with a note has no CSV column")
+        return (record.id, event.date.isoformat(), event.kind,
+                f"{event.term} grade {event.grade}")
     detail_field = _EVENT_DETAIL.get(event.kind, "note")
     others = [f for f in ("phase", "cause", "note", "detail")
               if f != detail_field and getattr(event, f)]

@@ -71,7 +71,22 @@ def test_rules_all_holds_editions_and_tables(capsys: pytest.CaptureFixture[str])
     assert run(["rules", "all", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["editions"]) == 4
-    assert [t["table"] for t in data["tables"]] == ["imatinib_label", "kantarjian2003",
+    assert [t["table"] for t in data["tables"]] == ["imatinib_label", "dasatinib_label",
+                                                    "nilotinib_label", "bosutinib_label",
+                                                    "ponatinib_label", "asciminib_label",
+                                                    "kantarjian2003",
                                                     "eln2020_tfr", "monitoring", "tki_labels",
                                                     "advanced_phase", "interactions",
                                                     "mutations"]
+
+
+@pytest.mark.parametrize(("name", "label"), [
+    ("dasatinib", "SPRYCEL"), ("nilotinib", "TASIGNA"), ("bosutinib", "BOSULIF"),
+    ("ponatinib", "ICLUSIG"), ("asciminib", "SCEMBLIX")])
+def test_rules_lists_each_tki_label_with_its_source(
+    capsys: pytest.CaptureFixture[str], name: str, label: str
+) -> None:
+    assert run(["rules", name, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["table"] == f"{name}_label" and label in data["source"]
+    assert data["rows"] and all(label in r["source"] for r in data["rows"])

@@ -164,8 +164,10 @@ def test_a_value_exactly_on_three_times_uln_does_not_hold(uln: float) -> None:
 
 @pytest.mark.parametrize(
     ("name", "rows"), [("imatinib_label", 9), ("kantarjian2003", 8), ("eln2020_tfr", 11),
-                         ("monitoring", 19), ("tki_labels", 18), ("advanced_phase", 10),
-                         ("interactions", 12)]
+                         ("monitoring", 20), ("tki_labels", 18), ("advanced_phase", 10),
+                         ("interactions", 12), ("dasatinib_label", 7), ("nilotinib_label", 7),
+                         ("bosutinib_label", 10), ("ponatinib_label", 10),
+                         ("asciminib_label", 7)]
 )
 def test_packaged_tables_are_valid_and_cited(name: str, rows: int) -> None:
     table = load_rule_table(name)
@@ -173,7 +175,10 @@ def test_packaged_tables_are_valid_and_cited(name: str, rows: int) -> None:
     assert all(row.source and row.wording for row in table.rows.values())
     prefix = {"imatinib_label": ("LABEL.",), "kantarjian2003": ("KANTARJIAN2003.",),
               "eln2020_tfr": ("ELN2020.TFR.",),
-              "monitoring": ("MONITORING.", "FOLLOWUP."), "tki_labels": ("LABEL.", "CHOICE."),
+              "monitoring": ("MONITORING.", "FOLLOWUP.", "MUTATION.testing."),
+              "tki_labels": ("LABEL.", "CHOICE."),
+              **{f"{d}_label": (f"LABEL.{d}.",) for d in ("dasatinib", "nilotinib", "bosutinib",
+                                                          "ponatinib", "asciminib")},
               "advanced_phase": ("ADVANCED.", "HSCT.", "PDQ."),
               "interactions": ("LABEL.", "PREGNANCY.")}[name]
     assert all(rid.startswith(prefix) for rid in table.rows)

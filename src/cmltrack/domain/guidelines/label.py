@@ -266,6 +266,7 @@ def _find_episodes(
     describe: Callable[[Any], str],
     holds_at_once: bool,
     hold_after_days: float | None = None,
+    drug: str = IMATINIB,
 ) -> list[_Episode]:
     """Episodes from dated results ``(date, observation, meets_trigger, meets_restart)``;
     ``describe`` words an observation for the episode's start and end.
@@ -279,9 +280,9 @@ def _find_episodes(
     for day, obs, trig, restart in results:
         if open_ is None:
             if trig:
-                line = line_on(record, day, drugs=frozenset({IMATINIB}))
+                line = line_on(record, day, drugs=frozenset({drug}))
                 if line is None:
-                    continue  # not on imatinib: not the drug's toxicity
+                    continue  # not on the drug: not the drug's toxicity
                 open_ = _Episode(
                     number=len(episodes) + 1, start=day, start_basis=describe(obs),
                     dose=line.dose_mg_per_day, hold_from=day if holds_at_once else None,
@@ -304,16 +305,18 @@ def _find_episodes(
     return episodes
 
 
-def _restarted_after(record: PatientRecord, day: dt.date, as_of: dt.date) -> TherapyLine | None:
-    """An imatinib row started after ``day`` (the record shows the drug was restarted)."""
-    later = [t for t in record.therapy if t.drug == IMATINIB and day < t.start <= as_of]
+def _restarted_after(
+    record: PatientRecord, day: dt.date, as_of: dt.date, drug: str = IMATINIB
+) -> TherapyLine | None:
+    """A row of ``drug`` started after ``day`` (the record shows the drug was restarted)."""
+    later = [t for t in record.therapy if t.drug == drug and day < t.start <= as_of]
     return min(later, key=lambda t: t.start) if later else None
 
 
-def _hold(row: RuleRow, because: str) -> tuple[Recommendation, ...]:
+def _hold(row: RuleRow, because: str, drug: str = IMATINIB) -> tuple[Recommendation, ...]:
     return (
         Recommendation(
-            action=Action.HOLD, rule=row.id, source=row.source, drug=IMATINIB, because=because
+            action=Action.HOLD, rule=row.id, source=row.source, drug=drug, because=because
         ),
     )
 
@@ -327,14 +330,16 @@ def _resume_or_nothing(
     rule: RuleRow,
     why: str,
     latest: dt.date | None = None,
+    drug: str = IMATINIB,
+    recheck: str = "the count",
 ) -> tuple[Recommendation, ...]:
     assert episode.hold_from is not None
-    if _restarted_after(record, episode.hold_from, as_of) is not None:
+    if _restarted_after(record, episode.hold_from, as_of, drug) is not None:
         return ()
     running = current_line(record, as_of)
-    if running is not None and running.drug == IMATINIB:
+    if running is not None and running.drug == drug:
         unheld = (
-            f"; the therapy rows show imatinib {_dose(running.dose_mg_per_day)} running since "
+            f"; the therapy rows show {drug} {_dose(running.dose_mg_per_day)} running since "
             f"{running.start} without a recorded hold"
         )
         if dose is None or running.dose_mg_per_day == dose:
@@ -342,14 +347,14 @@ def _resume_or_nothing(
                 return ()  # no dose to advise, or a later count has been seen since
             # The trigger was met and has recovered with no hold in the rows: say what the
             # label asks, and ask for the record to be confirmed and the count rechecked.
-            why += (unheld + ": confirm whether imatinib was withheld, continue at the label's "
-                    f"restart dose {_dose(dose)}, and recheck the count")
+            why += (unheld + f": confirm whether {drug} was withheld, continue at the label's "
+                    f"restart dose {_dose(dose)}, and recheck {recheck}")
         else:
             why += unheld
     return (
         Recommendation(
             action=Action.RESUME, rule=rule.id, source=rule.source, because=why,
-            drug=IMATINIB, dose_mg_per_day=dose,
+            drug=drug, dose_mg_per_day=dose,
         ),
     )
 
@@ -573,10 +578,10 @@ def _hepatotoxicity(
                               latest=results[-1][0])
 
 
-def label_applies(record: PatientRecord, as_of: dt.date) -> bool:
-    """Imatinib is the most recent TKI and no treatment-free remission attempt has begun since."""
+def label_applies(record: PatientRecord, as_of: dt.date, drug: str = IMATINIB) -> bool:
+    """``drug`` is the most recent TKI and no treatment-free remission attempt has begun since."""
     last = last_tki_line(record, as_of)
-    if last is None or last.drug != IMATINIB:
+    if last is None or last.drug != drug:
         return False
     stops = [e.date for e in record.events if e.kind == "tki_stop" and e.date <= as_of]
     return not any(d >= last.start for d in stops)
