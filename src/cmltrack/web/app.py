@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from cmltrack import DISCLAIMER, __version__
 from cmltrack.domain.enums import TKIS, Guideline
@@ -107,6 +108,7 @@ class WebState:
 
     rows: dict[tuple[str, str, str], views.WorklistRow] = field(default_factory=dict)
     endpoints: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    row_html: dict[tuple[views.WorklistRow, str], Markup] = field(default_factory=dict)
     lock: Lock = field(default_factory=Lock)
     static: dict[str, tuple[bytes, str]] = field(default_factory=_static_files)
     session_key: bytes = b""
@@ -338,6 +340,26 @@ def _prune(state: WebState, today: dt.date) -> None:
             del state.rows[k]
 
 
+#: Rendered worklist rows kept at most (a row's HTML depends only on the row's value).
+ROW_HTML_MAX = 50_000
+
+
+def _row_renderer(state: WebState, patient_base: str) -> Callable[[views.WorklistRow], Markup]:
+    """A row's HTML, rendered once per row value and kept: a 1,000-row page joins kept rows."""
+    macro = _TEMPLATES.get_template("_worklist_row.html").module.row  # type: ignore[attr-defined]
+
+    def render(r: views.WorklistRow) -> Markup:
+        key = (r, patient_base)
+        html = state.row_html.get(key)
+        if html is None:
+            if len(state.row_html) >= ROW_HTML_MAX:
+                state.row_html.clear()
+            html = state.row_html[key] = Markup(macro(r, patient_base))
+        return html
+
+    return render
+
+
 # --------------------------------------------------------------------------- pages
 
 
@@ -419,7 +441,8 @@ def worklist(request: Request) -> Response:
         guideline=str(req.options.guideline),
         q=q, status=status, urgency=urgency, sort=sort, dir=direction, columns=COLUMNS,
         sort_links=links, urgency_labels=views.URGENCY_LABEL,
-        patient_base=str(request.app.url_path_for("web_patient", patient_id="x"))[:-1],
+        row_html=_row_renderer(state, str(request.app.url_path_for("web_patient",
+                                                                  patient_id="x"))[:-1]),
         statuses=sorted({r.status for r in all_rows} | {"optimal", "warning", "failure",
                                                          "not_evaluable"}),
         schedule_missing=any(r.due is None for r in all_rows),
