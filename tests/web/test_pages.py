@@ -317,3 +317,39 @@ def test_a_patient_id_with_slash_and_url_characters_opens_and_takes_a_form(
         page.locator('[data-date="2021-06-01"]')).get_attribute("data-value") == "0.005"
     assert not page.errors, page.errors
     page.context.close()
+
+
+def test_toxicity_grades_over_time_are_charted(clinician: Any, demo_server: Any) -> None:
+    """CTCAE v5.0 grades by hand (Investigations): platelet count decreased grade 2 is
+    < 75.0-50.0 x 10^9/L and grade 3 < 50.0-25.0; neutrophil count decreased grade 3 is
+    < 1.0-0.5 x 10^9/L. 60 and 40 platelets are grades 2 and 3; ANC 0.9 is grade 3; the
+    other values are normal (no mark)."""
+    rec = {"id": "TOX1", "sex": "M", "birth_date": "1970-01-01",
+           "diagnosis": {"date": "2020-01-02", "disease": "CML", "phase": "chronic"},
+           "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-06"}],
+           "observations": [
+               {"date": "2020-01-02", "kind": "blood", "wbc": 6.0, "anc": 3.5,
+                "platelets": 250, "hemoglobin": 14.8},
+               {"date": "2020-02-03", "kind": "blood", "wbc": 6.0, "anc": 3.0,
+                "platelets": 60, "hemoglobin": 14.8},
+               {"date": "2020-03-02", "kind": "blood", "wbc": 6.0, "anc": 0.9,
+                "platelets": 40, "hemoglobin": 14.8},
+               {"date": "2020-04-01", "kind": "blood", "wbc": 6.0, "anc": 3.0,
+                "platelets": 200, "hemoglobin": 14.8}]}
+    with api(demo_server) as c:
+        r = c.put("/api/v1/patients/TOX1", json=rec)
+        assert r.status_code in (200, 201), r.text
+    page = clinician
+    page.goto(page.url.replace("/worklist", "/patients/TOX1"))
+    page.wait_for_selector('[data-testid="grades-chart"][data-ready="true"]')
+    chart = page.get_by_test_id("grades-chart")
+    marks = {(m.get_attribute("data-term"), m.get_attribute("data-date"),
+              m.get_attribute("data-grade")) for m in chart.get_by_test_id("grade-mark").all()}
+    # Terms by the assessment's keys (the counts table names them the same way).
+    assert marks == {
+        ("platelets", "2020-02-03", "2"),
+        ("platelets", "2020-03-02", "3"),
+        ("neutrophils", "2020-03-02", "3"),
+    }
+    rows = [r.get_attribute("data-term") for r in chart.get_by_test_id("grade-row").all()]
+    assert sorted(rows) == ["neutrophils", "platelets"]

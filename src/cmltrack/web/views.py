@@ -316,6 +316,8 @@ class PatientPage:
     trail: tuple[str, ...]
     reported_events: tuple[dict[str, str], ...]
     risk: tuple[tuple[str, str], ...] = field(default=())
+    #: CTCAE term -> [(date, grade)] for every grade > 0 (the toxicity chart's data).
+    grade_series: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 def count_rows(record: PatientRecord, a: Assessment) -> tuple[list[CountRow], tuple[str, ...]]:
@@ -375,6 +377,8 @@ def patient_page(record: PatientRecord, a: Assessment, row: WorklistRow) -> Pati
         row=row, assessment=a, chart=chart_data(record, a), counts=tuple(counts),
         count_series=series, grade_terms=terms, explain=tuple(explain_items(a)),
         trail=tuple(a.trail), reported_events=reported, risk=risk,
+        grade_series={t: [(c.date, g) for c in counts for term, g in c.grades if term == t]
+                      for t in terms},
     )
 
 

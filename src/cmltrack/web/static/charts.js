@@ -178,6 +178,43 @@
     });
   }
 
+  /* ------------------------------------------------------------ CTCAE grades */
+  // One row per term, one mark per graded day: height and shade by grade (1-4), so the
+  // course of a toxicity reads along its row. Every mark carries data-term, data-date and
+  // data-grade (test hooks) and a <title> with the same text.
+  function drawGrades(host, series) {
+    var terms = Object.keys(series).filter(function (k) { return series[k].length; });
+    if (!terms.length) return;
+    var W = 900, row = 30, m = {top: 8, right: 20, bottom: 28, left: 250};
+    var H = m.top + m.bottom + terms.length * row;
+    var parse = d3.utcParse("%Y-%m-%d");
+    var all = [];
+    terms.forEach(function (t) { series[t].forEach(function (d) { all.push(parse(d[0])); }); });
+    var ext = d3.extent(all);
+    if (+ext[0] === +ext[1]) ext = [d3.utcMonth.offset(ext[0], -1), d3.utcMonth.offset(ext[1], 1)];
+    var x = d3.scaleUtc().domain(ext).range([0, W - m.left - m.right]);
+    var svg = d3.select(host).append("svg").attr("viewBox", "0 0 " + W + " " + H);
+    var g = svg.append("g").attr("transform", "translate(" + m.left + "," + m.top + ")");
+    g.append("g").attr("class", "axis x").attr("transform", "translate(0," + terms.length * row + ")")
+      .call(d3.axisBottom(x).ticks(8));
+    terms.forEach(function (t, i) {
+      var r = g.append("g").attr("data-testid", "grade-row").attr("data-term", t)
+        .attr("transform", "translate(0," + i * row + ")");
+      r.append("line").attr("class", "grade-track").attr("x1", 0).attr("x2", x.range()[1])
+        .attr("y1", row - 4).attr("y2", row - 4);
+      r.append("text").attr("x", -8).attr("y", row - 8).attr("text-anchor", "end")
+        .attr("font-size", 11).text(t);
+      series[t].forEach(function (d) {
+        var h = 5 * d[1];
+        r.append("rect").attr("class", "grade-mark g" + d[1]).attr("data-testid", "grade-mark")
+          .attr("data-term", t).attr("data-date", d[0]).attr("data-grade", d[1])
+          .attr("x", x(parse(d[0])) - 3).attr("width", 6).attr("y", row - 4 - h).attr("height", h)
+          .append("title").text(d[0] + ": " + t + " grade " + d[1]);
+      });
+    });
+    host.setAttribute("data-ready", "true");
+  }
+
   /* ------------------------------------------------------------ cohort curves */
   function stepPlot(host, curves, opts) {
     var W = 900, m = {top: 16, right: 30, bottom: 44 + (opts.atRisk ? 22 * (curves.length + 1) : 0), left: 90};
@@ -236,6 +273,9 @@
     var counts = document.getElementById("counts-chart");
     var cs = readJson("counts-data");
     if (counts && cs) drawCounts(counts, cs);
+    var grades = document.getElementById("grades-chart");
+    var gs = readJson("grades-data");
+    if (grades && gs) drawGrades(grades, gs);
     var cohort = readJson("cohort-data");
     if (cohort) {
       var km = document.getElementById("km-plot");
