@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ("cmltrack", "cmltrack.display", "cmltrack.stats.design", "cmltrack.stats.table1")
+MODULES = (
+    "cmltrack",
+    "cmltrack.display",
+    "cmltrack.stats.design",
+    "cmltrack.stats.table1",
+    "cmltrack.stats.survival",
+    "cmltrack.stats.competing",
+    "cmltrack.stats.cox",
+    "cmltrack.stats.current",
+    "cmltrack.stats.rates",
+)
 
 
 @pytest.mark.parametrize("name", MODULES)

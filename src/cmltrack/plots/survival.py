@@ -19,6 +19,8 @@ from cmltrack.plots._mpl import GREYS, LINESTYLES
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from cmltrack.stats.survival import KMCurve, KMResult
+
 ALL = "all patients"
 
 
@@ -164,27 +166,61 @@ def plot_km(
     greyscale: bool = False,
 ) -> Axes:
     """Kaplan-Meier curves by group (events: 1 event, 0 censored), drawn as survminer does:
-    log-log 95% confidence bands, censoring ticks, the log-rank p on the plot, the numbers at
-    risk under the axis, groups in clinical order in a colour-blind-safe palette
-    (``greyscale=True`` for print)."""
-    from cmltrack.display import format_p
+    95% confidence bands (R's default "log" interval), censoring ticks, the log-rank p on the
+    plot, the numbers at risk under the axis, groups in clinical order in a colour-blind-safe
+    palette (``greyscale=True`` for print). The same picture as
+    ``cmltrack.stats.kaplan_meier(...).plot()``."""
     from cmltrack.stats import kaplan_meier
 
     t, e, g = _arrays(durations, events, groups)
-    order = _order(g)
+    return plot_km_result(kaplan_meier(t, e, g), ax=ax, times=times, xlabel=xlabel,
+                          ylabel=ylabel, title=title, confidence=confidence,
+                          greyscale=greyscale)
+
+
+def at_risk_from_curves(curves: Sequence[KMCurve], labels: Sequence[str],
+                        at: Sequence[float]) -> pd.DataFrame:
+    """Numbers at risk (follow-up >= t) per group and time, read off the curves: at ``t``
+    it is the number at risk at the first curve time >= t (nobody leaves in between), 0 past
+    the last time: the same table as :func:`numbers_at_risk` on the raw durations."""
+    counts: dict[str, list[int]] = {}
+    for label, curve in zip(labels, curves, strict=True):
+        idx = np.searchsorted(curve.time, np.asarray(at, dtype=float), side="left")
+        counts[label] = [int(curve.n_risk[i]) if i < curve.time.size else 0 for i in idx]
+    return pd.DataFrame.from_dict(counts, orient="index", columns=list(at))
+
+
+def plot_km_result(
+    result: KMResult,
+    *,
+    ax: Axes | None = None,
+    times: Sequence[float] | None = None,
+    xlabel: str = "time",
+    ylabel: str = "survival probability",
+    title: str | None = None,
+    confidence: bool = True,
+    greyscale: bool = False,
+) -> Axes:
+    """Draw a :class:`cmltrack.stats.KMResult`: each group's curve with its pointwise band (the
+    result's own interval type), censoring ticks, the log-rank p and the numbers at risk."""
+    from cmltrack.display import format_p
+
+    labels = [ALL if c.group == "all" and result.logrank is None and len(result.groups) == 1
+              else str(c.group) for c in result.groups]
+    by_label = dict(zip(labels, result.groups, strict=True))
+    order = _order(np.asarray(labels, dtype=object))
     if ax is None:
         ax = _curve_axes(len(order))
     colors: dict[str, str] = {}
     for i, label in enumerate(order):
-        mask = g == label
-        curve = kaplan_meier(t[mask], e[mask]).groups[0]
+        curve = by_label[label]
         style = _style(i, greyscale)
         colors[label] = str(style["color"])
         x = np.concatenate([[0.0], curve.time])
         y = np.concatenate([[1.0], curve.survival])
-        top = float(np.max(t[mask]))
+        top = float(curve.time[-1]) if curve.time.size else 0.0
         xs, ys = _stair(x, y, top)
-        ax.step(xs, ys, where="post", label=f"{label} (n={int(mask.sum())})",
+        ax.step(xs, ys, where="post", label=f"{label} (n={curve.n})",
                 **style)  # type: ignore[arg-type]
         if confidence:
             lo = np.concatenate([[1.0], np.nan_to_num(curve.lower, nan=1.0)])
@@ -195,12 +231,13 @@ def plot_km(
         idx = np.searchsorted(x, cens, side="right") - 1
         ax.plot(cens, y[np.clip(idx, 0, len(y) - 1)], "|", color=colors[label],
                 markersize=5, markeredgewidth=0.9)
-    if len(order) >= 2:
-        test = kaplan_meier(t, e, g).logrank
-        if test is not None:
-            ax.text(0.03, 0.05, f"Log-rank p = {format_p(test.p)}", transform=ax.transAxes,
-                    fontsize=9, ha="left", va="bottom")
-    return _finish(ax, t, g, order, times, xlabel, ylabel, title, colors)
+    if result.logrank is not None:
+        ax.text(0.03, 0.05, f"Log-rank p = {format_p(result.logrank.p)}",
+                transform=ax.transAxes, fontsize=9, ha="left", va="bottom")
+    top = max([float(c.time[-1]) for c in result.groups if c.time.size] + [0.0])
+    at = list(default_times(np.asarray([top])) if times is None else times)
+    table = at_risk_from_curves(result.groups, labels, at).reindex(order)
+    return _finish(ax, top, at, table, xlabel, ylabel, title, colors)
 
 
 def plot_cif(
@@ -248,24 +285,23 @@ def plot_cif(
         if gray is not None:
             ax.text(0.97, 0.05, f"Gray's test p = {format_p(gray.p)}", transform=ax.transAxes,
                     fontsize=9, ha="right", va="bottom")
-    return _finish(ax, t, g, order, times, xlabel, ylabel, title, colors)
+    at = list(default_times(t) if times is None else times)
+    table = numbers_at_risk(t, g, at).reindex(order)
+    return _finish(ax, float(np.max(t)), at, table, xlabel, ylabel, title, colors)
 
 
 def _finish(
     ax: Axes,
-    t: np.ndarray,
-    g: np.ndarray,
-    order: list[str],
-    times: Sequence[float] | None,
+    top: float,
+    at: list[float],
+    table: pd.DataFrame | None,
     xlabel: str,
     ylabel: str,
     title: str | None,
     colors: dict[str, str],
 ) -> Axes:
-    at = list(default_times(t) if times is None else times)
-    table = numbers_at_risk(t, g, at).reindex(order)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(min(at[0], 0.0), max(max(at), float(np.max(t)), 1.0) * 1.03)  # never empty
+    ax.set_xlim(min(at[0], 0.0), max(max(at), top, 1.0) * 1.03)  # never empty
     ax.set_xticks(at)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -274,5 +310,6 @@ def _finish(
     if title:
         ax.set_title(title, fontsize=10, loc="left")
     ax.legend(fontsize=8, loc="best", frameon=False)
-    _at_risk_table(ax, table, colors)
+    if table is not None:
+        _at_risk_table(ax, table, colors)
     return ax

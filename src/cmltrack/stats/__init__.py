@@ -1,7 +1,11 @@
 """Cohort statistics on tables, checked against R (survival 3.5, cmprsk 2.2).
 
 Each function returns a small frozen result object with a readable ``repr``, a ``summary``
-DataFrame and a JSON-safe ``to_dict()`` (the ``cmltrack stats`` contract).
+DataFrame, ``to_frame()`` (a pandas table of the estimates), ``plot()`` (a matplotlib Axes, in
+the manner of lifelines) and a JSON-safe ``to_dict()`` (the ``cmltrack stats`` contract); the
+survival results also carry lifelines' attributes (``survival_function_``,
+``median_survival_time_``, ``cumulative_density_``, ``hazard_ratios_``, ``params_``,
+``test_statistic``, ``p_value``).
 
 - :func:`rate_ci`: a response rate with an exact, Wilson or Wald interval
 - :func:`kaplan_meier`, :func:`logrank_test`: survival curves, medians, log-rank (survfit,

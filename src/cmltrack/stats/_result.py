@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def json_safe(value: Any) -> Any:
@@ -42,3 +43,15 @@ def fmt(value: float | None, digits: int = 4) -> str:
     if value is None or not math.isfinite(value):
         return "-"
     return f"{value:.{digits}g}"
+
+
+def step_table(curves: Sequence[tuple[Any, Any, Any]], start: float) -> pd.DataFrame:
+    """Step functions ``(group, times, values)`` read on the union of their times (index
+    ``timeline``, from 0), each carried forward from ``start`` before its first time: the
+    wide tables lifelines calls ``survival_function_`` and ``cumulative_density_``."""
+    timeline = np.unique(np.concatenate([[0.0], *[np.asarray(t) for _g, t, _v in curves]]))
+    cols = {}
+    for group, times, values in curves:
+        idx = np.searchsorted(times, timeline, side="right") - 1
+        cols[group] = np.where(idx >= 0, np.asarray(values)[np.clip(idx, 0, None)], start)
+    return pd.DataFrame(cols, index=pd.Index(timeline, name="timeline"))

@@ -13,14 +13,17 @@ Aalen OO, Johansen S. Scand J Stat 1978;5:141-50. Gray RJ. Ann Stat 1988;16:1141
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from cmltrack.errors import InputError
 from cmltrack.stats._checks import FloatArray, IntArray, as_codes, as_times, group_labels, z_value
-from cmltrack.stats._result import fmt, json_safe
+from cmltrack.stats._result import fmt, json_safe, step_table
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,15 @@ class IncidenceCurve:
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame({"time": self.time, "cif": self.cif, "var": self.var})
 
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """The estimate at each failure time with its variance and log(-log) interval."""
+        z = z_value(level)
+        limits = [_cif_ci(float(f), float(v), z) for f, v in zip(self.cif, self.var, strict=True)]
+        out = self.summary
+        out["lower"] = [a for a, _b in limits]
+        out["upper"] = [b for _a, b in limits]
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe(
             {"group": self.group, "n": self.n, "at": [a.to_dict() for a in self.at]}
@@ -92,7 +104,23 @@ class GrayTest:
 
 @dataclass(frozen=True, slots=True)
 class CumIncResult:
-    """Cumulative incidence curves per group (sorted; "all" without groups) and Gray's test."""
+    """Cumulative incidence curves per group (sorted; "all" without groups) and Gray's test.
+
+    Four patients: MMR (1) at 2 and 6 months, death before MMR (2) at 4, one censored at 8.
+    By hand (Aalen-Johansen): at 2, 1 of 4 reaches MMR (F = 1/4); at 4 the death leaves the
+    overall survival at 3/4 x 2/3 = 1/2; at 6, 1 of 2 reaches MMR: F = 1/4 + 1/2 x 1/2 = 1/2.
+
+    >>> from cmltrack.stats import cumulative_incidence
+    >>> cif = cumulative_incidence([2, 4, 6, 8], [1, 2, 1, 0])
+    >>> cif.to_frame()[["group", "time", "cif"]]
+      group  time   cif
+    0   all   2.0  0.25
+    1   all   6.0  0.50
+    >>> cif.cumulative_density_["all"].to_dict()
+    {0.0: 0.0, 2.0: 0.25, 6.0: 0.5}
+    >>> cif.plot(xlabel="months")  # doctest: +ELLIPSIS
+    <Axes: ...>
+    """
 
     level: float
     groups: tuple[IncidenceCurve, ...]
@@ -104,6 +132,28 @@ class CumIncResult:
             [g.group, a.time, a.cif, a.var, a.lower, a.upper] for g in self.groups for a in g.at
         ]
         return pd.DataFrame(rows, columns=["group", "time", "cif", "var", "lower", "upper"])
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every group's estimate at its failure times in one long table: group, time, cif,
+        var and the log(-log) interval at the result's level."""
+        frames = [c.to_frame(self.level).assign(group=c.group) for c in self.groups]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["group", "time", "cif", "var", "lower", "upper"]]
+
+    @property
+    def cumulative_density_(self) -> pd.DataFrame:
+        """Cumulative incidence per group (columns) on every failure time of any group (index
+        ``timeline``, from 0), carried forward, as lifelines' AalenJohansenFitter names it."""
+        return step_table([(c.group, c.time, c.cif) for c in self.groups], 0.0)
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Each group's cumulative incidence as a step curve with its log(-log) band and Gray's
+        p; ``kwargs`` go to :func:`cmltrack.plots.results.plot_cif_result` (xlabel, ylabel,
+        title, confidence, greyscale). For the competing event beside it, use
+        :func:`cmltrack.plots.plot_cif` on the data."""
+        from cmltrack.plots.results import plot_cif_result
+
+        return plot_cif_result(self, ax=ax, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         return {

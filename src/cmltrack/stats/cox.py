@@ -14,7 +14,7 @@ Biometrics 1974;30:89-99. Harrell FE, et al. JAMA 1982;247:2543-6 (concordance).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ import pandas as pd
 from cmltrack.errors import CmltrackError, InputError
 from cmltrack.stats._checks import FloatArray, IntArray, as_codes, as_times, z_value
 from cmltrack.stats._result import fmt, json_safe
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 Ties = Literal["efron", "breslow"]
 
@@ -53,7 +56,21 @@ class CoxCoefficient:
 
 @dataclass(frozen=True, slots=True)
 class CoxResult:
-    """A fitted Cox model: coefficients, log partial likelihood (null and final), concordance."""
+    """A fitted Cox model: coefficients, log partial likelihood (null and final), concordance.
+
+    >>> import pandas as pd
+    >>> from cmltrack.stats import cox_ph
+    >>> df = pd.DataFrame({"months": [4, 7, 9, 12, 15, 20, 24, 30],
+    ...                    "event": [1, 1, 0, 1, 1, 0, 1, 0],
+    ...                    "high_risk": [1, 1, 1, 0, 1, 0, 0, 0]})
+    >>> fit = cox_ph(df.months, df.event, df[["high_risk"]])
+    >>> list(fit.to_frame().columns)
+    ['coef', 'exp(coef)', 'se(coef)', 'z', 'p', 'lower', 'upper']
+    >>> bool(fit.hazard_ratios_["high_risk"] > 1)
+    True
+    >>> fit.plot()  # doctest: +ELLIPSIS
+    <Axes: ...>
+    """
 
     n: int
     events: int
@@ -73,6 +90,28 @@ class CoxResult:
             columns=["coef", "exp(coef)", "se(coef)", "z", "p", "lower", "upper"],
             index=[c.name for c in self.coefficients],
         )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per covariate: coef, exp(coef), se(coef), z, p and the hazard ratio's
+        interval (R's ``summary(coxph)``)."""
+        return self.summary
+
+    @property
+    def params_(self) -> pd.Series:
+        """The coefficients (log hazard ratios), as lifelines names them."""
+        return pd.Series({c.name: c.coef for c in self.coefficients}, name="coef")
+
+    @property
+    def hazard_ratios_(self) -> pd.Series:
+        """exp(coef) per covariate, as lifelines names them."""
+        return pd.Series({c.name: c.hr for c in self.coefficients}, name="exp(coef)")
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """A forest plot: each hazard ratio with its interval on a log axis, 1 marked;
+        ``kwargs`` go to :func:`cmltrack.plots.results.plot_cox_result` (title)."""
+        from cmltrack.plots.results import plot_cox_result
+
+        return plot_cox_result(self, ax=ax, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe(
@@ -238,11 +277,14 @@ def cox_ph(
     level: float = 0.95,
     max_iter: int = 30,
 ) -> CoxResult:
-    """Fit a Cox model of ``time``/``event`` (1 event, 0 censored) on the covariate matrix."""
+    """Fit a Cox model of ``time``/``event`` (1 event, 0 censored) on the covariate matrix
+    (a DataFrame's columns name the covariates unless ``names`` is given)."""
     from scipy.special import ndtr
 
     t = as_times(time)
     e = as_codes(event, (0, 1), t.size, "event")
+    if names is None and isinstance(covariates, pd.DataFrame):
+        names = [str(c) for c in covariates.columns]
     x = np.asarray(covariates, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,13 +39,32 @@ from cmltrack.stats._result import fmt, json_safe
 from cmltrack.stats.competing import _cinc
 from cmltrack.stats.survival import product_limit
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 RULE = "PAVLIK2011.CCI"
 
 
 @dataclass(frozen=True, slots=True)
 class CurrentResult:
     """CCI with comCI at ``cci_times`` (from therapy start) and CLFS with LFS at
-    ``clfs_times`` (from the first remission)."""
+    ``clfs_times`` (from the first remission).
+
+    Two patients followed 100 days, neither dies: one reaches remission on day 10 and keeps
+    it, the other never does. By hand: CCI(5) = 0; CCI(50) = comCI(50) = 1/2 (one of two in
+    remission); from the first remission nobody loses it, so CLFS = LFS = 1.
+
+    >>> from cmltrack.stats import current_cumulative_incidence
+    >>> nan = float("nan")
+    >>> cci = current_cumulative_incidence([[10, nan]], [[nan, nan]], [100, 100], [0, 0],
+    ...                                    at=[5, 50])
+    >>> cci.to_frame()
+       time  cci  comci  clfs  lfs
+    0   5.0  0.0    0.0   1.0  1.0
+    1  50.0  0.5    0.5   1.0  1.0
+    >>> cci.plot(xlabel="days")  # doctest: +ELLIPSIS
+    <Axes: ...>
+    """
 
     n: int
     remissions: int
@@ -61,6 +80,17 @@ class CurrentResult:
         a = pd.DataFrame({"time": self.cci_times, "cci": self.cci, "comci": self.comci})
         b = pd.DataFrame({"time": self.clfs_times, "clfs": self.clfs, "lfs": self.lfs})
         return a.merge(b, on="time", how="outer")
+
+    def to_frame(self) -> pd.DataFrame:
+        """CCI and comCI, CLFS and LFS at each time asked for (NaN where not asked)."""
+        return self.summary
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """CCI and comCI (and CLFS, LFS where asked) against time, as points joined by steps;
+        ``kwargs`` go to :func:`cmltrack.plots.results.plot_current_result`."""
+        from cmltrack.plots.results import plot_current_result
+
+        return plot_current_result(self, ax=ax, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe(

@@ -22,7 +22,16 @@ _STATSMODELS_METHOD: dict[str, str] = {"exact": "beta", "wilson": "wilson", "wal
 
 @dataclass(frozen=True, slots=True)
 class RateResult:
-    """k responders of n with a two-sided confidence interval at ``level``."""
+    """k responders of n with a two-sided confidence interval at ``level``.
+
+    7 of 10 with the exact (Clopper-Pearson) interval, 0.3475-0.9333 as R's
+    ``binom.test(7, 10)``:
+
+    >>> from cmltrack.stats import rate_ci
+    >>> rate_ci(7, 10).to_frame().round(4)
+       k   n  estimate   lower   upper
+    0  7  10       0.7  0.3475  0.9333
+    """
 
     k: int
     n: int
@@ -38,6 +47,10 @@ class RateResult:
             [[self.k, self.n, self.estimate, self.lower, self.upper]],
             columns=["k", "n", "estimate", "lower", "upper"],
         )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as a one-table DataFrame (as :attr:`summary`)."""
+        return self.summary
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe(

@@ -75,6 +75,10 @@ class SimonResult:
             index=["optimal", "minimax"],
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """The result as a one-table DataFrame (as :attr:`summary`)."""
+        return self.summary
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "p0": self.p0,

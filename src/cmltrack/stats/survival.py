@@ -14,14 +14,17 @@ Cancer Chemother Rep 1966;50:163-70 (log-rank).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from cmltrack.errors import InputError
 from cmltrack.stats._checks import FloatArray, as_codes, as_times, group_labels, z_value
-from cmltrack.stats._result import fmt, json_safe
+from cmltrack.stats._result import fmt, json_safe, step_table
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 ConfType = Literal["loglog", "log", "plain"]
 CONF_TYPES: tuple[str, ...] = ("loglog", "log", "plain")
@@ -158,6 +161,10 @@ class KMCurve:
             }
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """The curve at each distinct time, one row per time (as :attr:`summary`)."""
+        return self.summary
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe(
             {
@@ -180,7 +187,24 @@ class KMCurve:
 
 @dataclass(frozen=True, slots=True)
 class LogRankResult:
-    """R ``survdiff`` (rho = 0): observed and expected events per group and the chi-square."""
+    """R ``survdiff`` (rho = 0): observed and expected events per group and the chi-square.
+
+    Two groups of three, one event at each of the times 1, 2, 3, 4. By hand, group "a" has
+    3, 2, 1, 1 of the 6, 5, 4, 3 at risk: E = 3/6 + 2/5 + 1/4 + 1/3 = 1.4833 for O = 2; the
+    variance is 0.25 + 0.24 + 0.1875 + 0.2222 = 0.8997 (sum of n_a n_b d (n - d) / (n^2 (n -
+    1))), so chi-square = (2 - 1.4833)^2 / 0.8997 = 0.2967 on 1 df:
+
+    >>> from cmltrack.stats import logrank_test
+    >>> lr = logrank_test([1, 2, 5, 3, 4, 6], [1, 1, 0, 1, 1, 0], ["a", "a", "a", "b", "b", "b"])
+    >>> lr.to_frame()
+      group  observed  expected  observed/expected
+    0     a       2.0  1.483333           1.348315
+    1     b       2.0  2.516667           0.794702
+    >>> round(lr.test_statistic, 4), round(lr.p_value, 3)
+    (0.2967, 0.586)
+    >>> lr.plot()  # doctest: +ELLIPSIS
+    <Axes: ...>
+    """
 
     groups: tuple[Any, ...]
     observed: FloatArray
@@ -196,6 +220,28 @@ class LogRankResult:
             {"group": list(self.groups), "observed": self.observed, "expected": self.expected}
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """Observed and expected events per group, and their ratio."""
+        out = self.summary
+        out["observed/expected"] = out["observed"] / out["expected"]
+        return out
+
+    @property
+    def test_statistic(self) -> float:
+        """The chi-square (lifelines' name)."""
+        return self.chi2
+
+    @property
+    def p_value(self) -> float:
+        """The p-value (lifelines' name)."""
+        return self.p
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Observed and expected events per group as paired bars, with the p-value."""
+        from cmltrack.plots.results import plot_logrank_result
+
+        return plot_logrank_result(self, ax=ax)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe({"chi2": self.chi2, "df": self.df, "p": self.p})
         return out
@@ -206,7 +252,27 @@ class LogRankResult:
 
 @dataclass(frozen=True, slots=True)
 class KMResult:
-    """Kaplan-Meier curves per group (sorted group values; "all" without groups)."""
+    """Kaplan-Meier curves per group (sorted group values; "all" without groups).
+
+    Five patients; by hand: 5 at risk at month 5, one event (S = 4/5 = 0.8); one censored at
+    8; 3 at risk at 12 with two events (S = 0.8 x 1/3 = 0.2667); the median is 12 months:
+
+    >>> from cmltrack.stats import kaplan_meier
+    >>> km = kaplan_meier([5, 8, 12, 12, 20], [1, 0, 1, 1, 0])
+    >>> km.to_frame()[["group", "time", "n_risk", "n_event", "survival"]]
+      group  time  n_risk  n_event  survival
+    0   all   5.0       5        1  0.800000
+    1   all   8.0       4        0  0.800000
+    2   all  12.0       3        2  0.266667
+    3   all  20.0       1        0  0.266667
+    >>> km.median_survival_time_
+    all    12.0
+    Name: median, dtype: float64
+    >>> km.survival_function_["all"].round(4).to_dict()
+    {0.0: 1.0, 5.0: 0.8, 8.0: 0.8, 12.0: 0.2667, 20.0: 0.2667}
+    >>> km.plot(xlabel="months")  # doctest: +ELLIPSIS
+    <Axes: ...>
+    """
 
     ci: str
     level: float
@@ -221,6 +287,34 @@ class KMResult:
         return pd.DataFrame(
             rows, columns=["group", "n", "events", "median", "median_lower", "median_upper"]
         )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every group's curve in one long table: ``group`` then the columns of
+        :meth:`KMCurve.to_frame` (time, n_risk, n_event, n_censor, survival, std_err, lower,
+        upper)."""
+        frames = [c.to_frame().assign(group=c.group) for c in self.groups]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["group", *[col for col in out.columns if col != "group"]]]
+
+    @property
+    def survival_function_(self) -> pd.DataFrame:
+        """Survival per group (columns) on every time of any group (index ``timeline``, from 0),
+        carried forward between a group's own times, as lifelines' attribute."""
+        return step_table([(c.group, c.time, c.survival) for c in self.groups], 1.0)
+
+    @property
+    def median_survival_time_(self) -> pd.Series:
+        """The median per group (NaN: not reached)."""
+        return pd.Series({c.group: c.median for c in self.groups}, name="median")
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """The curves as :func:`cmltrack.plots.plot_km` draws them (bands, censoring ticks,
+        log-rank p, numbers at risk); ``kwargs`` go to
+        :func:`cmltrack.plots.survival.plot_km_result` (times, xlabel, ylabel, title,
+        confidence, greyscale)."""
+        from cmltrack.plots.survival import plot_km_result
+
+        return plot_km_result(self, ax=ax, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         return {
