@@ -120,11 +120,12 @@ def main() -> None:
     app = create_app(settings, svc)  # starts the background warm-up
     state: WebState = app.state.web
     today = dt.datetime.now(dt.UTC).date()
-    while sum(1 for k in list(state.rows) if k[2].endswith(f"|{today}")) < args.patients:
+    while (sum(1 for k in list(state.rows) if k[2].endswith(f"|{today}")) < args.patients
+           or len(state.row_html) < args.patients):
         time.sleep(0.05)
     warmed = time.perf_counter() - t0
-    print(f"background warm-up of today's {args.patients} worklist rows: {warmed:.1f} s "
-          f"after start ({_load()})")
+    print(f"background warm-up of today's {args.patients} worklist rows (assessed and "
+          f"rendered): {warmed:.1f} s after start ({_load()})")
     server, base = _serve(app)
     results: list[tuple[str, str, bool]] = []
     with httpx.Client(base_url=base, timeout=600, follow_redirects=False) as c:

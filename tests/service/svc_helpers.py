@@ -8,6 +8,7 @@ patient ids, so they share the server without stepping on each other.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -168,3 +169,30 @@ def jcs_free_digest(value: Any) -> str:
     from cmltrack.store.canonical import digest
 
     return digest(value)
+
+
+def prefetch_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The service's prefetch keys filled from the record's FHIR form (fhir.md writer)."""
+    from cmltrack.io.fhir.writer import record_resources
+    from cmltrack.io.validate import validate_record
+
+    resources = record_resources(validate_record(record, today=dt.date.today(), file=""))
+
+    def search(pred: Any) -> dict[str, Any]:
+        return {"resourceType": "Bundle", "type": "searchset",
+                "entry": [{"resource": r, "search": {"mode": "match"}}
+                          for r in resources if pred(r)]}
+
+    def code(r: dict[str, Any]) -> set[str]:
+        return {c.get("code") for c in (r.get("code") or {}).get("coding") or []}
+
+    return {
+        "patient": next(r for r in resources if r["resourceType"] == "Patient"),
+        "bcrabl1": search(lambda r: r["resourceType"] == "Observation" and "69380-4" in code(r)),
+        "bloodCounts": search(lambda r: r["resourceType"] == "Observation"
+                              and code(r) & {"6690-2", "751-8", "777-3", "718-7"}),
+        "labs": search(lambda r: r["resourceType"] == "Observation"),
+        "medicationStatements": search(lambda r: r["resourceType"] == "MedicationStatement"),
+        "medicationRequests": search(lambda r: r["resourceType"] == "MedicationRequest"),
+        "conditions": search(lambda r: r["resourceType"] == "Condition"),
+    }

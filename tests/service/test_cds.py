@@ -13,7 +13,15 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from svc_helpers import PUBLIC_URL, Server, database_url, examples, hook_jwt, make_ec_jwks
+from svc_helpers import (
+    PUBLIC_URL,
+    Server,
+    database_url,
+    examples,
+    hook_jwt,
+    make_ec_jwks,
+    prefetch_of,
+)
 
 DISCOVERY = PUBLIC_URL + "/cds-services"
 PV = PUBLIC_URL + "/cds-services/cmltrack-patient-view"
@@ -122,33 +130,6 @@ def test_feedback_stored(server: Server) -> None:
     assert r.status_code == 404
 
 
-def _prefetch(record: dict[str, Any]) -> dict[str, Any]:
-    """The service's prefetch keys filled from the record's FHIR form (fhir.md writer)."""
-    from cmltrack.io.fhir.writer import record_resources
-    from cmltrack.io.validate import validate_record
-
-    resources = record_resources(validate_record(record, today=dt.date.today(), file=""))
-
-    def search(pred: Any) -> dict[str, Any]:
-        return {"resourceType": "Bundle", "type": "searchset",
-                "entry": [{"resource": r, "search": {"mode": "match"}}
-                          for r in resources if pred(r)]}
-
-    def code(r: dict[str, Any]) -> set[str]:
-        return {c.get("code") for c in (r.get("code") or {}).get("coding") or []}
-
-    return {
-        "patient": next(r for r in resources if r["resourceType"] == "Patient"),
-        "bcrabl1": search(lambda r: r["resourceType"] == "Observation" and "69380-4" in code(r)),
-        "bloodCounts": search(lambda r: r["resourceType"] == "Observation"
-                              and code(r) & {"6690-2", "751-8", "777-3", "718-7"}),
-        "labs": search(lambda r: r["resourceType"] == "Observation"),
-        "medicationStatements": search(lambda r: r["resourceType"] == "MedicationStatement"),
-        "medicationRequests": search(lambda r: r["resourceType"] == "MedicationRequest"),
-        "conditions": search(lambda r: r["resourceType"] == "Condition"),
-    }
-
-
 def _hook(hook: str, patient_id: str, prefetch: dict[str, Any] | None,
           **context: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"hook": hook, "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
@@ -167,7 +148,7 @@ def test_patient_view_failure_card(server: Server) -> None:
                observations=[o for o in p03["observations"] if o["date"] < "2018-07-23"],
                events=[])
     r = call(server, "POST", "/cds-services/cmltrack-patient-view", hook_jwt(server, PV),
-             json=_hook("patient-view", "P03", _prefetch(p03)))
+             json=_hook("patient-view", "P03", prefetch_of(p03)))
     assert r.status_code == 200, r.text
     (card,) = r.json()["cards"]
     assert card["indicator"] == "critical"
@@ -195,13 +176,19 @@ def test_patient_view_without_prefetch_or_server_is_412(server: Server) -> None:
     assert r.status_code == 412 and r.headers["content-type"] == "application/problem+json"
 
 
-def _imatinib_order(order_id: str, mg: float, per_day: int = 1) -> dict[str, Any]:
+_RXNORM = {"imatinib": "282388", "dasatinib": "475342", "nilotinib": "662281",
+           "bosutinib": "1307619", "ponatinib": "1364347"}
+
+
+def _order(order_id: str, mg: float, per_day: int = 1, drug: str = "imatinib"
+           ) -> dict[str, Any]:
+    """A draft TKI MedicationRequest (RxNorm ingredient code) in a Bundle."""
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
         "resourceType": "MedicationRequest", "id": order_id, "status": "draft",
         "intent": "order", "subject": {"reference": "Patient/OS1"},
         "medicationCodeableConcept": {"coding": [{
-            "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "282388",
-            "display": "imatinib"}], "text": "imatinib"},
+            "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": _RXNORM[drug],
+            "display": drug}], "text": drug},
         "dosageInstruction": [{"timing": {"repeat": {"frequency": per_day, "period": 1,
                                                      "periodUnit": "d"}},
                                "doseAndRate": [{"doseQuantity": {
@@ -209,12 +196,15 @@ def _imatinib_order(order_id: str, mg: float, per_day: int = 1) -> dict[str, Any
                                    "http://unitsofmeasure.org", "code": "mg"}}]}]}}]}
 
 
-def _os_record(anc: float, platelets: float) -> dict[str, Any]:
+def _os_record(anc: float, platelets: float, therapy: list[dict[str, Any]] | None = None
+               ) -> dict[str, Any]:
     today = dt.datetime.now(dt.UTC).date()
     d = (today - dt.timedelta(days=3)).isoformat()
+    if therapy is None:
+        therapy = [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2025-01-20"}]
     return {"id": "OS1", "sex": "M", "birth_date": "1970-01-01",
             "diagnosis": {"date": "2025-01-10", "disease": "CML", "phase": "chronic"},
-            "therapy": [{"drug": "imatinib", "dose_mg_per_day": 400, "start": "2025-01-20"}],
+            "therapy": therapy,
             "observations": [{"date": d, "kind": "blood", "wbc": 3.0, "anc": anc,
                               "platelets": platelets, "hemoglobin": 12.0}]}
 
@@ -222,8 +212,8 @@ def _os_record(anc: float, platelets: float) -> dict[str, Any]:
 @needs_fhir
 def test_order_sign_hold_for_neutropenia(server: Server) -> None:
     # Imatinib label (chronic phase): ANC < 1.0 x10^9/L -> stop imatinib (critical).
-    body = _hook("order-sign", "OS1", _prefetch(_os_record(anc=0.8, platelets=140)),
-                 draftOrders=_imatinib_order("mr-1", 400))
+    body = _hook("order-sign", "OS1", prefetch_of(_os_record(anc=0.8, platelets=140)),
+                 draftOrders=_order("mr-1", 400))
     r = call(server, "POST", "/cds-services/cmltrack-order-sign", hook_jwt(server, OS),
              json=body)
     assert r.status_code == 200, r.text
@@ -241,12 +231,12 @@ def test_order_sign_hold_for_neutropenia(server: Server) -> None:
 
 @needs_fhir
 def test_order_sign_dose_levels(server: Server) -> None:
-    prefetch = _prefetch(_os_record(anc=3.0, platelets=200))
-    ok = _hook("order-sign", "OS1", prefetch, draftOrders=_imatinib_order("mr-2", 400))
+    prefetch = prefetch_of(_os_record(anc=3.0, platelets=200))
+    ok = _hook("order-sign", "OS1", prefetch, draftOrders=_order("mr-2", 400))
     r = call(server, "POST", "/cds-services/cmltrack-order-sign", hook_jwt(server, OS), json=ok)
     assert r.status_code == 200 and r.json() == {"cards": []}
     # 250 mg twice daily = 500 mg/day: not a label dose level (300, 400, 600, 800).
-    off = _hook("order-sign", "OS1", prefetch, draftOrders=_imatinib_order("mr-3", 250, 2))
+    off = _hook("order-sign", "OS1", prefetch, draftOrders=_order("mr-3", 250, 2))
     r = call(server, "POST", "/cds-services/cmltrack-order-sign", hook_jwt(server, OS), json=off)
     (card,) = r.json()["cards"]
     assert card["indicator"] == "warning"
@@ -254,3 +244,71 @@ def test_order_sign_dose_levels(server: Server) -> None:
     assert action["type"] == "update" and action["resource"]["id"] == "mr-3"
     dose = action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
     assert dose["value"] in (400.0, 600.0)
+
+
+def _order_sign(server: Server, record: dict[str, Any], order: dict[str, Any]
+                ) -> list[dict[str, Any]]:
+    body = _hook("order-sign", "OS1", prefetch_of(record), draftOrders=order)
+    r = call(server, "POST", "/cds-services/cmltrack-order-sign", hook_jwt(server, OS),
+             json=body)
+    assert r.status_code == 200, r.text
+    cards: list[dict[str, Any]] = r.json()["cards"]
+    return cards
+
+
+def _line(drug: str, mg: float, start: str = "2025-01-20", **more: Any) -> dict[str, Any]:
+    return {"drug": drug, "dose_mg_per_day": mg, "start": start, **more}
+
+
+@needs_fhir
+def test_order_sign_dasatinib(server: Server) -> None:
+    """SPRYCEL USPI 2.4, chronic phase: ANC < 0.5 or platelets < 50 x10^9/L -> stop
+    dasatinib; 2.1: chronic-phase dose 100 mg once daily."""
+    on_dasatinib = [_line("dasatinib", 100)]
+    (card,) = _order_sign(server, _os_record(anc=0.4, platelets=140, therapy=on_dasatinib),
+                          _order("mr-d1", 100, drug="dasatinib"))
+    assert card["indicator"] == "critical"
+    kinds = {(a["type"], a.get("resourceId")) for a in card["suggestions"][0]["actions"]}
+    assert ("delete", "MedicationRequest/mr-d1") in kinds
+    assert "dasatinib" in card["summary"]
+    # Normal counts: 100 mg/day is the label's dose, no card; 140 mg/day (the AP/BP dose) in
+    # chronic phase is over it, corrected to 100.
+    fine = _os_record(anc=3.0, platelets=200, therapy=on_dasatinib)
+    assert _order_sign(server, fine, _order("mr-d2", 100, drug="dasatinib")) == []
+    (card,) = _order_sign(server, fine, _order("mr-d3", 140, drug="dasatinib"))
+    assert card["indicator"] == "warning"
+    (action,) = card["suggestions"][0]["actions"]
+    assert action["type"] == "update" and action["resource"]["id"] == "mr-d3"
+    dose = action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert dose["value"] == 100.0
+
+
+@needs_fhir
+def test_order_sign_nilotinib_by_line(server: Server) -> None:
+    """TASIGNA USPI 2.1-2.2: newly diagnosed chronic phase 300 mg twice daily (600 mg/day);
+    resistant or intolerant chronic phase 400 mg twice daily (800 mg/day)."""
+    first = _os_record(anc=3.0, platelets=200, therapy=[_line("nilotinib", 600)])
+    assert _order_sign(server, first, _order("mr-n1", 300, 2, drug="nilotinib")) == []
+    (card,) = _order_sign(server, first, _order("mr-n2", 400, 2, drug="nilotinib"))
+    assert card["indicator"] == "warning"
+    dose = card["suggestions"][0]["actions"][0]["resource"]["dosageInstruction"][0][
+        "doseAndRate"][0]["doseQuantity"]
+    assert dose["value"] == 600.0
+    # After imatinib ended for resistance, nilotinib is a later line: 800 mg/day is the label's.
+    later = _os_record(anc=3.0, platelets=200, therapy=[
+        _line("imatinib", 400, "2025-01-20", end="2025-07-20", reason_end="resistance"),
+        _line("nilotinib", 800, "2025-07-21")])
+    assert _order_sign(server, later, _order("mr-n3", 400, 2, drug="nilotinib")) == []
+
+
+@needs_fhir
+def test_order_sign_ponatinib_not_indicated_newly_diagnosed(server: Server) -> None:
+    """ICLUSIG USPI 2.1/indications: 45 mg once daily for T315I or after at least two prior
+    TKIs; not indicated in newly diagnosed chronic phase."""
+    new = _os_record(anc=3.0, platelets=200, therapy=[])
+    (card,) = _order_sign(server, new, _order("mr-p1", 45, drug="ponatinib"))
+    assert card["indicator"] == "warning"
+    assert "not indicated" in card["summary"]
+    (action,) = card["suggestions"][0]["actions"]
+    assert action == {"type": "delete", "description": "Remove the draft ponatinib order",
+                      "resourceId": "MedicationRequest/mr-p1"}

@@ -305,6 +305,22 @@ def _is_label_rule(rule: Any) -> bool:
     return "LABEL" in str(rule or "").upper().split(".")[0]
 
 
+def _not_indicated(base: dict[str, Any], order: dict[str, Any], drug: str, dose: float,
+                   phase: str, labs: str) -> dict[str, Any]:
+    """A warning card: the label gives no dose of ``drug`` for this phase and line."""
+    actions: list[dict[str, Any]] = []
+    if order.get("id"):
+        actions.append({"type": "delete", "description": f"Remove the draft {drug} order",
+                        "resourceId": f"MedicationRequest/{order['id']}"})
+    return {**base, "indicator": "warning",
+            "summary": f"{drug} {dose:g} mg/day: not indicated by its label here"[:139],
+            "detail": f"The {drug} label gives no dose for {phase} phase in this line of "
+                      f"therapy (rule `LABEL.{drug}.dose`, tki_labels). Checked on the {labs}."
+                      f"\n\n_{DISCLAIMER}_",
+            "suggestions": [{"label": f"Cancel the {drug} order", "uuid": _uuid(),
+                             "isRecommended": True, "actions": actions}]}
+
+
 def order_sign_card(order: dict[str, Any], drug: str, dose: float | None,
                     a: dict[str, Any], phase: str, patient_ref: str,
                     labs: str = "") -> dict[str, Any] | None:
@@ -346,6 +362,22 @@ def order_sign_card(order: dict[str, Any], drug: str, dose: float | None,
         why = (f"{dose:g} mg/day is not an imatinib dose level of the label (300, 400, 600, "
                f"800 mg/day; start {start:g} mg/day in {phase} phase)")
         rule = "LABEL.dose_levels"
+    current = a.get("current") or {}
+    if target is None and drug != "imatinib" and dose is not None and \
+            current.get("drug") == drug:
+        label = current.get("label_dose_mg_per_day")
+        escalated = any(r.get("action") == "escalate_dose" and r.get("dose_mg_per_day") == dose
+                        for r in a.get("recommendations") or [])
+        if label is None:
+            return _not_indicated(base, order, drug, dose, phase, labs)
+        if dose > float(label) + 1e-9 and not escalated:
+            # Over the label's dose for this phase and line (tki_labels.yaml, read through
+            # the assessment's current.label_dose_mg_per_day); a lower dose may be a label
+            # reduction after toxicity and is not judged here.
+            target = float(label)
+            why = (f"{dose:g} mg/day is over the {drug} label's dose for {phase} phase "
+                   f"({target:g} mg/day)")
+            rule = f"LABEL.{drug}.dose"
     if target is None or dose is None or abs(target - dose) < 1e-9:
         return None
     corrected = _medication_request(drug, target, patient_ref, order)

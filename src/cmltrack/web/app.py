@@ -113,6 +113,7 @@ class WebState:
     static: dict[str, tuple[bytes, str]] = field(default_factory=_static_files)
     session_key: bytes = b""
     pseudonym_key: bytes = b""  # the service's cohort pseudonym key (core.pseudonym)
+    patient_base: str = "/patients/"  # the patient page's path without the id
 
 
 def install(app: FastAPI, svc: core.Services) -> None:
@@ -123,6 +124,7 @@ def install(app: FastAPI, svc: core.Services) -> None:
         state.pseudonym_key = bytes.fromhex(token_store.server_secret(s, "cohort_pseudonym"))
     app.state.web = state
     app.include_router(router)
+    state.patient_base = str(app.url_path_for("web_patient", patient_id="x"))[:-1]
     Thread(target=_warm, args=(svc, state), name="cmltrack-web-warm", daemon=True).start()
 
 
@@ -323,8 +325,13 @@ def _warm(svc: core.Services, state: WebState) -> None:
                                            dt.UTC)
             if (midnight - now).total_seconds() <= WARM_AHEAD_S:
                 days.append(now.date() + dt.timedelta(days=1))
+            render = _row_renderer(state, state.patient_base)
             for day in days:
-                worklist_rows(svc, state, _request(None, day), day, svc.activity.wait_idle)
+                for row in worklist_rows(svc, state, _request(None, day), day,
+                                         svc.activity.wait_idle):
+                    if (row, state.patient_base) not in state.row_html:
+                        svc.activity.wait_idle()
+                        render(row)  # the page joins rendered rows
             _cohort_table(svc, state, _request(None, None), svc.activity.wait_idle)
             _prune(state, now.date())
         except Exception:  # a warm-up only: the page builds what is missing when it is asked
@@ -441,8 +448,7 @@ def worklist(request: Request) -> Response:
         guideline=str(req.options.guideline),
         q=q, status=status, urgency=urgency, sort=sort, dir=direction, columns=COLUMNS,
         sort_links=links, urgency_labels=views.URGENCY_LABEL,
-        row_html=_row_renderer(state, str(request.app.url_path_for("web_patient",
-                                                                  patient_id="x"))[:-1]),
+        row_html=_row_renderer(state, state.patient_base),
         statuses=sorted({r.status for r in all_rows} | {"optimal", "warning", "failure",
                                                          "not_evaluable"}),
         schedule_missing=any(r.due is None for r in all_rows),
