@@ -34,17 +34,18 @@ def __getattr__(name: str) -> object:
     """``cmltrack.read_records``, ``cmltrack.assess``, ``cmltrack.endpoints`` (ADTTE and
     baseline tables), ``cmltrack.stats``, ``cmltrack.plots``, ``cmltrack.synth``:
 
-    >>> import cmltrack
-    >>> records = cmltrack.load_records("examples/patients/patients.json")
-    >>> a = cmltrack.assess(records[0])
-    >>> str(a.current.status)
-    'optimal'
-    >>> adtte, baseline = cmltrack.endpoints(records[:3])
-    >>> sorted(set(adtte.PARAMCD))[:3]
-    ['DURMMR', 'EFS', 'OS']
-    >>> km = cmltrack.stats.kaplan_meier(adtte[adtte.PARAMCD == "OS"].AVAL, [0, 0, 0])
-    >>> km.groups[0].n
-    3
+    Examples:
+        >>> import cmltrack
+        >>> records = cmltrack.load_records("examples/patients/patients.json")
+        >>> a = cmltrack.assess(records[0])
+        >>> str(a.current.status)
+        'optimal'
+        >>> adtte, baseline = cmltrack.endpoints(records[:3])
+        >>> sorted(set(adtte.PARAMCD))[:3]
+        ['DURMMR', 'EFS', 'OS']
+        >>> km = cmltrack.stats.kaplan_meier(adtte[adtte.PARAMCD == "OS"].AVAL, [0, 0, 0])
+        >>> km.groups[0].n
+        3
     """
     import importlib
 

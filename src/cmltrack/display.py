@@ -24,8 +24,9 @@ def format_p(p: float | None) -> str:
     0.01; two decimals otherwise, or three where two would round a p below 0.05 up to 0.05;
     ``>0.99`` at the top. ``-`` where there is no test.
 
-    >>> [format_p(p) for p in (5.27e-05, 0.0034, 0.0462, 0.0496, 0.21, 0.999)]
-    ['<0.001', '0.003', '0.046', '0.050', '0.21', '>0.99']
+    Examples:
+        >>> [format_p(p) for p in (5.27e-05, 0.0034, 0.0462, 0.0496, 0.21, 0.999)]
+        ['<0.001', '0.003', '0.046', '0.050', '0.21', '>0.99']
     """
     if _missing(p):
         return "-"
@@ -49,10 +50,11 @@ def format_estimate(
 ) -> str:
     """``1.51 (1.04-2.19)``; a missing limit prints as NR (not reached), as medians do.
 
-    >>> format_estimate(1.5123, 1.04, 2.194)
-    '1.51 (1.04\u20132.19)'
-    >>> format_estimate(22.4, 18.1, None, digits=1)
-    '22.4 (18.1\u2013NR)'
+    Examples:
+        >>> format_estimate(1.5123, 1.04, 2.194)
+        '1.51 (1.04\u20132.19)'
+        >>> format_estimate(22.4, 18.1, None, digits=1)
+        '22.4 (18.1\u2013NR)'
     """
     return (f"{format_number(x, digits)} ({format_number(lower, digits)}{DASH}"
             f"{format_number(upper, digits)})")
@@ -64,8 +66,9 @@ def format_median(
     """A median survival with its interval: NR where the curve (or its upper limit) never
     reaches 50%, NE where a lower limit cannot be estimated.
 
-    >>> format_median(21.4, None, None), format_median(None, 30.2, None)
-    ('21.4 (NE–NR)', 'NR (30.2–NR)')
+    Examples:
+        >>> format_median(21.4, None, None), format_median(None, 30.2, None)
+        ('21.4 (NE–NR)', 'NR (30.2–NR)')
     """
     lo = "NE" if _missing(lower) else format_number(lower, digits)
     return f"{format_number(x, digits)} ({lo}{DASH}{format_number(upper, digits)})"
@@ -76,10 +79,11 @@ def format_percent(
 ) -> str:
     """A proportion as a percentage, with its interval when given: ``89.2% (84.0-94.4)``.
 
-    >>> format_percent(0.892, 0.84, 0.944)
-    '89.2% (84.0\u201394.4)'
-    >>> format_percent(None)
-    '-'
+    Examples:
+        >>> format_percent(0.892, 0.84, 0.944)
+        '89.2% (84.0\u201394.4)'
+        >>> format_percent(None)
+        '-'
     """
     if _missing(x):
         return "-"
@@ -97,8 +101,9 @@ def format_percent(
 def format_dose(mg: float | None) -> str:
     """A daily dose as prescribed: ``400 mg``, ``2.5 mg``.
 
-    >>> format_dose(400.0), format_dose(2.5), format_dose(None)
-    ('400 mg', '2.5 mg', '-')
+    Examples:
+        >>> format_dose(400.0), format_dose(2.5), format_dose(None)
+        ('400 mg', '2.5 mg', '-')
     """
     if _missing(mg):
         return "-"
@@ -109,8 +114,9 @@ def format_bcr_abl1(percent: float | None) -> str:
     """A BCR::ABL1 (IS) result with two significant digits, as laboratories report it, never in
     exponent notation.
 
-    >>> [format_bcr_abl1(v) for v in (45.0, 9.5, 0.1, 0.0032, 0.00041)]
-    ['45%', '9.5%', '0.1%', '0.0032%', '0.00041%']
+    Examples:
+        >>> [format_bcr_abl1(v) for v in (45.0, 9.5, 0.1, 0.0032, 0.00041)]
+        ['45%', '9.5%', '0.1%', '0.0032%', '0.00041%']
     """
     if _missing(percent):
         return "-"
@@ -140,10 +146,11 @@ def natural_order(values: object) -> list[object]:
     """Distinct ``values`` in the order a clinician expects: a known clinical scale in its
     order (unknown values after it, sorted), numbers by value, other text alphabetically.
 
-    >>> natural_order(["high", "low", "intermediate", "low"])
-    ['low', 'intermediate', 'high']
-    >>> natural_order([10, 2, 2])
-    [2, 10]
+    Examples:
+        >>> natural_order(["high", "low", "intermediate", "low"])
+        ['low', 'intermediate', 'high']
+        >>> natural_order([10, 2, 2])
+        [2, 10]
     """
     distinct = list(dict.fromkeys(values))  # type: ignore[call-overload]
     texts = {str(v).lower() for v in distinct}
@@ -216,8 +223,9 @@ def display_name(key: str) -> str:
     """The label a clinician reads for a field, term, event or endpoint; an unknown key is
     shown with its underscores as spaces and its first letter capitalised.
 
-    >>> display_name("alt"), display_name("loss_of_mmr"), display_name("sokal_group")
-    ('ALT increased', 'Loss of MMR', 'Sokal risk')
+    Examples:
+        >>> display_name("alt"), display_name("loss_of_mmr"), display_name("sokal_group")
+        ('ALT increased', 'Loss of MMR', 'Sokal risk')
     """
     if key in DISPLAY_NAMES:
         return DISPLAY_NAMES[key]
@@ -252,14 +260,16 @@ def clinical_text(text: str | None) -> str:
     ``<= 10% (≤10%)``), ≤ and ≥ signs, CTCAE terms by name, published sources instead of
     the project's file names, and an unverified rule said to be so in words.
 
-    >>> clinical_text("BCR::ABL1 6.20% IS <= 10% (≤10%)")
-    'BCR::ABL1 6.20% IS ≤10%'
-    >>> clinical_text("BCR::ABL1 3.2% IS > 1% and <= 10% (>1–10%)")
-    'BCR::ABL1 3.2% IS >1–10%'
-    >>> clinical_text("CTCAE grade 3 neutrophils")
-    'CTCAE grade 3 Neutrophil count decreased'
-    >>> clinical_text("Leukemia 2020 (atypical transcripts; clinical-rules section 12, unverified)")
-    'Leukemia 2020 (atypical transcripts; not yet verified against the publication)'
+    Examples:
+        >>> clinical_text("BCR::ABL1 6.20% IS <= 10% (≤10%)")
+        'BCR::ABL1 6.20% IS ≤10%'
+        >>> clinical_text("BCR::ABL1 3.2% IS > 1% and <= 10% (>1–10%)")
+        'BCR::ABL1 3.2% IS >1–10%'
+        >>> clinical_text("CTCAE grade 3 neutrophils")
+        'CTCAE grade 3 Neutrophil count decreased'
+        >>> clinical_text("Leukemia 2020 (atypical transcripts; "
+        ...               "clinical-rules section 12, unverified)")
+        'Leukemia 2020 (atypical transcripts; not yet verified against the publication)'
     """
     if not text:
         return "" if text is None else text

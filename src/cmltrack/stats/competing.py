@@ -110,16 +110,17 @@ class CumIncResult:
     By hand (Aalen-Johansen): at 2, 1 of 4 reaches MMR (F = 1/4); at 4 the death leaves the
     overall survival at 3/4 x 2/3 = 1/2; at 6, 1 of 2 reaches MMR: F = 1/4 + 1/2 x 1/2 = 1/2.
 
-    >>> from cmltrack.stats import cumulative_incidence
-    >>> cif = cumulative_incidence([2, 4, 6, 8], [1, 2, 1, 0])
-    >>> cif.to_frame()[["group", "time", "cif"]]
-      group  time   cif
-    0   all   2.0  0.25
-    1   all   6.0  0.50
-    >>> cif.cumulative_density_["all"].to_dict()
-    {0.0: 0.0, 2.0: 0.25, 6.0: 0.5}
-    >>> cif.plot(xlabel="months")  # doctest: +ELLIPSIS
-    <Axes: ...>
+    Examples:
+        >>> from cmltrack.stats import cumulative_incidence
+        >>> cif = cumulative_incidence([2, 4, 6, 8], [1, 2, 1, 0])
+        >>> cif.to_frame()[["group", "time", "cif"]]
+          group  time   cif
+        0   all   2.0  0.25
+        1   all   6.0  0.50
+        >>> cif.cumulative_density_["all"].to_dict()
+        {0.0: 0.0, 2.0: 0.25, 6.0: 0.5}
+        >>> cif.plot(xlabel="months")  # doctest: +ELLIPSIS
+        <Axes: ...>
     """
 
     level: float

@@ -58,18 +58,19 @@ class CoxCoefficient:
 class CoxResult:
     """A fitted Cox model: coefficients, log partial likelihood (null and final), concordance.
 
-    >>> import pandas as pd
-    >>> from cmltrack.stats import cox_ph
-    >>> df = pd.DataFrame({"months": [4, 7, 9, 12, 15, 20, 24, 30],
-    ...                    "event": [1, 1, 0, 1, 1, 0, 1, 0],
-    ...                    "high_risk": [1, 1, 1, 0, 1, 0, 0, 0]})
-    >>> fit = cox_ph(df.months, df.event, df[["high_risk"]])
-    >>> list(fit.to_frame().columns)
-    ['coef', 'exp(coef)', 'se(coef)', 'z', 'p', 'lower', 'upper']
-    >>> bool(fit.hazard_ratios_["high_risk"] > 1)
-    True
-    >>> fit.plot()  # doctest: +ELLIPSIS
-    <Axes: ...>
+    Examples:
+        >>> import pandas as pd
+        >>> from cmltrack.stats import cox_ph
+        >>> df = pd.DataFrame({"months": [4, 7, 9, 12, 15, 20, 24, 30],
+        ...                    "event": [1, 1, 0, 1, 1, 0, 1, 0],
+        ...                    "high_risk": [1, 1, 1, 0, 1, 0, 0, 0]})
+        >>> fit = cox_ph(df.months, df.event, df[["high_risk"]])
+        >>> list(fit.to_frame().columns)
+        ['coef', 'exp(coef)', 'se(coef)', 'z', 'p', 'lower', 'upper']
+        >>> bool(fit.hazard_ratios_["high_risk"] > 1)
+        True
+        >>> fit.plot()  # doctest: +ELLIPSIS
+        <Axes: ...>
     """
 
     n: int

@@ -54,16 +54,17 @@ class CurrentResult:
     it, the other never does. By hand: CCI(5) = 0; CCI(50) = comCI(50) = 1/2 (one of two in
     remission); from the first remission nobody loses it, so CLFS = LFS = 1.
 
-    >>> from cmltrack.stats import current_cumulative_incidence
-    >>> nan = float("nan")
-    >>> cci = current_cumulative_incidence([[10, nan]], [[nan, nan]], [100, 100], [0, 0],
-    ...                                    at=[5, 50])
-    >>> cci.to_frame()
-       time  cci  comci  clfs  lfs
-    0   5.0  0.0    0.0   1.0  1.0
-    1  50.0  0.5    0.5   1.0  1.0
-    >>> cci.plot(xlabel="days")  # doctest: +ELLIPSIS
-    <Axes: ...>
+    Examples:
+        >>> from cmltrack.stats import current_cumulative_incidence
+        >>> nan = float("nan")
+        >>> cci = current_cumulative_incidence([[10, nan]], [[nan, nan]], [100, 100], [0, 0],
+        ...                                    at=[5, 50])
+        >>> cci.to_frame()
+           time  cci  comci  clfs  lfs
+        0   5.0  0.0    0.0   1.0  1.0
+        1  50.0  0.5    0.5   1.0  1.0
+        >>> cci.plot(xlabel="days")  # doctest: +ELLIPSIS
+        <Axes: ...>
     """
 
     n: int

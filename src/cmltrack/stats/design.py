@@ -30,11 +30,13 @@ def design_matrix(
 ) -> tuple[FloatArray, list[str]]:
     """The model matrix and its column names for covariates given as ``{name: values}``.
 
-    >>> x, names = design_matrix({"age": [50, 61, 44], "sokal": ["low", "high", "intermediate"]})
-    >>> names
-    ['age', 'sokal: intermediate vs low', 'sokal: high vs low']
-    >>> x.tolist()
-    [[50.0, 0.0, 0.0], [61.0, 0.0, 1.0], [44.0, 1.0, 0.0]]
+    Examples:
+        >>> x, names = design_matrix({"age": [50, 61, 44],
+        ...                           "sokal": ["low", "high", "intermediate"]})
+        >>> names
+        ['age', 'sokal: intermediate vs low', 'sokal: high vs low']
+        >>> x.tolist()
+        [[50.0, 0.0, 0.0], [61.0, 0.0, 1.0], [44.0, 1.0, 0.0]]
     """
     reference = dict(reference or {})
     unknown = set(reference) - set(columns)

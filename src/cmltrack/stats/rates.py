@@ -27,10 +27,11 @@ class RateResult:
     7 of 10 with the exact (Clopper-Pearson) interval, 0.3475-0.9333 as R's
     ``binom.test(7, 10)``:
 
-    >>> from cmltrack.stats import rate_ci
-    >>> rate_ci(7, 10).to_frame().round(4)
-       k   n  estimate   lower   upper
-    0  7  10       0.7  0.3475  0.9333
+    Examples:
+        >>> from cmltrack.stats import rate_ci
+        >>> rate_ci(7, 10).to_frame().round(4)
+           k   n  estimate   lower   upper
+        0  7  10       0.7  0.3475  0.9333
     """
 
     k: int

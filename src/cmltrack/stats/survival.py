@@ -194,16 +194,18 @@ class LogRankResult:
     variance is 0.25 + 0.24 + 0.1875 + 0.2222 = 0.8997 (sum of n_a n_b d (n - d) / (n^2 (n -
     1))), so chi-square = (2 - 1.4833)^2 / 0.8997 = 0.2967 on 1 df:
 
-    >>> from cmltrack.stats import logrank_test
-    >>> lr = logrank_test([1, 2, 5, 3, 4, 6], [1, 1, 0, 1, 1, 0], ["a", "a", "a", "b", "b", "b"])
-    >>> lr.to_frame()
-      group  observed  expected  observed/expected
-    0     a       2.0  1.483333           1.348315
-    1     b       2.0  2.516667           0.794702
-    >>> round(lr.test_statistic, 4), round(lr.p_value, 3)
-    (0.2967, 0.586)
-    >>> lr.plot()  # doctest: +ELLIPSIS
-    <Axes: ...>
+    Examples:
+        >>> from cmltrack.stats import logrank_test
+        >>> lr = logrank_test([1, 2, 5, 3, 4, 6], [1, 1, 0, 1, 1, 0],
+        ...                   ["a", "a", "a", "b", "b", "b"])
+        >>> lr.to_frame()
+          group  observed  expected  observed/expected
+        0     a       2.0  1.483333           1.348315
+        1     b       2.0  2.516667           0.794702
+        >>> round(lr.test_statistic, 4), round(lr.p_value, 3)
+        (0.2967, 0.586)
+        >>> lr.plot()  # doctest: +ELLIPSIS
+        <Axes: ...>
     """
 
     groups: tuple[Any, ...]
@@ -257,21 +259,22 @@ class KMResult:
     Five patients; by hand: 5 at risk at month 5, one event (S = 4/5 = 0.8); one censored at
     8; 3 at risk at 12 with two events (S = 0.8 x 1/3 = 0.2667); the median is 12 months:
 
-    >>> from cmltrack.stats import kaplan_meier
-    >>> km = kaplan_meier([5, 8, 12, 12, 20], [1, 0, 1, 1, 0])
-    >>> km.to_frame()[["group", "time", "n_risk", "n_event", "survival"]]
-      group  time  n_risk  n_event  survival
-    0   all   5.0       5        1  0.800000
-    1   all   8.0       4        0  0.800000
-    2   all  12.0       3        2  0.266667
-    3   all  20.0       1        0  0.266667
-    >>> km.median_survival_time_
-    all    12.0
-    Name: median, dtype: float64
-    >>> km.survival_function_["all"].round(4).to_dict()
-    {0.0: 1.0, 5.0: 0.8, 8.0: 0.8, 12.0: 0.2667, 20.0: 0.2667}
-    >>> km.plot(xlabel="months")  # doctest: +ELLIPSIS
-    <Axes: ...>
+    Examples:
+        >>> from cmltrack.stats import kaplan_meier
+        >>> km = kaplan_meier([5, 8, 12, 12, 20], [1, 0, 1, 1, 0])
+        >>> km.to_frame()[["group", "time", "n_risk", "n_event", "survival"]]
+          group  time  n_risk  n_event  survival
+        0   all   5.0       5        1  0.800000
+        1   all   8.0       4        0  0.800000
+        2   all  12.0       3        2  0.266667
+        3   all  20.0       1        0  0.266667
+        >>> km.median_survival_time_
+        all    12.0
+        Name: median, dtype: float64
+        >>> km.survival_function_["all"].round(4).to_dict()
+        {0.0: 1.0, 5.0: 0.8, 8.0: 0.8, 12.0: 0.2667, 20.0: 0.2667}
+        >>> km.plot(xlabel="months")  # doctest: +ELLIPSIS
+        <Axes: ...>
     """
 
     ci: str

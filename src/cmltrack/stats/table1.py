@@ -145,14 +145,16 @@ def baseline_table(
 ) -> Table1Result:
     """Table 1 of ``frame`` (one row per patient), by the groups of column ``by``.
 
-    >>> df = pd.DataFrame({"age": [40, 50, 60, 70, 45, 55, 65, 75],
-    ...                    "sex": ["F", "M", "F", "M", "F", "F", "M", "M"],
-    ...                    "risk": ["low", "low", "high", "high", "low", "high", "low", "high"]})
-    >>> t = baseline_table(df, by="risk")
-    >>> t.labels, t.sizes
-    (('low', 'high'), (4, 4))
-    >>> t.to_frame().loc["  F"].tolist()
-    ['4 (50.0%)', '2 (50.0%)', '2 (50.0%)', '']
+    Examples:
+        >>> df = pd.DataFrame({"age": [40, 50, 60, 70, 45, 55, 65, 75],
+        ...                    "sex": ["F", "M", "F", "M", "F", "F", "M", "M"],
+        ...                    "risk": ["low", "low", "high", "high",
+        ...                             "low", "high", "low", "high"]})
+        >>> t = baseline_table(df, by="risk")
+        >>> t.labels, t.sizes
+        (('low', 'high'), (4, 4))
+        >>> t.to_frame().loc["  F"].tolist()
+        ['4 (50.0%)', '2 (50.0%)', '2 (50.0%)', '']
     """
     from scipy import stats
 
