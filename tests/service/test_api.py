@@ -365,3 +365,49 @@ def test_nul_in_path_or_query_is_400_not_500(server: Server) -> None:
     with server.client("clinician") as c:
         assert c.get("/api/v1/patients/P%0001").status_code == 400
         assert c.get("/api/v1/patients/P01", params={"x": "\x00"}).status_code == 400
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cmltrack.io.fhir") is None,
+                    reason="cmltrack.io.fhir (the FHIR issue) has not landed")
+def test_import_of_fhir_bulk_ndjson_bundles(server: Server) -> None:
+    """Bulk NDJSON lines (application/fhir+ndjson), each a one-patient Bundle read by the FHIR
+    reader, between record lines: stored in record form, acknowledged per line, idempotent; a
+    Bundle of two patients and a lone resource are refused on their lines only."""
+    import datetime as dt
+
+    from cmltrack.io import record_to_dict
+    from cmltrack.io.fhir.writer import records_bundle
+    from cmltrack.io.validate import validate_record
+
+    today = dt.date.today()
+    recs = {pid: validate_record(dict(next(r for r in examples() if r["id"] == src), id=pid),
+                                 today=today, file="")
+            for pid, src in (("BK-1", "P01"), ("BK-2", "P03"), ("BK-3", "P05"))}
+    two = records_bundle([recs["BK-2"], recs["BK-3"]])
+    lines = [json.dumps(records_bundle([recs["BK-1"]])),
+             json.dumps(record_to_dict(recs["BK-2"])),
+             json.dumps(two),
+             json.dumps({"resourceType": "Patient", "id": "BK-9"}),
+             json.dumps(records_bundle([recs["BK-3"]]))]
+    body = ("\n".join(lines) + "\n").encode()
+    headers = {"content-type": "application/fhir+ndjson"}
+    with server.client() as c:
+        first = [json.loads(x) for x in c.post("/api/v1/patients:import", content=body,
+                                                headers=headers).text.splitlines()]
+        assert [(a["line"], a.get("id"), a["status"]) for a in first] == [
+            (1, "BK-1", "created"), (2, "BK-2", "created"), (3, None, "refused"),
+            (4, None, "refused"), (5, "BK-3", "created")]
+        assert first[2]["problem"]["status"] == 422
+        assert "2 patients" in first[2]["problem"]["detail"]
+        assert first[3]["problem"]["status"] == 422
+        assert "line 4" in first[3]["problem"]["detail"]
+        assert "lone FHIR Patient" in first[3]["problem"]["detail"]
+        for pid in ("BK-1", "BK-3"):  # stored in record form, equal to the source record
+            stored = c.get(f"/api/v1/patients/{pid}").json()
+            assert validate_record(stored, today=today, file="") == recs[pid]
+        assert c.get("/api/v1/patients/BK-9").status_code == 404
+        again = [json.loads(x) for x in c.post("/api/v1/patients:import", content=body,
+                                                headers=headers).text.splitlines()]
+        assert [a["status"] for a in again] == [
+            "unchanged", "unchanged", "refused", "refused", "unchanged"]
+        assert again[0]["digest"] == first[0]["digest"]

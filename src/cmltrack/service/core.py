@@ -466,6 +466,13 @@ def _prepare(item: ImportLine, today: dt.date) -> None:
         if is_bundle(data):
             data = bundle_to_record_data(data, today=today)
             item.patient_id = data.get("id")
+        elif isinstance(data, dict) and isinstance(data.get("resourceType"), str):
+            item.patient_id = None  # a resource's id is not a patient id
+            raise Problem(422, "bad_format",
+                          f"line {item.line}: a lone FHIR {data['resourceType']} resource; "
+                          "each line is one patient: a record or a one-patient FHIR Bundle",
+                          errors=[{"pointer": "/resourceType", "field": "resourceType",
+                                   "message": "a one-patient Bundle expected"}])
         validate(data, prefix=f"line {item.line}, $", today=today)
         check_id(str(data["id"]), f"line {item.line}, $.id")
     except Problem as p:
