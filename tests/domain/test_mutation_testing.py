@@ -83,3 +83,25 @@ def test_as_of_restricts_the_values() -> None:
     rec = _record([*BASE, ("2021-07-01", 0.6)])
     early = assess(rec, as_of=dt.date(2021, 6, 30))
     assert all(r.rule != RULE for r in early.recommendations)
+
+
+def test_p11_after_blast_phase_stands_as_failure_not_the_baseline_warning() -> None:
+    # Bundled P11: blast phase on nilotinib on 2018-06-18 (blasts 42% blood, 55% marrow), then
+    # ponatinib from 2018-06-22. On 2018-07-30 blood blasts are 12% (below every BP threshold):
+    # the phase persists and progression is failure at any time, so the standing is failure
+    # (ELN 2020), not the new line's baseline ELTS warning; the switch already happened, so only
+    # the transplant evaluation (blast phase) and the label's hold stand.
+    from importlib import resources
+
+    from cmltrack.io import load_records
+
+    path = resources.files("cmltrack.examples") / "patients.jsonl"
+    with resources.as_file(path) as p:
+        p11 = next(r for r in load_records(p) if r.id == "P11")
+    for day in (dt.date(2018, 7, 18), dt.date(2018, 7, 30)):
+        a = assess(p11, as_of=day)
+        assert str(a.current.status) == "failure" and str(a.current.phase) == "blast"
+        actions = [str(r.action) for r in a.recommendations]
+        assert "increase_monitoring" not in actions and "switch_tki" not in actions
+        assert "hsct_evaluation" in actions
+        assert any("progression on therapy (2018-06-18)" in line for line in a.trail)

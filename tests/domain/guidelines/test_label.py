@@ -164,7 +164,7 @@ def test_a_value_exactly_on_three_times_uln_does_not_hold(uln: float) -> None:
 
 @pytest.mark.parametrize(
     ("name", "rows"), [("imatinib_label", 9), ("kantarjian2003", 8), ("eln2020_tfr", 11),
-                         ("monitoring", 20), ("tki_labels", 18), ("advanced_phase", 10),
+                         ("monitoring", 20), ("tki_labels", 18), ("advanced_phase", 11),
                          ("interactions", 12), ("dasatinib_label", 7), ("nilotinib_label", 7),
                          ("bosutinib_label", 10), ("ponatinib_label", 10),
                          ("asciminib_label", 7)]

@@ -109,6 +109,7 @@ def recommend_advanced(
                 recs.append(_rec(row, Action.COMBINE_CHEMOTHERAPY,
                                  f"blast phase since {since}, {lineage} blasts: {regimen} "
                                  f"chemotherapy{cns} with the TKI", regimen=regimen))
+    recs += _t315i_without_response(record, timepoints, as_of=as_of, transplants=transplants)
     events: list[ClinicalEvent] = []
     if transplants:
         relapse = _post_transplant_relapse(record, timepoints, transplants[-1], as_of)
@@ -116,6 +117,47 @@ def recommend_advanced(
             events.append(relapse)
             recs += _relapse_actions(record, relapse, as_of=as_of, phase=phase)
     return AdvancedResult(tuple(recs), tuple(events))
+
+
+def _t315i_without_response(
+    record: PatientRecord, tps: Sequence[Timepoint], *, as_of: dt.date,
+    transplants: Sequence[dt.date],
+) -> list[Recommendation]:
+    """``HSCT.t315i_no_response``: T315I found on or before ``as_of``, ponatinib or asciminib the
+    running TKI for >= 91 days (3 months), and the latest blood count dated from day 91 on that
+    drug not CHR, or the latest karyotype (banding or FISH) from day 91 with Ph+ > 35%. Not
+    after a transplant that followed the drug's start."""
+    row = _table().row("HSCT.t315i_no_response")
+    c = row.condition
+    mutation = str(c["mutation"])
+    if not any(isinstance(o, Mutation) and o.date <= as_of and mutation in o.mutations
+               for o in record.observations):
+        return []
+    running = [r for r in record.therapy if r.drug in TKIS and r.start <= as_of
+               and (r.end is None or r.end > as_of)]
+    if not running:
+        return []
+    line = max(running, key=lambda r: r.start)
+    if line.drug not in c["drugs"]:
+        return []
+    start = min(r.start for r in record.therapy if r.drug == line.drug and r.start <= line.start)
+    if any(d >= start for d in transplants):
+        return []
+    from_day = start + dt.timedelta(days=int(c["after_days_ge"]))
+    late = [t for t in tps if from_day <= t.date <= as_of]
+    blood = [t for t in late if t.hematologic is not None]
+    cyto = [t for t in late if t.ph_pct is not None]
+    why: list[str] = []
+    if blood and blood[-1].hematologic is not HematologicResponse.CHR:
+        why.append(f"no CHR on {blood[-1].date} ({blood[-1].hematologic})")
+    limit = float(c["mcyr_ph_pct_le"])
+    if cyto and cyto[-1].ph_pct is not None and cyto[-1].ph_pct > limit:
+        why.append(f"no MCyR on {cyto[-1].date} (Ph+ {cyto[-1].ph_pct:g}% > {limit:g}%)")
+    if not why:
+        return []
+    return [_rec(row, Action.HSCT_EVALUATION,
+                 f"{mutation} and, after 3 months of {line.drug} (from {start}), "
+                 + " and ".join(why))]
 
 
 def _post_transplant_relapse(

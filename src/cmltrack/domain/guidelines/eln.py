@@ -867,6 +867,21 @@ def assess_eln(
     # The most advanced phase reached: AP and BP persist (clinical-rules-2 sections 4-5).
     phase = disease_phase(record, as_of, (t.phase for t in tps))
     progressed = any(e.kind is EventKind.PROGRESSION for e in events)
+    if progressed and status is not S.FAILURE and all(
+            m.status is S.PENDING for m in landmarks):
+        # Progression to AP/BP on therapy is failure at any time (clinical-rules section 14),
+        # and the phase persists: until the next drug has a landmark of its own, a
+        # chronic-looking count on it, or the diagnosis's baseline warning, does not replace
+        # the progression as the standing. Its failure stays; what it called for was answered
+        # by the change of therapy (the switch is not asked for again), the transplant
+        # evaluation stands.
+        found = [j for j in judgements if j.status is S.FAILURE
+                 and j.rule == f"{ed}.any_time.failure.progression"]
+        if found:
+            decisive = max(found, key=lambda j: j.date)
+            status = S.FAILURE
+            trail.append(f"progression on therapy ({decisive.date}): the phase persists, so the "
+                         "standing status stays failure after the change of therapy")
     recs = _recommend(table, status, decisive, lines=lines, since=since, record=record,
                       phase=phase, as_of=as_of, trail=trail, mutation_tests=index.mutation,
                       progressed_on_therapy=progressed)

@@ -574,7 +574,10 @@ def _ponatinib(ctx: _Context) -> list[Recommendation]:
         return t.row("LABEL.ponatinib.cytopenia.resume_recurrence"), lower, (
             f"occurrence {last.number}: {how}")
 
-    recs = _cytopenia(ctx, "LABEL.ponatinib.cytopenia.hold", resume)
+    advanced = ctx.phase in (Phase.ACCELERATED, Phase.BLAST)
+    recs = _cytopenia(ctx, "LABEL.ponatinib.cytopenia.hold", resume, hold_note=(
+        "the label's rule is for a cytopenia unrelated to leukemia (check the marrow in "
+        f"{ctx.phase} phase); if unrelated, " if advanced else ""))
     recs += _ponatinib_aoe(ctx, "arterial_occlusion_cardiac", "aoe_cardiac")
     recs += _ponatinib_aoe(ctx, "arterial_occlusion_peripheral", "aoe_peripheral")
     return recs
