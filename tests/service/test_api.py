@@ -411,3 +411,37 @@ def test_import_of_fhir_bulk_ndjson_bundles(server: Server) -> None:
         assert [a["status"] for a in again] == [
             "unchanged", "unchanged", "refused", "refused", "unchanged"]
         assert again[0]["digest"] == first[0]["digest"]
+
+
+def test_cached_assessment_same_for_every_caller(server: Server) -> None:
+    """A cache hit by a configuration token is answered by the fast path (service/fastpath.py),
+    by a database token through the route: the same bytes and headers either way; what the
+    fast path does not take (bad value, unknown patient, no token) gets the route's answer."""
+    rec = dict(next(r for r in examples() if r["id"] == "P04"), id="FP-1")
+    with server.client("admin") as c:
+        r = c.post("/api/v1/tokens", json={"name": "dr-fastpath", "role": "clinician"})
+        assert r.status_code == 201, r.text
+        db_token = r.json()["token"]
+    with server.client() as c, httpx.Client(base_url=server.url, timeout=30, headers={
+            "Authorization": f"Bearer {db_token}"}) as d:
+        assert c.put("/api/v1/patients/FP-1", json=rec).status_code == 201
+        answers = [c.get("/api/v1/patients/FP-1/assessment"),  # computed (route)
+                   c.get("/api/v1/patients/FP-1/assessment"),  # cached (fast path)
+                   d.get("/api/v1/patients/FP-1/assessment")]  # cached (route)
+        for a in answers:
+            assert a.status_code == 200
+            assert a.text == answers[0].text
+            assert {k: a.headers[k] for k in ("content-type", "etag", "content-length")} == {
+                k: answers[0].headers[k] for k in ("content-type", "etag", "content-length")}
+            assert a.headers["x-request-id"]
+        q = {"guideline": "ELN2013"}
+        assert c.get("/api/v1/patients/FP-1/assessment", params=q).text == \
+            d.get("/api/v1/patients/FP-1/assessment", params=q).text
+        bad = c.get("/api/v1/patients/FP-1/assessment", params={"guideline": "nope"})
+        assert bad.status_code == 400 and bad.headers["content-type"] == PROBLEM
+        missing = c.get("/api/v1/patients/FP-404/assessment")
+        assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    anonymous = httpx.get(server.url + "/api/v1/patients/FP-1/assessment", timeout=30)
+    assert anonymous.status_code == 401
+    with server.client("analyst") as c:
+        assert c.get("/api/v1/patients/FP-1/assessment").status_code == 403

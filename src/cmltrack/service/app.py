@@ -89,6 +89,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return problem_response(Problem(500, "internal", "an unexpected error; see the log",
                                         title="Internal server error"), request)
 
+    from cmltrack.service.fastpath import AssessmentFastPath
+
+    app.add_middleware(AssessmentFastPath, services=svc)  # inner: runs inside the request log
     app.add_middleware(RequestLog, activity=svc.activity)
 
     @app.get("/healthz", tags=["health"])
