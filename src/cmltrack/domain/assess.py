@@ -341,8 +341,12 @@ def derive_toxicity_events(timepoints: Sequence[Timepoint]) -> tuple[ClinicalEve
     """A grade 3-4 toxicity, dated by the first result of each episode (onset)."""
     events: list[ClinicalEvent] = []
     previous: dict[str, int] = {}
+    high = 0  # terms whose previous grade is 3 or more
     for tp in timepoints:
-        for term, grade in tp.toxicity.items():
+        tox = tp.toxicity
+        if not high and (not tox or max(tox.values()) < 3):
+            continue  # no onset that day, and every previous grade stays below 3
+        for term, grade in tox.items():
             if grade >= 3 and previous.get(term, 0) < 3:
                 events.append(
                     ClinicalEvent(
@@ -352,6 +356,7 @@ def derive_toxicity_events(timepoints: Sequence[Timepoint]) -> tuple[ClinicalEve
                         rule="CTCAE.grade3plus",
                     )
                 )
+            high += (grade >= 3) - (previous.get(term, 0) >= 3)
             previous[term] = grade
     return tuple(events)
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cmltrack.domain.enums import TKIS, Action, MolecularResponse, Phase
 from cmltrack.domain.guidelines.label import RuleRow, RuleTable, load_rule_table
@@ -60,8 +60,10 @@ def nothing_due(why: str) -> NextDue:
     return NextDue(due=dict.fromkeys(SCHEDULED_TESTS), basis=dict.fromkeys(SCHEDULED_TESTS, why))
 
 
-@dataclass(frozen=True, slots=True)
-class _PcrResult:
+class _PcrResult(NamedTuple):
+    """One PCR (a named tuple: forty a patient, built four times faster than a frozen
+    dataclass)."""
+
     date: dt.date
     mmr: bool  # <= 0.1% IS, or undetected with adequate sensitivity
     value: float | None
@@ -75,8 +77,11 @@ def _pcrs(record: PatientRecord, as_of: dt.date, on_is: bool) -> list[_PcrResult
             level = molecular_response(o) if on_is else None
             out.append(_PcrResult(o.date, level in _MMR_OR_DEEPER,
                                   o.bcr_abl1_is if o.is_detected else None))
-    out.sort(key=lambda p: p.date)
+    out.sort(key=_DATE)
     return out
+
+
+_DATE = operator.itemgetter(0)
 
 
 def _tki_rows(record: PatientRecord, as_of: dt.date) -> list[TherapyLine]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -760,8 +761,8 @@ class PatientRecord(_Model):
         return None
 
 
-def _date_of(obs: _Obs) -> dt.date:
-    return obs.date
+#: An observation's date (a C getter: sorting a record's observations calls it for each).
+_date_of: Callable[[_Obs], dt.date] = operator.attrgetter("date")
 
 
 @dataclass(frozen=True, slots=True)

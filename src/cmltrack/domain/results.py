@@ -126,14 +126,16 @@ class Timepoint(NamedTuple):
     evidence: Sequence[Classified[Any]] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        # _s written out: a hundred timepoints a patient make the function calls count.
+        day, months, hem, cyt, mol, phase, tox = self[:7]
         return {
-            "date": self.date.isoformat(),
-            "months": self.months,
-            "hematologic": _s(self.hematologic),
-            "cytogenetic": _s(self.cytogenetic),
-            "molecular": _s(self.molecular),
-            "phase": _s(self.phase),
-            "toxicity": dict(self.toxicity),
+            "date": day.isoformat(),
+            "months": months,
+            "hematologic": None if hem is None else str(hem),
+            "cytogenetic": None if cyt is None else str(cyt),
+            "molecular": None if mol is None else str(mol),
+            "phase": None if phase is None else str(phase),
+            "toxicity": dict(tox),
         }
 
 

@@ -33,7 +33,25 @@ def months_since(start: dt.date | None, day: dt.date) -> float | None:
 
 
 def months_since_each(start: dt.date | None, days: Sequence[dt.date]) -> list[float | None]:
-    """:func:`months_since` of each day (one comprehension: a history has a hundred days)."""
+    """:func:`months_since` of each day (a history has a hundred days)."""
     if start is None:
         return [None] * len(days)
-    return [round((day - start).days / DAYS_PER_MONTH, 2) for day in days]
+    # Each whole number of days is divided and rounded once per process (round to two
+    # decimals costs ten dictionary look-ups; the day counts of every history are the same
+    # few thousand).
+    memo = _MONTHS_OF_DAYS
+    out: list[float | None] = []
+    for day in days:
+        n = (day - start).days
+        months = memo.get(n)
+        if months is None:
+            months = round(n / DAYS_PER_MONTH, 2)
+            if -_MEMO_DAYS <= n <= _MEMO_DAYS:  # bounded: the memo never grows past ~1 MB
+                memo[n] = months
+        out.append(months)
+    return out
+
+
+#: Months (two decimals) of a number of days, as computed so far, for up to 20 years.
+_MONTHS_OF_DAYS: dict[int, float] = {}
+_MEMO_DAYS = 7305

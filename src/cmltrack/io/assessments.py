@@ -71,8 +71,9 @@ def write_assessments(
 def _write_text(contracts: Iterable[dict[str, Any]], fmt: str, fh: TextIO) -> int:
     n = 0
     if fmt == "jsonl":
+        encode = _COMPACT.encode  # json.dumps(c, separators=(",", ":")), one encoder for all
         for c in contracts:
-            fh.write(json.dumps(c, separators=(",", ":")) + "\n")
+            fh.write(encode(c) + "\n")
             n += 1
         return n
     writer: csv.DictWriter[str] | None = None
@@ -83,6 +84,9 @@ def _write_text(contracts: Iterable[dict[str, Any]], fmt: str, fh: TextIO) -> in
         writer.writerow(row)
         n += 1
     return n
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def _rows(contracts: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
