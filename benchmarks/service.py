@@ -157,12 +157,16 @@ class Pool:
 
     async def request(self, raw: bytes) -> int:
         """Send a complete request; the status once the whole answer has arrived."""
-        if self.idle:
-            reader, writer = self.idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
-        writer.write(raw)
-        status_line = await reader.readuntil(b"\r\n")
+        reader, writer = self.idle.pop() if self.idle else await self._connect()
+        try:
+            writer.write(raw)
+            status_line = await reader.readuntil(b"\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # A kept-alive connection the server closed (its idle timeout): a new one.
+            writer.close()
+            reader, writer = await self._connect()
+            writer.write(raw)
+            status_line = await reader.readuntil(b"\r\n")
         status = int(status_line.split()[1])
         length = 0
         while True:
@@ -175,6 +179,9 @@ class Pool:
         await reader.readexactly(length)
         self.idle.append((reader, writer))
         return status
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(self.host, self.port)
 
     def close(self) -> None:
         for _, writer in self.idle:
