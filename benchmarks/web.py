@@ -190,12 +190,13 @@ def main() -> None:
                 return (statistics.median(s for s, _ in loads),
                         statistics.median(f for _, f in loads))
 
-            # The first load of a day: tomorrow's rows, built by the warm-up ahead of the day
-            # (the same work the warmer does in the last hour of each day), then opened.
-            from cmltrack.web.app import _request, worklist_rows
+            # The first load of a day: tomorrow's rows, built and rendered ahead of the day by
+            # the warmer's own function (what it does in the last hour of each day), then
+            # opened: the first visit is the day's first load, the median of the visits beside.
+            from cmltrack.web.app import warm_day
 
             tomorrow = today + dt.timedelta(days=1)
-            worklist_rows(svc, state, _request(None, tomorrow), tomorrow)
+            warm_day(svc, state, tomorrow)
             first_b = visit(f"{base}/worklist?per=all&as_of={tomorrow}")
             first_default = visit(f"{base}/worklist?as_of={tomorrow}")
             full = median(f"{base}/worklist?per=all")

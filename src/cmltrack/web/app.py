@@ -325,18 +325,25 @@ def _warm(svc: core.Services, state: WebState) -> None:
                                            dt.UTC)
             if (midnight - now).total_seconds() <= WARM_AHEAD_S:
                 days.append(now.date() + dt.timedelta(days=1))
-            render = _row_renderer(state, state.patient_base)
             for day in days:
-                for row in worklist_rows(svc, state, _request(None, day), day,
-                                         svc.activity.wait_idle):
-                    if (row, state.patient_base) not in state.row_html:
-                        svc.activity.wait_idle()
-                        render(row)  # the page joins rendered rows
+                warm_day(svc, state, day, svc.activity.wait_idle)
             _cohort_table(svc, state, _request(None, None), svc.activity.wait_idle)
             _prune(state, now.date())
         except Exception:  # a warm-up only: the page builds what is missing when it is asked
             pass
         time.sleep(WARM_EVERY_S)
+
+
+def warm_day(svc: core.Services, state: WebState, day: dt.date,
+             pace: Callable[[], None] | None = None) -> None:
+    """Build and render the worklist rows of ``day`` that are missing (the warmer's work for
+    one day; ``pace`` is called before each patient and each row)."""
+    render = _row_renderer(state, state.patient_base)
+    for row in worklist_rows(svc, state, _request(None, day), day, pace):
+        if (row, state.patient_base) not in state.row_html:
+            if pace is not None:
+                pace()
+            render(row)  # the page joins rendered rows
 
 
 def _prune(state: WebState, today: dt.date) -> None:
