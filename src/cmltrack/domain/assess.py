@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -28,6 +28,7 @@ from cmltrack.domain.enums import (
     FollowUpStatus,
     MilestoneStatus,
     Phase,
+    PhaseCriteria,
 )
 from cmltrack.domain.followup import close_milestones, echoed_events, follow_up
 from cmltrack.domain.guidelines import assess_eln
@@ -47,6 +48,7 @@ from cmltrack.domain.phase import (
     classify_phase,
     norm_aca,
     phase_of_day,
+    who2016_persistent,
 )
 from cmltrack.domain.records import (
     TYPICAL_TRANSCRIPTS,
@@ -225,9 +227,23 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
     treated = min((t.start for t in record.therapy), default=None)
     # An atypical transcript's BCR::ABL1 is not on the International Scale: no MR level.
     atypical = _atypical_transcript(record)
-    evidence = partial(_day_evidence, dx, options, known_aca, atypical=atypical)
-    out: list[Timepoint] = []
     days = sorted(by_date)
+    # WHO 2016 criteria that must persist or appear on therapy, by the day that confirms them
+    # (a mutation analysis's date is carried to the next day with a phase-bearing result).
+    series: dict[dt.date, tuple[str, ...]] = {}
+    if criteria == PhaseCriteria.WHO2016:
+        pending: list[tuple[dt.date, tuple[str, ...]]] = sorted(
+            who2016_persistent(record, start).items())
+        for day in days:
+            blood, marrow, cyto = by_date[day][0], by_date[day][1], by_date[day][2]
+            if blood is None and marrow is None and cyto is None:
+                continue
+            due = [f for d, found in pending if d <= day for f in found]
+            if due:
+                series[day] = tuple(due)
+                pending = [(d, found) for d, found in pending if d > day]
+    evidence = partial(_day_evidence, dx, options, known_aca, atypical=atypical, series=series)
+    out: list[Timepoint] = []
     for day, months in zip(days, months_since_each(start, days), strict=True):
         day_obs = by_date[day]
         blood, marrow, cyto, fish, pcr, chem = day_obs
@@ -257,7 +273,8 @@ def build_timepoints(record: PatientRecord, options: AssessOptions) -> tuple[Tim
             bcr = pcr.bcr_abl1_is if pcr.is_detected else None
         phase = None
         if blood is not None or marrow is not None or cyto is not None:
-            phase = phase_of_day(blood, marrow, cyto, criteria, on_therapy, known_aca)
+            phase = phase_of_day(blood, marrow, cyto, criteria, on_therapy, known_aca,
+                                 series.get(day, ()))
         if blood is not None:
             tox = grade(blood)
             if chem is not None:
@@ -283,6 +300,7 @@ def _day_evidence(
     on_therapy: bool,
     *,
     atypical: str | None = None,
+    series: Mapping[dt.date, tuple[str, ...]] | None = None,
 ) -> tuple[Classified[Any], ...]:
     """The classifications of one day's results, with rule and basis, in the order hematologic,
     cytogenetic, molecular, phase (``Timepoint.evidence``)."""
@@ -307,6 +325,7 @@ def _day_evidence(
     elif pcr is not None:
         out.append(classify_molecular(pcr))
     if blood is not None or marrow is not None or cyto is not None:
+        day = next(o.date for o in (blood, marrow, cyto) if o is not None)
         out.append(classify_phase(
             blood=blood,
             marrow=marrow,
@@ -314,6 +333,7 @@ def _day_evidence(
             criteria=options.phase_criteria,
             on_therapy=on_therapy,
             known_aca=known_aca,
+            persistent=(series or {}).get(day, ()),
         ))
     return tuple(out)
 

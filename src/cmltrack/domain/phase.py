@@ -34,7 +34,10 @@ Readings where a criterion cannot be judged from one day's laboratory values:
 - "On treatment" / "during therapy" ACA: any listed ACA in Ph+ cells on therapy counts; whether
   it is *new* needs the history, which the caller judges. Off therapy the diagnosis rule applies.
 - "Persistent" counts and the WHO 2016 WBC/spleen and response-to-TKI ("provisional") criteria
-  need a series of results and are not applied here.
+  need a series of results: :func:`who2016_persistent` judges them over the record
+  (clinical-rules-2 section 7) and the day that confirms one is classified with it
+  (``persistent``). The single-day "platelets > 1000 on therapy" is therefore not a WHO 2016
+  day criterion.
 - ACA strings are matched in ISCN shorthand, case- and space-insensitive: "+8", "+Ph" or
   "+der(22)t(9;22)", "i(17q)" or "i(17)(q10)", "+19", "complex", and anything naming 3q26
   ("3q26.2", "inv(3)(q21q26.2)", "t(3;3)(q21;q26.2)").
@@ -48,6 +51,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from typing import Any, Literal
 
 from cmltrack.domain.enums import Phase, PhaseCriteria
@@ -120,7 +124,7 @@ WHO2016_RULES = PhaseRules(
     ap_basophils_min=20.0,
     ap_platelets_low=100.0,
     ap_platelets_low_inclusive=False,
-    ap_platelets_high=1000.0,
+    ap_platelets_high=None,  # "persistent ... unresponsive to therapy": who2016_persistent
     aca_off_therapy="who2016_diagnosis",
     aca_on_therapy="any",
 )
@@ -267,9 +271,11 @@ def _judge(
     on_therapy: bool,
     found: list[_Finding] | None,
     known_aca: frozenset[str] = frozenset(),
+    persistent: tuple[str, ...] = (),
 ) -> int:
     """The highest level the day's results show (-1: none bears on the phase); with ``found``
-    a list, every finding is added to it in the order the basis names them."""
+    a list, every finding is added to it in the order the basis names them. ``persistent``: the
+    series criteria (WHO 2016) this day confirms, each an accelerated-phase finding."""
     level = -1
     if blood is not None and blood.blasts_pb is not None:
         level = _site_level("PB", blood.blasts_pb, blood.promyelocytes_pb, True, r, found)
@@ -351,6 +357,11 @@ def _judge(
                 found.append((_SEEN, "no qualifying ACA in Ph+ cells {}{}", when,
                               f" other than those present before therapy ({', '.join(before)})"
                               if before else ""))
+    if persistent:
+        if level < _AP:
+            level = _AP
+        if found is not None:
+            found.extend((_AP, "{}", p) for p in persistent)
     return level
 
 
@@ -361,10 +372,11 @@ def _phase_text(
     r: PhaseRules,
     on_therapy: bool,
     known_aca: frozenset[str] = frozenset(),
+    persistent: tuple[str, ...] = (),
 ) -> str:
     """The basis: the findings of the phase's level (every finding seen, for chronic)."""
     found: list[_Finding] = []
-    level = _judge(blood, marrow, cyto, r, on_therapy, found, known_aca)
+    level = _judge(blood, marrow, cyto, r, on_therapy, found, known_aca, persistent)
     written = [f[1].format(*f[2:]) for f in found if f[0] == level]
     if level == _SEEN:
         return "no AP or BP criterion met: " + ", ".join(written)
@@ -384,20 +396,22 @@ def classify_phase(
     criteria: PhaseCriteria,
     on_therapy: bool,
     known_aca: frozenset[str] = frozenset(),
+    persistent: tuple[str, ...] = (),
 ) -> Classified[Phase]:
     """Phase by the chosen criteria from the results of one day (any of them may be None).
 
     ``known_aca``: the ACA (as :func:`norm_aca` writes them) present before therapy; on
-    therapy they are not clonal evolution.
+    therapy they are not clonal evolution. ``persistent``: WHO 2016 series criteria confirmed
+    on this day (:func:`who2016_persistent`).
     """
     r = _rules_of(criteria)
-    level = _judge(blood, marrow, cyto, r, on_therapy, None, known_aca)
+    level = _judge(blood, marrow, cyto, r, on_therapy, None, known_aca, persistent)
     if level < 0:
         return Classified(None, r.rule, f"nothing that day bears on phase by {r.rule}")
     # The basis holds the inputs only and is written from them when read.
     return Classified(
         _PHASE_OF_LEVEL[level], r.rule,
-        partial(_phase_text, blood, marrow, cyto, r, on_therapy, known_aca),
+        partial(_phase_text, blood, marrow, cyto, r, on_therapy, known_aca, persistent),
     )
 
 
@@ -408,8 +422,102 @@ def phase_of_day(
     criteria: PhaseCriteria,
     on_therapy: bool,
     known_aca: frozenset[str] = frozenset(),
+    persistent: tuple[str, ...] = (),
 ) -> Phase | None:
     """``classify_phase(...).value`` without the rule and basis (the assessment's hot loop;
     positional, as it calls it for every blood count)."""
-    level = _judge(blood, marrow, cyto, _rules_of(criteria), on_therapy, None, known_aca)
+    level = _judge(blood, marrow, cyto, _rules_of(criteria), on_therapy, None, known_aca,
+                   persistent)
     return None if level < 0 else _PHASE_OF_LEVEL[level]
+
+
+@dataclass(frozen=True, slots=True)
+class PersistenceRules:
+    """WHO 2016's accelerated-phase criteria that must persist or appear on therapy
+    (clinical-rules-2 section 7): the thresholds are WHO's, the reading of "persistent" (two
+    consecutive results at least ``apart_days_ge`` apart, on a TKI for more than
+    ``on_tki_months_gt`` months) is the reference's convention."""
+
+    rule: str
+    source: str
+    wbc_gt: float
+    platelets_gt: float
+    platelets_lt: float
+    apart_days_ge: int
+    on_tki_months_gt: float
+    mutations_ge: int
+
+
+WHO2016_PERSISTENCE = PersistenceRules(
+    rule="WHO2016.phase.persistent",
+    source="Arber DA et al. Blood 2016;127(20):2391-2405, Table 2 (V); persistence read as two "
+    "consecutive results >= 4 weeks apart on a TKI > 3 months: clinical-rules-2 section 7 "
+    "(convention, U)",
+    wbc_gt=10.0,
+    platelets_gt=1000.0,
+    platelets_lt=100.0,
+    apart_days_ge=28,
+    on_tki_months_gt=3.0,
+    mutations_ge=2,
+)
+
+
+def who2016_persistent(
+    record: PatientRecord, start: dt.date | None,
+    rules: PersistenceRules = WHO2016_PERSISTENCE,
+) -> dict[dt.date, tuple[str, ...]]:
+    """The WHO 2016 series criteria, by the date that confirms each (the later result):
+    WBC > 10 or platelets > 1000 on two consecutive counts >= 4 weeks apart, both on a TKI for
+    more than 3 months (unresponsive to therapy); platelets < 100 on two consecutive counts >= 4
+    weeks apart, both marked ``related_to_therapy: false`` (unrelated to therapy); a spleen
+    palpable on two consecutive examinations, the later no smaller, both on a TKI > 3 months;
+    two or more distinct BCR::ABL1 mutations found during TKI therapy (dated by the analysis
+    that brings the second). ``start``: the first TKI start (None: no criterion applies)."""
+    if start is None:
+        return {}
+    out: dict[dt.date, list[str]] = {}
+
+    def long_on_tki(d: dt.date) -> bool:
+        return (d - start).days / 30.4375 > rules.on_tki_months_gt
+
+    counts = sorted((o for o in record.observations if isinstance(o, BloodCount)),
+                    key=lambda o: o.date)
+    apart = rules.apart_days_ge
+    for name, limit, word in (("wbc", rules.wbc_gt, "WBC"),
+                              ("platelets", rules.platelets_gt, "platelets")):
+        series = [(c.date, v) for c in counts if (v := getattr(c, name)) is not None]
+        for (d1, v1), (d2, v2) in pairwise(series):
+            if (v1 > limit and v2 > limit and (d2 - d1).days >= apart
+                    and long_on_tki(d1) and long_on_tki(d2)):
+                out.setdefault(d2, []).append(
+                    f"{word} {v1:g} on {d1} and {v2:g} on {d2} > {limit:g} x10^9/L, persistent "
+                    f"on a TKI > {rules.on_tki_months_gt:g} months (unresponsive to therapy) "
+                    f"[{rules.rule}]")
+    plts = [c for c in counts if c.platelets is not None and c.date > start]
+    for c1, c2 in pairwise(plts):
+        assert c1.platelets is not None and c2.platelets is not None
+        if (c1.platelets < rules.platelets_lt and c2.platelets < rules.platelets_lt
+                and c1.related_to_therapy is False and c2.related_to_therapy is False
+                and (c2.date - c1.date).days >= apart):
+            out.setdefault(c2.date, []).append(
+                f"platelets {c1.platelets:g} on {c1.date} and {c2.platelets:g} on {c2.date} < "
+                f"{rules.platelets_lt:g} x10^9/L, persistent and marked unrelated to therapy "
+                f"[{rules.rule}]")
+    spleens = [(c.date, c.spleen_cm) for c in counts if c.spleen_cm is not None]
+    for (d1, s1), (d2, s2) in pairwise(spleens):
+        assert s1 is not None and s2 is not None
+        if s1 > 0 and s2 > 0 and s2 >= s1 and long_on_tki(d1) and long_on_tki(d2):
+            out.setdefault(d2, []).append(
+                f"spleen {s1:g} cm on {d1} and {s2:g} cm on {d2}, persistent or increasing on a "
+                f"TKI > {rules.on_tki_months_gt:g} months (unresponsive to therapy) [{rules.rule}]")
+    seen: list[str] = []
+    analyses = sorted((o for o in record.observations
+                       if o.kind == "mutation" and o.date >= start), key=lambda o: o.date)
+    for o in analyses:
+        before = len(seen)
+        seen += [m for m in getattr(o, "mutations", ()) if m not in seen]
+        if before < rules.mutations_ge <= len(seen):
+            out.setdefault(o.date, []).append(
+                f"{len(seen)} BCR::ABL1 mutations during TKI therapy ({', '.join(seen)}) >= "
+                f"{rules.mutations_ge} (provisional criterion) [{rules.rule}]")
+    return {d: tuple(v) for d, v in out.items()}
