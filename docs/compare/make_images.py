@@ -23,13 +23,16 @@ def main() -> None:
     adtte.to_csv(HERE / "adtte.csv", index=False)
     adsl.to_csv(HERE / "adsl.csv", index=False)
     pfs = adtte[adtte.PARAMCD == "PFS"].merge(adsl, on="USUBJID")
+    # plots.R draws R's picture with conf.type = "log-log": the same interval here, like for
+    # like (cmltrack's default is R's default, "log").
     ax = plot_km(pfs.AVAL, 1 - pfs.CNSR, pfs.sokal_group.fillna("not computable"),
                  xlabel="months since start of TKI therapy", ylabel="progression-free survival",
-                 title="Progression-free survival by Sokal risk")
+                 title="Progression-free survival by Sokal risk", ci="loglog")
     save_figure(figure_of(ax), IMG / "cmltrack_km.png", dpi=100)
     ax = plot_km(pfs.AVAL, 1 - pfs.CNSR, pfs.sokal_group.fillna("not computable"),
                  xlabel="months since start of TKI therapy", ylabel="progression-free survival",
-                 title="Progression-free survival by Sokal risk (greyscale)", greyscale=True)
+                 title="Progression-free survival by Sokal risk (greyscale)", greyscale=True,
+                 ci="loglog")
     save_figure(figure_of(ax), IMG / "cmltrack_km_grey.png", dpi=100)
     mmr = adtte[adtte.PARAMCD == "TTMMR"]
     status = [1 if c == 0 else (2 if m == 1 else 0) for c, m in zip(mmr.CNSR, mmr.CMPEVNT,

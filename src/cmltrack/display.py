@@ -205,6 +205,36 @@ DISPLAY_NAMES: dict[str, str] = {
     "new_aca": "New additional chromosomal abnormality",
     "toxicity": "Toxicity",
     "death": "Death",
+    "tki_stop": "TKI stop (treatment-free remission)",
+    "transplant": "Stem cell transplant",
+    "lost_to_follow_up": "Lost to follow-up",
+    "off_study": "Off study",
+    "pregnancy": "Pregnancy",
+    "post_transplant_relapse": "Relapse after transplant",
+    # recommended actions
+    "continue": "Continue",
+    "escalate_dose": "Escalate dose",
+    "reduce_dose": "Reduce dose",
+    "hold": "Hold",
+    "resume": "Resume",
+    "switch_tki": "Switch TKI",
+    "mutation_analysis": "BCR::ABL1 mutation analysis",
+    "marrow_cytogenetics": "Marrow cytogenetics",
+    "repeat_pcr": "Repeat BCR::ABL1 PCR",
+    "hsct_evaluation": "Evaluate for stem cell transplant",
+    "consider_tfr": "Consider treatment-free remission",
+    "restart_tki": "Restart TKI",
+    "increase_monitoring": "Monitor more often",
+    "discontinue": "Discontinue",
+    "avoid_comedication": "Avoid the co-medication",
+    "combine_chemotherapy": "Combine with chemotherapy",
+    "immunophenotyping": "Immunophenotyping",
+    "donor_lymphocyte_infusion": "Donor lymphocyte infusion",
+    "start_tki": "Start TKI",
+    # scheduled tests (the monitoring schedule)
+    "pcr": "BCR::ABL1 PCR",
+    "blood": "Blood count",
+    "marrow": "Marrow cytogenetics",
     # ADTTE parameters
     "TTCHR": "Time to CHR",
     "TTCCYR": "Time to CCyR",
@@ -239,6 +269,8 @@ _REPEATED_BOUND = re.compile(
     r"(?:[<>]=?\s*\d+(?:\.\d+)?%?(?:\s+and\s+[<>]=?\s*\d+(?:\.\d+)?%?)?)\s+\(([≤≥<>][^()]*)\)"
 )
 _CTCAE = re.compile(r"CTCAE grade (\d) ([a-z_]+)")
+#: "event loss_of_mmr" in an explanation: the event by its name.
+_EVENT = re.compile(r"\bevent ([a-z][a-z0-9]*(?:_[a-z0-9]+)+|progression|death|toxicity)\b")
 _INTERNAL = (
     # Where the reading is cmltrack's own (a choice the guideline leaves open), say so in words
     # instead of naming the project's reference files.
@@ -276,6 +308,7 @@ def clinical_text(text: str | None) -> str:
     out = _REPEATED_BOUND.sub(lambda m: m.group(1), text)
     out = out.replace("<=", "≤").replace(">=", "≥")
     out = _CTCAE.sub(lambda m: f"CTCAE grade {m.group(1)} {display_name(m.group(2))}", out)
+    out = _EVENT.sub(lambda m: f"event: {display_name(m.group(1))}", out)
     for pattern, replacement in _INTERNAL:
         out = pattern.sub(replacement, out)
     return out.replace(" ()", "").replace("  ", " ").strip()
@@ -284,3 +317,16 @@ def clinical_text(text: str | None) -> str:
 def unverified(source: str | None) -> bool:
     """Whether a rule's source says it is not yet verified against its publication."""
     return bool(source) and "not yet verified" in clinical_text(source)
+
+
+def source_text(source: str | None) -> str | None:
+    """A rule's source as published; a rule not yet checked against it is flagged in words.
+
+    Examples:
+        >>> source_text("Leukemia 2020 (clinical-rules section 12, U)")
+        'Leukemia 2020 (not yet verified against the publication) [rule not yet verified]'
+    """
+    if source is None:
+        return None
+    text = clinical_text(source)
+    return text if not unverified(source) else f"{text} [rule not yet verified]"

@@ -83,6 +83,21 @@ def test_explain_names_rules_and_sources(capsys: pytest.CaptureFixture[str]) -> 
     assert run(["explain", str(example_path("json")), "--patient", "NOPE"]) == 2
 
 
+def test_explain_speaks_a_clinicians_words(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    assert run(["explain", str(example_path("json")), "--patient", "P04"]) == 0
+    out = capsys.readouterr().out
+    # Events, actions and tests by name, not by field (P04 lost MMR, then T315I appeared).
+    assert "event: Loss of MMR" in out and "event: New BCR::ABL1 mutation" in out
+    assert "Continue: because" in out and "BCR::ABL1 PCR 2020-11-12" in out
+    assert not re.search(r"\b(loss_of_mmr|new_mutation|switch_tki)\b(?!\])", out.replace(
+        "[ELN2020.loss_of_mmr]", ""))
+    # A bound stated once, with the sign a clinician writes; no project file names.
+    assert "(≤10%)" not in out and "<=" not in out and "≤0.1%" in out
+    assert ".yaml" not in out and "clinical-rules" not in out
+
+
 def test_demo_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "report"
     assert run(["demo", "--clinic", "40", "--seed", "3", "--report", str(report)]) == 0

@@ -77,6 +77,19 @@ def test_patient_page_content(report: Path) -> None:
     assert "dasatinib" in text
 
 
+def test_cohort_tables_in_clinical_words(report: Path) -> None:
+    text = (report / "index.html").read_text(encoding="utf-8")
+    actions = text[text.index("Actions due (by patient)"):text.index("<h2>Patients</h2>")]
+    # Actions as a clinician writes them (P12's atypical transcript: marrow cytogenetics),
+    # sources as published, an unverified rule flagged in words.
+    assert "<td>Marrow cytogenetics</td>" in actions and "marrow_cytogenetics</td>" not in actions
+    assert "<th>daily dose</th>" in actions
+    assert ".yaml" not in actions and "clinical-rules" not in actions
+    assert "[rule not yet verified]" in actions
+    patients = text[text.index("<h2>Patients</h2>"):]
+    assert "400 mg" in patients and "400.0" not in patients
+
+
 def test_chart_fills_the_page_width(report: Path) -> None:
     import base64
     import io

@@ -55,7 +55,7 @@ def test_km_grouped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
             "--json",
         ],
     )
-    assert d["ci"] == "loglog" and d["level"] == 0.95
+    assert d["ci"] == "log" and d["level"] == 0.95  # R survfit's default conf.type
     assert [g["group"] for g in d["groups"]] == ["A", "B"]
     a = d["groups"][0]
     assert (a["n"], a["events"]) == (5, 3)
@@ -247,3 +247,32 @@ def test_current_refuses_a_gap_in_the_numbered_columns(
     assert run(["stats", "current", g, "--at", "40"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "gap.csv" in err and "'remission_3'" in err
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+@pytest.mark.parametrize(("argv", "r_conf"), [([], "log"), (["--ci", "log-log"], "loglog"),
+                                               (["--ci", "loglog"], "loglog"),
+                                               (["--ci", "plain"], "plain")])
+def test_km_default_interval_is_r_survfits(
+    argv: list[str], r_conf: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no --ci the intervals are R survfit's default (conf.type "log"); --ci log-log
+    gives survfit(conf.type = "log-log"). R's numbers: tests/golden/km_at.csv."""
+    import pandas as pd
+
+    gold = pd.read_csv(GOLDEN / "km_at.csv")
+    gold = gold[(gold.data == "km_ties") & (gold.ci == r_conf) & (gold.group == "a")]
+    times = [t for t in sorted(gold.time.unique()) if t > 0]
+    d = _json(capsys, ["stats", "km", str(GOLDEN / "data" / "km_ties.csv"), "--time", "time",
+                       "--event", "event", "--group", "group",
+                       "--at", ",".join(f"{t:g}" for t in times), *argv, "--json"])
+    assert d["ci"] == r_conf
+    (a,) = [g for g in d["groups"] if g["group"] == "a"]
+    for row in a["at"]:
+        r = gold[gold.time == row["time"]].iloc[0]
+        if pd.isna(r.lower):
+            assert row["ci"][0] is None
+        else:
+            assert row["ci"] == pytest.approx([float(r.lower), float(r.upper)], abs=1e-4)

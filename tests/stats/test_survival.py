@@ -53,8 +53,19 @@ def test_interval_transforms_by_hand(ci: str) -> None:
 
 def test_loglog_example_value() -> None:
     # The value R prints for this curve (survfit(conf.type = "log-log")): 0.3870000 at t = 1.
-    c = kaplan_meier(T, E).groups[0]
+    c = kaplan_meier(T, E, ci="loglog").groups[0]
     assert c.lower[0] == pytest.approx(0.3870000, abs=1e-7)
+    assert kaplan_meier(T, E, ci="log-log").groups[0].lower[0] == c.lower[0]  # R's spelling
+
+
+def test_default_interval_is_survfits_log() -> None:
+    # survfit's default conf.type is "log": at t = 1, S = 0.875, se(log S) = sqrt(1/56):
+    # lower = 0.875 exp(-1.959964 x 0.133631) = 0.6734 (the 0.387 above is log-log).
+    r = kaplan_meier(T, E)
+    assert r.ci == "log"
+    lo = 0.875 * math.exp(-Z * math.sqrt(1 / 56))
+    assert r.groups[0].lower[0] == pytest.approx(lo, abs=1e-12)
+    assert lo == pytest.approx(0.6734, abs=1e-4)
 
 
 def test_readings_at_times_follow_summary_extend() -> None:
@@ -85,7 +96,7 @@ def test_loglog_is_undefined_where_s_is_one_on_the_curve() -> None:
 def test_median_and_limits_by_hand() -> None:
     # S falls from 0.6 to 0.2 at 5: median 5. The log-log lower curve is 0.387 <= 0.5 at t = 1;
     # the upper curve never reaches 0.5 before S = 0 (undefined there): no upper limit.
-    c = kaplan_meier(T, E).groups[0]
+    c = kaplan_meier(T, E, ci="loglog").groups[0]
     assert (c.median, c.median_lower) == (5.0, 1.0)
     assert math.isnan(c.median_upper)
     assert c.to_dict()["median_ci"] == [1.0, None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cmltrack import DISCLAIMER
-from cmltrack.display import clinical_text, display_name, format_dose, unverified
+from cmltrack.display import clinical_text, display_name, format_dose, source_text, unverified
 from cmltrack.domain.assess import Assessment
 from cmltrack.domain.enums import FollowUpStatus
 
@@ -108,7 +108,7 @@ def render_assessment(a: Assessment) -> str:
     if a.recommendations:
         lines.append("Recommendations:")
         for r in a.recommendations:
-            what = str(r.action)
+            what = display_name(str(r.action))
             if r.drug:
                 what += f" {r.drug}"
             if r.dose_mg_per_day is not None:
@@ -137,7 +137,7 @@ def render_next_due(a: Assessment) -> str:
         if day is None:
             continue
         late = " (OVERDUE)" if key in nd.overdue else ""
-        parts.append(f"{key} {day}{late}: {clinical_text(nd.basis.get(key, ''))}")
+        parts.append(f"{display_name(key)} {day}{late}: {clinical_text(nd.basis.get(key, ''))}")
     if not parts:
         return "Next due: nothing scheduled"
     return "Next due:\n" + "\n".join(f"  {p}" for p in parts)
@@ -148,21 +148,25 @@ def render_explanation(a: Assessment) -> str:
     items: list[tuple[str, str]] = []
     for t in a.timepoints:
         for ev in t.evidence:
+            basis = clinical_text(ev.basis)
             if ev.value is None:
-                items.append((t.date.isoformat(), f"not classified [{ev.rule}]: {ev.basis}"))
+                items.append((t.date.isoformat(), f"not classified [{ev.rule}]: {basis}"))
             else:
-                items.append((t.date.isoformat(), f"{ev.value} [{ev.rule}]: {ev.basis}"))
+                items.append((t.date.isoformat(), f"{ev.value} [{ev.rule}]: {basis}"))
     for m in a.milestones:
         day = m.date.isoformat() if m.date else "-"
-        items.append((day, f"{m.month}-month milestone {m.status} [{m.rule}]: {m.basis}"))
+        verdict = str(m.status).replace("_", " ")
+        items.append((day, f"{m.month}-month milestone {verdict} [{m.rule}]: "
+                           f"{clinical_text(m.basis)}"))
     for e in a.events:
-        items.append((e.date.isoformat(), f"event {e.kind} [{e.rule}]: {e.basis}"))
+        items.append((e.date.isoformat(), f"event: {display_name(str(e.kind))} [{e.rule}]: "
+                                          f"{clinical_text(e.basis)}"))
     items.sort(key=lambda x: x[0])
     lines = [f"Patient {a.patient_id}, as of {a.as_of}, judged by {a.guideline}:"]
     lines += [f"  {d}  {text}" for d, text in items]
     if a.trail:
         lines.append("Reasoning:")
-        lines += [f"  {t}" for t in a.trail]
+        lines += [f"  {clinical_text(t)}" for t in a.trail]
     lines.append("What follows:")
     status = a.current.status
     if status == FollowUpStatus.DECEASED:
@@ -176,7 +180,8 @@ def render_explanation(a: Assessment) -> str:
     for r in a.recommendations:
         drug = f" ({r.drug})" if r.drug else ""
         dose = f" at {_num(r.dose_mg_per_day)} mg/day" if r.dose_mg_per_day is not None else ""
-        lines.append(f"  {r.action}{drug}{dose}: because {r.because}. Rule {r.rule}; {r.source}.")
+        lines.append(f"  {display_name(str(r.action))}{drug}{dose}: because "
+                     f"{clinical_text(r.because)}. Rule {r.rule}; {source_text(r.source)}.")
     if status not in (FollowUpStatus.DECEASED, FollowUpStatus.LOST_TO_FOLLOW_UP):
         lines.append(render_next_due(a))
     lines.append(f"Standing: {_fmt(a.current.status)}.  {DISCLAIMER}")

@@ -388,7 +388,9 @@ def km_cmd(
     group: GroupOpt = None,
     baseline: BaselineOpt = None,
     at: AtOpt = None,
-    ci: Annotated[str, typer.Option("--ci", help="loglog, log or plain.")] = "loglog",
+    ci: Annotated[str, typer.Option(
+        "--ci", help="log (R's default), log-log (SAS's default; also loglog) or plain.")
+    ] = "log",
     level: LevelOpt = 0.95,
     as_json: JsonOpt = False,
 ) -> None:
@@ -396,7 +398,8 @@ def km_cmd(
     from cmltrack.display import format_median, format_p, format_percent
     from cmltrack.stats.survival import kaplan_meier
 
-    ci = _choice(ci, ("loglog", "log", "plain"), "--ci")
+    ci = _choice(ci, ("log", "log-log", "loglog", "plain"), "--ci")
+    ci = "loglog" if ci == "log-log" else ci
     times = parse_times(at)
     data = Survival(file, param, baseline)
     t = data.times(time)

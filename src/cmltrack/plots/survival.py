@@ -19,7 +19,7 @@ from cmltrack.plots._mpl import GREYS, LINESTYLES
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from cmltrack.stats.survival import KMCurve, KMResult
+    from cmltrack.stats.survival import ConfType, KMCurve, KMResult
 
 ALL = "all patients"
 
@@ -164,16 +164,17 @@ def plot_km(
     title: str | None = None,
     confidence: bool = True,
     greyscale: bool = False,
+    ci: ConfType = "log",
 ) -> Axes:
     """Kaplan-Meier curves by group (events: 1 event, 0 censored), drawn as survminer does:
-    95% confidence bands (R's default "log" interval), censoring ticks, the log-rank p on the
-    plot, the numbers at risk under the axis, groups in clinical order in a colour-blind-safe
-    palette (``greyscale=True`` for print). The same picture as
+    95% confidence bands (``ci``: R's default "log", or "loglog", "plain"), censoring ticks,
+    the log-rank p on the plot, the numbers at risk under the axis, groups in clinical order in
+    a colour-blind-safe palette (``greyscale=True`` for print). The same picture as
     ``cmltrack.stats.kaplan_meier(...).plot()``."""
     from cmltrack.stats import kaplan_meier
 
     t, e, g = _arrays(durations, events, groups)
-    return plot_km_result(kaplan_meier(t, e, g), ax=ax, times=times, xlabel=xlabel,
+    return plot_km_result(kaplan_meier(t, e, g, ci=ci), ax=ax, times=times, xlabel=xlabel,
                           ylabel=ylabel, title=title, confidence=confidence,
                           greyscale=greyscale)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cmltrack.display import clinical_text, display_name, format_dose, source_text
 from cmltrack.domain.endpoints import EndpointRow
 from cmltrack.domain.results import Recommendation
 from cmltrack.plots.cohort import SwimmerRow, WaterfallBar
@@ -138,7 +139,7 @@ PFS_TIMES = (12.0, 24.0, 60.0)
 
 
 def _pct_ci(est: float, low: float, high: float) -> str | None:
-    """'93.1 (88.0-96.0)'; no interval where there is none (S = 1 or 0 under log-log)."""
+    """'93.1 (88.0-96.0)'; no interval where there is none (S = 1 or S = 0)."""
     if est != est:
         return None
     if low != low or high != high or low >= high:
@@ -149,8 +150,9 @@ def _pct_ci(est: float, low: float, high: float) -> str | None:
 def survival_table(
     t: Sequence[float], e: Sequence[int], groups: Sequence[str] | None
 ) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
-    """Per group: n, events, median and survival at :data:`PFS_TIMES` with log-log 95% CI
-    and the number still at risk (cmltrack.stats.kaplan_meier, as R's survfit)."""
+    """Per group: n, events, median and survival at :data:`PFS_TIMES` with 95% CI (log
+    transform, R's survfit default) and the number still at risk
+    (cmltrack.stats.kaplan_meier)."""
     from cmltrack.stats import kaplan_meier
 
     km = kaplan_meier(list(t), list(e), None if groups is None else list(groups),
@@ -205,7 +207,7 @@ def cohort_figures(patients: Sequence[PatientSummary], dpi: float = 90) -> Cohor
         )
         out.notes["pfs"] = (
             f"{len(t)} patients, events (progression to AP/BP or death): {sum(e)}. "
-            "Survival with log-log 95% intervals, as R's survfit."
+            "Survival with 95% intervals on the log scale, R survfit's default."
         )
         out.tables["pfs"] = survival_table(t, e, groups)
     t, c = competing_arrays(patients, "TTMMR")
@@ -272,7 +274,7 @@ def cohort_tables(
 ) -> list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]]:
     """(title, headers, rows) of every cohort table; the HTML links patient ids."""
     due = actions_due(patients)
-    by_action = Counter(str(r.action).replace("_", " ") for _, r in due)
+    by_action = Counter(display_name(str(r.action)) for _, r in due)
     rates = response_rates(patients)
     return [
         ("Current status", ("status", "patients"), list(status_counts(patients))),
@@ -288,18 +290,20 @@ def cohort_tables(
         ),
         (
             "Actions due (by patient)",
-            ("patient", "action", "drug", "dose (mg/day)", "because", "rule", "source"),
+            ("patient", "action", "drug", "daily dose", "because", "source", "rule"),
             [
-                (p.patient_id, str(r.action).replace("_", " "), r.drug, r.dose_mg_per_day,
-                 r.because, r.rule, r.source)
+                (p.patient_id, display_name(str(r.action)), r.drug,
+                 None if r.dose_mg_per_day is None else format_dose(r.dose_mg_per_day),
+                 clinical_text(r.because), source_text(r.source), r.rule)
                 for p, r in due
             ],
         ),
         (
             "Patients",
-            ("patient", "current status", "drug", "dose (mg/day)"),
+            ("patient", "current status", "drug", "daily dose"),
             [
-                (p.patient_id, (p.status or "not assessed").replace("_", " "), p.drug, p.dose)
+                (p.patient_id, (p.status or "not assessed").replace("_", " "), p.drug,
+                 None if p.dose is None else format_dose(p.dose))
                 for p in patients
             ],
         ),

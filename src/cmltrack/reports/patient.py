@@ -11,7 +11,7 @@ from cmltrack.display import (
     display_name,
     format_bcr_abl1,
     format_dose,
-    unverified,
+    source_text,
 )
 from cmltrack.domain.assess import Assessment
 from cmltrack.domain.followup import ECHOED
@@ -62,8 +62,8 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
             "Recommendations",
             ("action", "drug", "daily dose", "because", "source", "rule"),
             tuple(
-                (_status(r.action), r.drug, _dose(r.dose_mg_per_day), clinical_text(r.because),
-                 _source(r.source), r.rule)
+                (display_name(str(r.action)), r.drug, _dose(r.dose_mg_per_day),
+                 clinical_text(r.because), _source(r.source), r.rule)
                 for r in a.recommendations
             ),
         ),
@@ -71,7 +71,7 @@ def sections(record: PatientRecord, a: Assessment) -> list[Section]:
             "Next tests due",
             ("test", "due", "overdue", "why"),
             tuple(
-                (test, day, "overdue" if test in a.next_due.overdue else None,
+                (display_name(test), day, "overdue" if test in a.next_due.overdue else None,
                  clinical_text(a.next_due.basis.get(test)) or None)
                 for test, day in a.next_due.due.items()
                 if day is not None or test in a.next_due.basis
@@ -143,11 +143,7 @@ def _dose(mg: float | None) -> str | None:
 
 
 def _source(source: str | None) -> str | None:
-    """The published source; a rule not yet checked against it is flagged in words."""
-    if source is None:
-        return None
-    text = clinical_text(source)
-    return text if not unverified(source) else f"{text} [rule not yet verified]"
+    return source_text(source)
 
 
 def _grades(grades: Mapping[str, int], months: float | None) -> str | None:

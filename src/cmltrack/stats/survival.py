@@ -452,14 +452,17 @@ def kaplan_meier(
     event: Any,
     group: Any = None,
     at: Any = None,
-    ci: ConfType = "loglog",
+    ci: ConfType = "log",
     level: float = 0.95,
 ) -> KMResult:
     """Kaplan-Meier curves with Greenwood limits, medians, readings ``at`` times, log-rank.
 
     ``event`` is 1 for an event and 0 for a censored time. ``ci`` is the transform of the
-    pointwise interval (R's ``conf.type`` "log-log", "log", "plain"); log-log is the default.
+    pointwise interval (R's ``conf.type``): "log", R's default and so cmltrack's (the project
+    promises R's numbers), "loglog" (also spelt "log-log", SAS's default) or "plain".
     """
+    if str(ci) == "log-log":  # R's spelling
+        ci = "loglog"
     t = as_times(time)
     e = as_codes(event, (0, 1), t.size, "event").astype(np.float64)
     if ci not in CONF_TYPES:
