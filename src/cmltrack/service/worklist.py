@@ -14,7 +14,6 @@ import orjson
 
 from cmltrack.domain.enums import TKIS
 from cmltrack.service import core
-from cmltrack.service.problems import Problem
 from cmltrack.store import patients as store
 
 DUE_SOON_DAYS = 14
@@ -91,13 +90,13 @@ def build_worklist(svc: core.Services, req: core.AssessmentRequest) -> dict[str,
     as_of = req.as_of or dt.datetime.now(dt.UTC).date()
     req = core.AssessmentRequest(req.options, as_of, req.key.rsplit("|", 1)[0] + f"|{as_of}")
     with svc.db.read() as session:
-        stored = list(store.iter_records(session))
+        stored = list(store.iter_with_assessments(session, req.key))
     items: list[dict[str, Any]] = []
-    for s in stored:
-        try:
-            body, _ = core.get_assessment(svc, s.id, req)
-        except Problem:
-            continue  # deleted meanwhile
+    for s, cached in stored:
+        body = cached if cached is not None else svc.memo.get((s.digest, req.key))
+        if body is None:
+            body = core.assessment_json(core.validate(s.data), req)
+            core.remember(svc, s.id, req.key, s.digest, body)
         item = worklist_item(s.data, orjson.loads(body), as_of)
         if item is not None:
             items.append(item)

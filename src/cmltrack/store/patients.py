@@ -240,6 +240,28 @@ def lookup_assessment(conn: Connection | Session, patient_id: str, options_key: 
     return None if row is None else (row[0], row[1])
 
 
+def iter_with_assessments(session: Session, options_key: str, batch: int = 500
+                          ) -> Iterator[tuple[StoredRecord, str | None]]:
+    """Every stored record in id order with its cached assessment for ``options_key`` (None
+    when the cache has none for the record's current digest), read in batches: one query per
+    batch instead of one per patient."""
+    last: str | None = None
+    while True:
+        q = (select(Patient.id, Patient.record, Patient.digest, AssessmentCache.body)
+             .outerjoin(AssessmentCache, and_(AssessmentCache.patient_id == Patient.id,
+                                              AssessmentCache.options_key == options_key,
+                                              AssessmentCache.digest == Patient.digest))
+             .order_by(Patient.id).limit(batch))
+        if last is not None:
+            q = q.where(Patient.id > last)
+        rows = session.execute(q).all()
+        if not rows:
+            return
+        for r in rows:
+            yield StoredRecord(r.id, orjson.loads(r.record), r.digest), r.body
+        last = rows[-1].id
+
+
 def get_records(session: Session, ids: list[str]) -> list[StoredRecord]:
     """The stored records of these ids (those that exist), in id order."""
     out: list[StoredRecord] = []
