@@ -10,7 +10,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from cmltrack.plots import figure_of, plot_cif, plot_km, save_figure
+from cmltrack.domain.assess import assess
+from cmltrack.io import load_records
+from cmltrack.plots import (
+    figure_of,
+    ph_change,
+    plot_bcr_abl1,
+    plot_cif,
+    plot_km,
+    plot_swimmer,
+    plot_waterfall,
+    save_figure,
+    swimmer_rows,
+)
 from cmltrack.stats.tables import derive_cohort_tables
 from cmltrack.synth import generate_cohort
 
@@ -42,6 +54,22 @@ def main() -> None:
                   event_label="MMR", competing_label="death or progression first")
     save_figure(figure_of(ax), IMG / "cmltrack_cif.png", dpi=100)
     print(pd.Series({"patients": len(adsl), "PFS events": int((pfs.CNSR == 0).sum())}))
+    clinic_images()
+
+
+def clinic_images() -> None:
+    """The BCR::ABL1 chart, swimmer and waterfall of the bundled example clinic (the
+    before_* images beside them are the same pictures before issue 16)."""
+    records = load_records(HERE.parents[1] / "src" / "cmltrack" / "examples" / "patients.jsonl")
+    cases = [(r, assess(r)) for r in records]
+    for record, a in cases:
+        if record.id in ("P04", "P09"):
+            save_figure(figure_of(plot_bcr_abl1(record, a)),
+                        IMG / f"cmltrack_bcr_abl1_{record.id}.png", dpi=100)
+    save_figure(figure_of(plot_swimmer(swimmer_rows(cases))), IMG / "cmltrack_swimmer.png",
+                dpi=100)
+    bars = [b for b in (ph_change(a) for _r, a in cases) if b is not None]
+    save_figure(figure_of(plot_waterfall(bars)), IMG / "cmltrack_waterfall.png", dpi=100)
 
 
 if __name__ == "__main__":
