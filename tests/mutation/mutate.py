@@ -46,6 +46,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "mutation"
 WORK = Path(os.environ.get("CMLTRACK_MUTATION_WORK", "/tmp/cmltrack-mutation"))
 
+# The R comparisons, and the result objects' frames and plots (every stats module's results).
+_GOLDEN = "tests/stats/test_golden.py"
+_RESULTS = "tests/stats/test_result_frames_plots.py"
 # area -> (module path under src/cmltrack, its tests)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "risk": ("domain/risk.py", ("tests/domain/test_risk.py",)),
@@ -66,14 +69,12 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "protocol": ("domain/guidelines/protocol.py",
                  ("tests/domain/guidelines/test_protocol.py",
                   "tests/domain/guidelines/test_seed004.py")),
-    "survival": ("stats/survival.py", ("tests/stats/test_survival.py",
-                                       "tests/stats/test_golden.py")),
-    "competing": ("stats/competing.py", ("tests/stats/test_competing.py",
-                                         "tests/stats/test_golden.py")),
-    "cox": ("stats/cox.py", ("tests/stats/test_cox.py", "tests/stats/test_golden.py")),
-    "current": ("stats/current.py", ("tests/stats/test_current.py",)),
-    "rates": ("stats/rates.py", ("tests/stats/test_rates.py", "tests/stats/test_golden.py")),
-    "simon": ("stats/simon.py", ("tests/stats/test_simon.py",)),
+    "survival": ("stats/survival.py", ("tests/stats/test_survival.py", _GOLDEN, _RESULTS)),
+    "competing": ("stats/competing.py", ("tests/stats/test_competing.py", _GOLDEN, _RESULTS)),
+    "cox": ("stats/cox.py", ("tests/stats/test_cox.py", _GOLDEN, _RESULTS)),
+    "current": ("stats/current.py", ("tests/stats/test_current.py", _RESULTS)),
+    "rates": ("stats/rates.py", ("tests/stats/test_rates.py", _GOLDEN, _RESULTS)),
+    "simon": ("stats/simon.py", ("tests/stats/test_simon.py", _RESULTS)),
 }
 _ELN_TESTS = ("tests/domain/guidelines/test_eln.py", "tests/domain/guidelines/test_conformance.py")
 # rule table -> the tests that load it

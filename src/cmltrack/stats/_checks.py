@@ -38,8 +38,9 @@ def as_codes(values: Any, allowed: tuple[int, ...], n: int, field: str) -> IntAr
     ok = np.isin(num, np.asarray(allowed, dtype=np.float64))
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
+        bad = arr[i].item() if isinstance(arr[i], np.generic) else arr[i]  # 2, not np.int64(2)
         raise InputError(
-            f"code {arr[i]!r} at index {i} is not one of {list(allowed)}",
+            f"code {bad!r} at index {i} is not one of {list(allowed)}",
             code="unknown_value",
             field=field,
         )
