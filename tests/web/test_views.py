@@ -129,3 +129,14 @@ def test_no_zone_after_death_p11() -> None:
     death = (dt.date(2018, 10, 3) - dt.date(2016, 9, 5)).days / 30.4375
     assert [z["label"] for z in chart["zones"]] == ["3 mo"]
     assert chart["zones"][0]["end"] == pytest.approx(death, abs=1e-3)
+
+
+def test_explain_items_in_a_clinicians_words() -> None:
+    rec, _data = example("P04")
+    items = views.explain_items(assess(rec))
+    texts = [i.text for i in items]
+    # P04 lost MMR on 2018-03-08 and had T315I on 2018-05-08: events by name, not by field.
+    assert any(t.startswith("event: Loss of MMR: BCR::ABL1 0.35% IS") for t in texts)
+    assert any(t.startswith("event: New BCR::ABL1 mutation") for t in texts)
+    assert not any("loss_of_mmr" in t or "new_mutation" in t for t in texts)
+    assert not any("(≤10%)" in t or "<=" in t for t in texts)  # a bound stated once

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cmltrack.display import clinical_text, display_name
 from cmltrack.domain.assess import Assessment
 from cmltrack.domain.records import BloodCount, PatientRecord, Pcr
 from cmltrack.domain.timeline import months_between
@@ -344,12 +345,15 @@ def explain_items(a: Assessment) -> list[ExplainItem]:
     for t in a.timepoints:
         for ev in t.evidence:
             what = "not classified" if ev.value is None else str(ev.value)
-            items.append(ExplainItem(t.date.isoformat(), f"{what}: {ev.basis}", ev.rule))
+            items.append(ExplainItem(t.date.isoformat(), f"{what}: {clinical_text(ev.basis)}",
+                                     ev.rule))
     for m in a.milestones:
-        items.append(ExplainItem(_iso(m.date) or "-",
-                                 f"{m.month}-month milestone {m.status}: {m.basis}", m.rule))
+        verdict = str(m.status).replace("_", " ")
+        items.append(ExplainItem(_iso(m.date) or "-", f"{m.month}-month milestone {verdict}: "
+                                 f"{clinical_text(m.basis)}", m.rule))
     for e in a.events:
-        items.append(ExplainItem(e.date.isoformat(), f"event {e.kind}: {e.basis}", e.rule))
+        items.append(ExplainItem(e.date.isoformat(), f"event: {display_name(str(e.kind))}: "
+                                 f"{clinical_text(e.basis)}", e.rule))
     items.sort(key=lambda x: x.date)
     return items
 
