@@ -270,6 +270,7 @@ def main() -> None:
           "after its commit)")
     ten = ten_year_records(int(args.rate * args.seconds) * 2)
     targets: list[tuple[str, str | None]] = [("SQLite", None)]
+    running: list[Server] = []
     pg_name = None
     if not args.no_pg:
         import psycopg
@@ -282,6 +283,7 @@ def main() -> None:
         for label, db in targets:
             with tempfile.TemporaryDirectory() as tmp:
                 server = start(Path(tmp), db)
+                running.append(server)
                 try:
                     rate, cpu_ms = bench_import(server, lines, len(records))
                     print(f"  into {label:10s}: {rate:8,.0f} patients/s; server CPU "
@@ -291,9 +293,11 @@ def main() -> None:
                                 f"{rate:,.0f} patients/s; server CPU {cpu_ms:.2f} ms/patient",
                                 rate >= 1000)
                     if label == "SQLite":
-                        server = run_latency(server, Path(tmp), ten, args, results)
+                        run_latency(running, Path(tmp), ten, args, results)
                 finally:
-                    server.stop()
+                    for s in running:  # the one started and any restart of it
+                        s.stop()
+                    running.clear()
     finally:
         if pg_name:
             import psycopg
@@ -304,9 +308,11 @@ def main() -> None:
     print("command: python benchmarks/service.py " + " ".join(sys.argv[1:]))
 
 
-def run_latency(server: Server, tmp: Path, ten: list[dict[str, Any]], args: Any,
-                results: Results) -> Server:
-    """The GET assessment and patient-view runs; returns the server left running."""
+def run_latency(running: list[Server], tmp: Path, ten: list[dict[str, Any]], args: Any,
+                results: Results) -> None:
+    """The GET assessment and patient-view runs on ``running[-1]``; a restart is appended to
+    ``running`` (the caller stops every server in it)."""
+    server = running[-1]
     h = {"Authorization": f"Bearer {server.token}"}
     body = b"".join(json.dumps(r).encode() + b"\n" for r in ten)
     with httpx.Client(timeout=600) as c:
@@ -333,12 +339,12 @@ def run_latency(server: Server, tmp: Path, ten: list[dict[str, Any]], args: Any,
     # the database only.
     server.stop()
     server = start(tmp, None, server.key, server.token)
+    running.append(server)
     open_loop(server, gets(server, second[:20]), 20)  # connections and first queries
     lat, cpu = open_loop(server, gets(server, first), args.rate)
     report(results, "cold start (restarted, db cache)", "GET assessment cold start p99 < 50 ms",
            lat, cpu, 50)
     patient_view(server, ten[0], args, results)
-    return server
 
 
 def patient_view(server: Server, record: dict[str, Any], args: Any, results: Results) -> None:
