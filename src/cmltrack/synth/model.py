@@ -67,9 +67,19 @@ R_RESIST, R_FAIL, R_INTOL, R_TOX, R_PROG, R_TFR, R_DEATH, R_DOSE = range(8)
 EVENTS = ("progression", "death", "tki_stop", "lost_to_follow_up", "off_study")
 E_PROG, E_DEATH, E_STOP, E_LOST, E_OFF = range(5)
 #: Kinase-domain mutations of the resistant clone (relative frequencies: a choice here, U).
-MUTATIONS = ("T315I", "E255K", "Y253H", "M351T", "F359V", "G250E", "M244V", "F317L", "H396R")
+MUTATIONS = ("T315I", "E255K", "Y253H", "M351T", "F359V", "G250E", "M244V", "F317L", "H396R",
+             "V299L")
+#: Relative frequencies of the clone's mutation at baseline (V299L arises only on a later line).
 MUTATION_P = (0.15, 0.12, 0.1, 0.14, 0.1, 0.12, 0.09, 0.08, 0.1)
 T315I = 0
+#: Mutations that a resistant clone arising on a second-generation TKI carries: those the
+#: mutation table lists against that drug (clinical-rules-2 section 3; equal frequencies, a
+#: choice here). Ponatinib and asciminib keep the patient's clone (none listed against them).
+LINE_MUTATIONS: dict[int, tuple[int, ...]] = {
+    DASATINIB: (0, 7, 9),  # T315I, F317L, V299L
+    NILOTINIB: (0, 2, 1, 4),  # T315I, Y253H, E255K, F359V
+    BOSUTINIB: (0, 7, 9, 5),  # T315I, F317L, V299L, G250E
+}
 PROGRESSION_ACA = ("+8", "+Ph", "i(17q)", "+19", "-7", "complex")
 # Progression hazard by year on therapy (4.7, D calibrated to IRIS annual rates).
 PROG_YEAR_FACTOR = np.array([0.75, 1.5, 1.3, 0.9, 0.65, 0.4, 0.4])
@@ -129,6 +139,7 @@ def simulate_batch(
 ) -> BatchResult:
     """Simulate the patients of blocks ``first_block ...`` (of the given sizes) up to ``as_of``."""
     rng = BlockRng(seed, first_block, sizes)
+    line_rng = BlockRng(seed, first_block, sizes, stream=1)  # per-line mutations
     n = rng.n
     allidx = np.arange(n)
     b = sample_baseline(rng, profile)
@@ -383,8 +394,16 @@ def simulate_batch(
             if len(hit):
                 t_on = t0m + DT * rng.random(hit)
                 new_c[hit] = math.log(1e-3) + g_clone[hit] * (t1m - t_on)
+                # On a second-generation TKI the clone carries a mutation listed against it
+                # (drawn from its own stream): it grows at the full rate.
+                u_line = line_rng.random(hit)
+                for line_drug, muts in LINE_MUTATIONS.items():
+                    on_it = drug[hit] == line_drug
+                    pick = np.minimum((u_line * len(muts)).astype(np.int64), len(muts) - 1)
+                    clone_mut[hit] = np.where(on_it, np.take(muts, pick), clone_mut[hit])
+                line_resistant = np.isin(drug[hit], list(LINE_MUTATIONS))
                 clone_rate[hit] = np.where(
-                    drug[hit] == IMATINIB, g_clone[hit],
+                    (drug[hit] == IMATINIB) | line_resistant, g_clone[hit],
                     np.where(clone_mut[hit] == T315I, g_clone[hit], g_clone[hit] * 0.5),
                 )
                 s_c[hit] = 0.0
@@ -809,7 +828,12 @@ def _switch(
     b2 = 0.006 * np.exp(0.6 * rng.normal(who))
     alpha[who] = np.where(resp, a2, a2 * 0.2)
     beta[who] = np.where(resp, b2, 0.0005)
-    sensitive = (clone_mut[who] != T315I) | (pick == PONATINIB) | (pick == ASCIMINIB)
+    # The clone is resistant to the new drug when its mutation is listed against it (T315I
+    # against every drug but ponatinib and asciminib).
+    listed = np.zeros(len(who), dtype=bool)
+    for code, muts in LINE_MUTATIONS.items():
+        listed |= (pick == code) & np.isin(clone_mut[who], muts)
+    sensitive = ~listed & ((clone_mut[who] != T315I) | (pick == PONATINIB) | (pick == ASCIMINIB))
     clone_rate[who] = np.where(
         clone_rate[who] != 0, np.where(sensitive, -0.5 * a2, g_clone[who]), 0.0
     )

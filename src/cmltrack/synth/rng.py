@@ -23,9 +23,13 @@ IntArray = NDArray[np.int64]
 class BlockRng:
     """Vectorised draws over a batch made of whole blocks (see the module docstring)."""
 
-    def __init__(self, seed: int, first_block: int, sizes: Sequence[int]) -> None:
+    def __init__(self, seed: int, first_block: int, sizes: Sequence[int],
+                 stream: int = 0) -> None:
+        # ``stream`` > 0: an independent stream for the same blocks (draws added to the model
+        # there leave the main stream, and so every other draw, unchanged).
         self.gens = [
-            np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(b,))))
+            np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+                seed, spawn_key=(b,) if stream == 0 else (b, stream))))
             for b in range(first_block, first_block + len(sizes))
         ]
         self.sizes = list(sizes)
