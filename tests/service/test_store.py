@@ -130,3 +130,34 @@ def test_canonical_double_is_the_ecmascript_form(x: float) -> None:
 
     assert canonical_json(x).decode() == es_number(x)
     assert float(es_number(x)) == x  # and it reads back as the same double
+
+
+def test_assessment_cache_bulk_write_skips_changed_records(database: dbmod.Database) -> None:
+    """store_assessments writes an entry only for a record still at the digest it was computed
+    from, replaces an older entry of the same options, and lookup_assessment finds it only for
+    the current digest."""
+    from cmltrack.store import patients as store
+
+    dbmod.upgrade(database)
+    with database.write() as s:
+        store.put_record(s, "C1", {"id": "C1"}, "sha256:a", actor="t", request_id=None)
+        store.put_record(s, "C2", {"id": "C2"}, "sha256:b", actor="t", request_id=None)
+    with database.write() as s:
+        written = store.store_assessments(s, [
+            ("C1", "k", "sha256:a", '{"v":1}'),
+            ("C2", "k", "sha256:old", '{"v":2}'),  # C2 changed since: not written
+            ("C3", "k", "sha256:c", '{"v":3}')])   # no such patient: not written
+    assert written == 1
+    with database.connection() as conn:
+        assert store.lookup_assessment(conn, "C1", "k") == ("sha256:a", '{"v":1}')
+        assert store.lookup_assessment(conn, "C2", "k") == ("sha256:b", None)
+        assert store.lookup_assessment(conn, "C3", "k") is None
+    with database.write() as s:
+        assert store.store_assessments(s, [("C1", "k", "sha256:a", '{"v":4}')]) == 1
+    with database.connection() as conn:
+        assert store.lookup_assessment(conn, "C1", "k") == ("sha256:a", '{"v":4}')
+    with database.write() as s:  # the record changes: its entry no longer counts
+        store.put_record(s, "C1", {"id": "C1", "sex": "F"}, "sha256:a2", actor="t",
+                         request_id=None)
+    with database.connection() as conn:
+        assert store.lookup_assessment(conn, "C1", "k") == ("sha256:a2", None)

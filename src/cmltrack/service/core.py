@@ -335,7 +335,7 @@ class CacheWriter:
     """Writes computed assessments to the database cache in the background, many per
     transaction (a commit per assessment cost a disk flush each on SQLite). The cache is only
     a cache: an entry lost in a crash is computed again; an entry whose record changed
-    meanwhile is dropped (:func:`cmltrack.store.patients.store_assessment` checks the digest).
+    meanwhile is dropped (:func:`cmltrack.store.patients.store_assessments` checks the digest).
     """
 
     def __init__(self, db: Database) -> None:
@@ -359,14 +359,16 @@ class CacheWriter:
             batch, self.pending = self.pending, {}
         if not batch:
             return
-        try:
-            with self.db.write() as session:
-                for (pid, key), (digest, body) in batch.items():
-                    store.store_assessment(session, pid, key, digest, body)
-        except Exception as exc:  # a cache: computed again when asked
-            from cmltrack.service import logs
+        items = [(pid, key, digest, body) for (pid, key), (digest, body) in batch.items()]
+        for start in range(0, len(items), 200):  # short transactions, the GIL given back
+            try:
+                with self.db.write() as session:
+                    store.store_assessments(session, items[start:start + 200])
+            except Exception as exc:  # a cache: computed again when asked
+                from cmltrack.service import logs
 
-            logs.event("assessment cache write failed", error=type(exc).__name__)
+                logs.event("assessment cache write failed", error=type(exc).__name__)
+            time.sleep(0)
 
     def _run(self) -> None:
         while True:

@@ -14,6 +14,8 @@ from typing import Any, Literal, cast
 
 import orjson
 from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cmltrack.store import audit
@@ -274,14 +276,21 @@ def get_records(session: Session, ids: list[str]) -> list[StoredRecord]:
     return out
 
 
-def store_assessment(session: Session, patient_id: str, options_key: str, digest: str,
-                     body: str) -> None:
-    """Cache an assessment, unless the record changed since it was read."""
-    if get_digest(session, patient_id) != digest:
-        return
-    row = session.get(AssessmentCache, (patient_id, options_key))
-    if row is None:
-        session.add(AssessmentCache(patient_id=patient_id, options_key=options_key,
-                                    digest=digest, body=body))
-    else:
-        row.digest, row.body = digest, body
+def store_assessments(session: Session, items: list[tuple[str, str, str, str]]) -> int:
+    """Cache assessments, ``(patient_id, options_key, digest, body)`` each, in bulk: one query
+    for the current digests and one upsert (``INSERT ... ON CONFLICT DO UPDATE``) for those
+    whose record has not changed since they were computed. Returns how many were written."""
+    ids = sorted({pid for pid, _, _, _ in items})
+    current: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        current.update((r.id, r.digest) for r in session.execute(
+            select(Patient.id, Patient.digest).where(Patient.id.in_(ids[start:start + 500]))))
+    rows = [{"patient_id": pid, "options_key": key, "digest": digest, "body": body}
+            for pid, key, digest, body in items if current.get(pid) == digest]
+    if rows:
+        dialect = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect(cast(Table, AssessmentCache.__table__))
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["patient_id", "options_key"],
+            set_={"digest": stmt.excluded.digest, "body": stmt.excluded.body}), rows)
+    return len(rows)
