@@ -55,3 +55,36 @@ def test_a_progression_on_therapy_is_urgency_1() -> None:
     a, item = assessed(p10, "2022-11-20")
     assert item is not None and item["urgency"] == 1 and item["reasons"][0] == "progression"
     assert indicator(a) == "critical"
+
+
+def test_a_label_discontinuation_is_urgent_and_critical() -> None:
+    # Ponatinib 45 mg after imatinib resistance; a grade 3 cardiovascular arterial occlusive
+    # event on 2022-03-01: the ICLUSIG label discontinues ponatinib (grade 3 or 4).
+    record = {
+        "id": "AOE1", "diagnosis": {"date": "2019-12-01", "phase": "chronic"},
+        "therapy": [
+            {"drug": "imatinib", "dose_mg_per_day": 400, "start": "2020-01-01",
+             "end": "2021-12-31", "reason_end": "resistance"},
+            {"drug": "ponatinib", "dose_mg_per_day": 45, "start": "2022-01-01"}],
+        "events": [{"date": "2022-03-01", "kind": "adverse_event",
+                    "term": "arterial_occlusion_cardiac", "grade": 3}]}
+    a, item = assessed(record, "2022-03-02")
+    stop = [r for r in a["recommendations"] if r["action"] == "discontinue"]
+    assert [r["rule"] for r in stop] == ["LABEL.ponatinib.aoe_cardiac.grade3"]
+    assert item is not None and "discontinue" in item["reasons"] and item["urgency"] <= 2
+    assert indicator(a) == "critical"
+
+
+def test_order_sign_refuses_a_drug_the_label_discontinued() -> None:
+    from cmltrack.service.cds_cards import order_sign_card
+
+    a = {"current": {"status": "warning", "drug": "ponatinib"}, "recommendations": [
+        {"action": "discontinue", "drug": "ponatinib", "dose_mg_per_day": None,
+         "rule": "LABEL.ponatinib.aoe_cardiac.grade3", "source": "ICLUSIG USPI 2.2",
+         "because": "arterial occlusion cardiac grade 3"}]}
+    order = {"id": "mr-p1"}
+    card = order_sign_card(order, "ponatinib", 45.0, a, "chronic", "Patient/X")
+    assert card is not None and card["indicator"] == "critical"
+    (s,) = card["suggestions"]
+    assert s["label"].startswith("Discontinue")
+    assert [x["type"] for x in s["actions"]] == ["delete"]  # no blood count for an AOE

@@ -47,6 +47,7 @@ _ACTION_WORDS = {
     "marrow_cytogenetics": "marrow cytogenetics", "hsct_evaluation": "evaluate for HSCT",
     "consider_tfr": "consider TFR", "restart_tki": "restart the TKI",
     "increase_monitoring": "monitor more often", "continue": "continue",
+    "discontinue": "stop the TKI for good", "avoid_comedication": "change the co-medication",
 }
 OVERRIDE_REASONS = [
     {"code": "benefit-outweighs-risk", "system": "https://cmltrack.org/fhir/CodeSystem/override",
@@ -97,7 +98,8 @@ def indicator(a: dict[str, Any]) -> str:
     current = a.get("current") or {}
     recs = a.get("recommendations") or []
     status = current.get("status")
-    if status == "failure" or progressed(a) or any(r.get("action") == "hold" for r in recs):
+    if status == "failure" or progressed(a) or any(
+            r.get("action") in ("hold", "discontinue") for r in recs):
         return "critical"
     overdue = (a.get("next_due") or {}).get("overdue") or []
     if status in ("warning", "suboptimal") or overdue or any(
@@ -327,7 +329,8 @@ def order_sign_card(order: dict[str, Any], drug: str, dose: float | None,
     """One card when the rules do not allow the ordered dose now; None when they do."""
     order_id = order.get("id")
     label_recs = [r for r in a.get("recommendations") or [] if _is_label_rule(r.get("rule"))]
-    hold = next((r for r in label_recs if r.get("action") == "hold"), None)
+    # A label's permanent stop (discontinue) refuses the order as a hold does.
+    hold = next((r for r in label_recs if r.get("action") in ("hold", "discontinue")), None)
     source = source_of(hold or (label_recs[0] if label_recs else None), "LABEL")
     base: dict[str, Any] = {"uuid": _uuid(), "source": source,
                             "selectionBehavior": "at-most-one",
@@ -337,14 +340,18 @@ def order_sign_card(order: dict[str, Any], drug: str, dose: float | None,
         if order_id:
             actions.append({"type": "delete", "description": f"Remove the draft {drug} order",
                             "resourceId": f"MedicationRequest/{order_id}"})
-        actions.append({"type": "create", "description": "Repeat the blood count",
-                        "resource": _service_request("58410-2", "CBC panel with differential",
-                                                     patient_ref)})
+        if hold.get("action") == "hold":
+            actions.append({"type": "create", "description": "Repeat the blood count",
+                            "resource": _service_request("58410-2",
+                                                         "CBC panel with differential",
+                                                         patient_ref)})
         return {**base, "indicator": "critical",
                 "summary": f"Do not give {drug} now: {hold.get('because')}"[:139],
                 "detail": f"{hold.get('because')} (rule `{hold.get('rule')}`; "
                           f"{hold.get('source')}). Checked on the {labs}.\n\n_{DISCLAIMER}_",
-                "suggestions": [{"label": "Hold: cancel the order and repeat the blood count",
+                "suggestions": [{"label": ("Discontinue: cancel the order"
+                                           if hold.get("action") == "discontinue" else
+                                           "Hold: cancel the order and repeat the blood count"),
                                  "uuid": _uuid(), "isRecommended": True,
                                  "actions": actions}]}
     target: float | None = None

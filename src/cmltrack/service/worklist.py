@@ -57,6 +57,8 @@ def worklist_item(record: dict[str, Any], a: dict[str, Any], as_of: dt.date
     recs = a.get("recommendations") or []
     if any(r.get("action") == "hold" for r in recs):
         reasons.append((2, "hold"))
+    if any(r.get("action") == "discontinue" for r in recs):
+        reasons.append((2, "discontinue"))  # a label's permanent stop for toxicity
     due: list[dict[str, Any]] = []
     next_due = a.get("next_due") or {}
     for test, when in next_due.items():
