@@ -8,6 +8,7 @@ assessed exactly as ``PUT /api/v1/patients/{id}`` and ``GET .../assessment`` do 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hmac
 import io
 import mimetypes
@@ -327,8 +328,11 @@ def _warm(svc: core.Services, state: WebState) -> None:
                 days.append(now.date() + dt.timedelta(days=1))
             for day in days:
                 warm_day(svc, state, day, svc.activity.wait_idle)
-            _cohort_table(svc, state, _request(None, None), svc.activity.wait_idle)
+            _cohort_rows(svc, state, _request(None, None), svc.activity.wait_idle)
             _prune(state, now.date())
+            # What the pass built lives until the records change: spare the collector from
+            # scanning it again and again (no cycles in it; freed by reference counting).
+            gc.freeze()
         except Exception:  # a warm-up only: the page builds what is missing when it is asked
             pass
         time.sleep(WARM_EVERY_S)
@@ -693,8 +697,7 @@ async def signout(request: Request) -> Response:
 # --------------------------------------------------------------------------- cohort
 
 
-def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentRequest,
-                  pace: Callable[[], None] | None = None) -> Any:
+def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentRequest) -> Any:
     """The ADTTE endpoint table of every stored patient, ids replaced by pseudonyms.
 
     Each patient is assessed as ``cmltrack endpoints`` assesses it (as of the record's latest
@@ -702,8 +705,16 @@ def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentReque
     """
     import pandas as pd
 
-    from cmltrack.domain.assess import assess
     from cmltrack.domain.endpoints import COLUMNS as ENDPOINT_COLUMNS
+
+    return pd.DataFrame([row for rows in _cohort_rows(svc, state, req) for row in rows],
+                        columns=list(ENDPOINT_COLUMNS))
+
+
+def _cohort_rows(svc: core.Services, state: WebState, req: core.AssessmentRequest,
+                 pace: Callable[[], None] | None = None) -> list[list[dict[str, Any]]]:
+    """Each stored patient's endpoint rows (ADTTE), kept per record digest and guideline."""
+    from cmltrack.domain.assess import assess
     from cmltrack.domain.endpoints import derive_endpoints
 
     key = state.pseudonym_key
@@ -714,9 +725,7 @@ def _cohort_table(svc: core.Services, state: WebState, req: core.AssessmentReque
         return [e.to_dict() | {"USUBJID": core.pseudonym(key, r.id)}
                 for e in derive_endpoints(record, a)]
 
-    tables = per_digest(svc, state, state.endpoints, str(req.options.guideline), build, pace)
-    return pd.DataFrame([row for rows in tables for row in rows],
-                        columns=list(ENDPOINT_COLUMNS))
+    return per_digest(svc, state, state.endpoints, str(req.options.guideline), build, pace)
 
 
 @router.get("/cohort", name="web_cohort")
