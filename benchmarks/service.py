@@ -205,7 +205,7 @@ def open_loop(server: Server, requests: list[bytes], rate: float) -> tuple[list[
     async def run() -> list[float]:
         pool = Pool(server.url)
         lat: list[float] = []
-        t0 = time.perf_counter() + 0.05
+        t0 = time.perf_counter() + 0.5  # the schedule starts once every task exists
 
         async def one(i: int) -> None:
             scheduled = t0 + i / rate
