@@ -2,10 +2,12 @@
 
     PYTHONPATH=src python tests/fuzz/atheris_target.py READER CORPUS_DIR [libFuzzer flags]
 
-READER is json, jsonl, csv (a folder's four tables in one input, split at lines ``--8<--``) or
-stats. Each input is judged as the hypothesis suite judges it (``hostile.judge``): an input
-ending other than exit 0 or a one-line exit 2 is saved under ``regressions/READER/`` and
-counted, and fuzzing goes on; a hang (``-timeout``) or memory over ``-rss_limit_mb`` stops
+READER is json, jsonl, csv (a folder's four tables in one input, split at lines ``--8<--``),
+stats, fhir (a Bundle) or fhir-ndjson (a Bulk export folder: Condition, MedicationStatement,
+Observation, Patient and Procedure ``.ndjson`` in one input, split at lines ``--8<--``).
+Each input is judged as the hypothesis suite judges it (``hostile.judge``): an input ending
+other than exit 0 or a one-line exit 2 is saved under ``regressions/READER/`` and counted, and
+fuzzing goes on; a hang (``-timeout``) or memory over ``-rss_limit_mb`` stops
 libFuzzer, which writes the input where ``-artifact_prefix`` says (run_long.py keeps it as a
 regression too). Outcome counts are written to ``$CMLTRACK_FUZZ_COUNTS`` every 10 inputs.
 Use ``run_long.py`` rather than this directly.
@@ -31,6 +33,9 @@ with atheris.instrument_imports(include=["cmltrack"]):
     import cmltrack.cli.stats
     import cmltrack.domain.assess
     import cmltrack.io
+    import cmltrack.io.fhir
+    import cmltrack.io.fhir.bulk
+    import cmltrack.io.fhir.reader
     import cmltrack.io.stattable
     import cmltrack.stats.competing
     import cmltrack.stats.cox

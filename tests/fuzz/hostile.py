@@ -39,7 +39,7 @@ from cmltrack.io import record_to_dict, write_csv_tables
 MAX_SECONDS = 20.0
 MAX_RSS_MB = 1024
 #: The readers and the command each is judged by.
-READERS = ("json", "jsonl", "csv", "stats")
+READERS = ("json", "jsonl", "csv", "stats", "fhir", "fhir-ndjson")
 
 
 @dataclass
@@ -343,8 +343,158 @@ def stats_inputs(draw: st.DrawFn) -> Input:
     return Input("stats", {"d.csv": data}, argv, corrupted=data != raw)
 
 
+# ------------------------------------------------------------------------------------ FHIR
+
+#: The files of a Bulk export input, in the order input_from_bytes splits them.
+NDJSON_FILES = ("Condition.ndjson", "MedicationStatement.ndjson", "Observation.ndjson",
+                "Patient.ndjson", "Procedure.ndjson")
+BAD_REFERENCES = ["Patient/ZZ", "", "Patient/", "urn:uuid:00000000", "Patient/P0/_history/1",
+                  "https://h/fhir/Patient/P0", "Observation/P0", 5, None, "Patient/" + "P" * 300]
+_RESOURCE_KEYS = ["zz", "id", "resourceType", "subject", "valueQuantity", "effectiveDateTime",
+                  "effectivePeriod", "component", "code", "status", "referenceRange",
+                  "valueCodeableConcept", "valueString", "dosage", "identifier", "evidence"]
+
+
+def _fhir_records(draw: st.DrawFn) -> tuple[list[Any], list[str]]:
+    """Valid records (unique ids P0, P1, ...) and their FHIR resources, in writing order."""
+    from cmltrack.io.fhir.writer import record_resources
+
+    records = draw(st.lists(patient_records(), min_size=1, max_size=3))
+    resources: list[Any] = []
+    ids = []
+    for i, rec in enumerate(records):
+        rec = rec.model_copy(update={"id": f"P{i}"})
+        resources += record_resources(rec)
+        ids.append(rec.id)
+    return resources, ids
+
+
+def _quantities(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        own = [value] if "value" in value and ("code" in value or "unit" in value) else []
+        return own + [q for v in value.values() for q in _quantities(v)]
+    if isinstance(value, list):
+        return [q for v in value for q in _quantities(v)]
+    return []
+
+
+@st.composite
+def corrupted_resources(draw: st.DrawFn) -> tuple[list[Any], list[str], bool]:
+    """FHIR resources of valid records, then 0-3 corruptions: a value replaced (types, ranges,
+    dates, nesting, sizes), a key dropped or added, a unit, a reference, a resource type, a
+    duplicated resource id or Patient, a resource replaced by a non-object."""
+    resources, ids = _fhir_records(draw)
+    n = draw(st.integers(0, 3))
+    for _ in range(n):
+        op = draw(st.sampled_from(["set", "set", "set", "drop", "add", "unit", "reference",
+                                   "type", "dup_id", "dup_patient", "not_object"]))
+        i = draw(st.integers(0, len(resources) - 1))
+        res = resources[i]
+        if not isinstance(res, dict):
+            continue
+        paths = _paths(res)
+        if op == "set" and paths:
+            path = draw(st.sampled_from(paths))
+            _parent(res, path)[path[-1]] = draw(hostile_values())
+        elif op == "drop" and paths:
+            path = draw(st.sampled_from(paths))
+            parent = _parent(res, path)
+            del parent[path[-1]]
+        elif op == "add":
+            res[draw(st.sampled_from(_RESOURCE_KEYS))] = draw(hostile_values())
+        elif op == "unit":
+            qs = _quantities(res)
+            if qs:
+                q = draw(st.sampled_from(qs))
+                q[draw(st.sampled_from(["code", "unit", "system"]))] = draw(
+                    st.sampled_from(BAD_UNITS))
+        elif op == "reference":
+            key = draw(st.sampled_from(["subject", "patient", "focus"]))
+            res[key] = {"reference": draw(st.sampled_from(BAD_REFERENCES))}
+        elif op == "type":
+            res["resourceType"] = draw(st.sampled_from(
+                ["Encounter", "Observation", "Patient", "Condition", "Bundle", "", 5, None]))
+        elif op == "dup_id":
+            other = resources[draw(st.integers(0, len(resources) - 1))]
+            if isinstance(other, dict):
+                res["id"] = other.get("id")
+        elif op == "dup_patient":
+            patients = [r for r in resources if isinstance(r, dict)
+                        and r.get("resourceType") == "Patient"]
+            if patients:
+                resources.append(json.loads(json.dumps(draw(st.sampled_from(patients)))))
+        elif op == "not_object":
+            resources[i] = draw(hostile_values())
+    return resources, ids, n > 0
+
+
+@st.composite
+def _fhir_text(draw: st.DrawFn, data: bytes) -> bytes:
+    """Byte corruptions, and a JSON key given twice in one object."""
+    if draw(st.integers(0, 4)) == 0:
+        starts = [i for i in range(len(data)) if data[i:i + 2] == b'{"']
+        if starts:
+            at = draw(st.sampled_from(starts)) + 1
+            key = draw(st.sampled_from([b"resourceType", b"id", b"value", b"reference",
+                                        b"code", b"zz"]))
+            return data[:at] + b'"' + key + b'":1,"' + key + b'":2,' + data[at:]
+    return draw(corrupt_bytes(data))
+
+
+def _dumps(value: Any) -> bytes:
+    return _expand_deep(json.dumps(value)).encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def fhir_bundle_inputs(draw: st.DrawFn) -> Input:
+    """A FHIR Bundle (.json) of valid records' resources, then corrupted."""
+    resources, ids, corrupted = draw(corrupted_resources())
+    btype = "collection"
+    if draw(st.integers(0, 9)) == 0:
+        btype = draw(st.sampled_from(["searchset", "transaction", "batch", "document", "", 5]))
+        corrupted = corrupted or btype not in ("searchset", "transaction", "batch")
+    entries: list[Any] = []
+    for res in resources:
+        entry: dict[str, Any] = {"resource": res}
+        if isinstance(res, dict) and draw(st.booleans()):
+            entry["fullUrl"] = f"urn:uuid:{len(entries):08d}-0000-0000-0000-000000000000"
+        entries.append(entry)
+    raw = _dumps({"resourceType": "Bundle", "type": btype, "entry": entries})
+    data = draw(_fhir_text(raw))
+    corrupted = corrupted or data != raw
+    name = draw(st.sampled_from(["b.json", "b.json", "b.json.gz"]))
+    if name.endswith(".gz"):
+        import gzip
+
+        data = gzip.compress(data)
+    return Input("fhir", {name: data}, ["assess", "{dir}/" + name, "--json"],
+                 corrupted=corrupted, expect_ids=None if corrupted else ids)
+
+
+@st.composite
+def fhir_ndjson_inputs(draw: st.DrawFn) -> Input:
+    """A FHIR Bulk export folder (one NDJSON file per type) of valid records' resources, then
+    corrupted: resources, then the bytes of one file (blank lines, a duplicated key, ...)."""
+    resources, ids, corrupted = draw(corrupted_resources())
+    files: dict[str, bytes] = {}
+    for res in resources:
+        rtype = res.get("resourceType") if isinstance(res, dict) else None
+        name = f"{rtype}.ndjson" if f"{rtype}.ndjson" in NDJSON_FILES else "Observation.ndjson"
+        files[name] = files.get(name, b"") + _dumps(res) + b"\n"
+    name = draw(st.sampled_from(sorted(files)))
+    data = draw(_fhir_text(files[name]))
+    if draw(st.integers(0, 5)) == 0:
+        data = data.replace(b"\n", b"\n\n", 1)  # a blank line: fine
+    if data.replace(b"\n\n", b"\n") != files[name]:
+        corrupted = True
+    files[name] = data
+    return Input("fhir-ndjson", files, ["assess", "{dir}", "--json"], corrupted=corrupted,
+                 expect_ids=None if corrupted else ids)
+
+
 STRATEGIES = {"json": json_inputs, "jsonl": jsonl_inputs, "csv": csv_folder_inputs,
-              "stats": stats_inputs}
+              "stats": stats_inputs, "fhir": fhir_bundle_inputs,
+              "fhir-ndjson": fhir_ndjson_inputs}
 
 
 # ----------------------------------------------------------------------------------- judging
@@ -385,11 +535,16 @@ def judge_argv(argv: list[str], folder: Path) -> Verdict:
                 return Verdict("other", rc, line[:200], seconds, "exit 0 but output not JSON")
         return Verdict("ok", rc, text, seconds, out=out.getvalue())
     if rc == 2:
-        if text.count("\n") != 1 or not text.startswith("cmltrack: error: "):
+        # One line of refusal; before it, the FHIR readers' warnings may stand (spec/fhir.md:
+        # one line each, prefixed "warning:", never changing the exit status).
+        lines = text.splitlines(keepends=True)
+        error = lines[-1] if lines else ""
+        if (not error.startswith("cmltrack: error: ") or error.count("\n") != 1
+                or not all(w.startswith("warning: ") for w in lines[:-1])):
             return Verdict("other", rc, text[:2000], seconds, "refusal not one line")
-        if str(folder) not in text:
+        if str(folder) not in error:
             return Verdict("other", rc, text, seconds, "refusal names no file")
-        if len(text) > 1000:
+        if len(error) > 1000:
             return Verdict("other", rc, text[:300], seconds, "refusal over 1000 characters")
         return Verdict("refused", rc, text, seconds)
     return Verdict("other", rc, text[:2000], seconds, f"exit {rc}")
@@ -429,7 +584,11 @@ def input_from_bytes(reader: str, data: bytes) -> Input:
             cmd = ["stats", "cif", "{dir}/d.csv", "--time", "months", "--status", "status",
                    "--json"]
         return Input("stats", {"d.csv": data}, cmd)
-    name = {"json": "p.json", "jsonl": "p.jsonl"}[reader]
+    if reader == "fhir-ndjson":
+        parts = data.split(b"\n--8<--\n")
+        files = {name: part for name, part in zip(NDJSON_FILES, parts, strict=False)}
+        return Input("fhir-ndjson", files, ["assess", "{dir}", "--json"])
+    name = {"json": "p.json", "jsonl": "p.jsonl", "fhir": "b.json"}[reader]
     return Input(reader, {name: data}, ["assess", "{dir}/" + name, "--json"])
 
 
@@ -437,4 +596,6 @@ def input_to_bytes(inp: Input) -> bytes:
     """The inverse of :func:`input_from_bytes` (gzip files are stored decompressed-free as is)."""
     if inp.reader == "csv":
         return b"\n--8<--\n".join(inp.files.get(name, b"") for name in _TABLES)
+    if inp.reader == "fhir-ndjson":
+        return b"\n--8<--\n".join(inp.files.get(name, b"") for name in NDJSON_FILES)
     return next(iter(inp.files.values()))

@@ -2,8 +2,8 @@
 
     PYTHONPATH=src nice -n 19 python tests/fuzz/run_long.py --minutes 60
 
-The time is shared equally by the readers (``--readers json,jsonl,csv,stats``). Each target
-starts from the seed corpus in ``tests/fuzz/corpus/READER`` and the past findings in
+The time is shared equally by the readers (``--readers json,jsonl,csv,stats,fhir,fhir-ndjson``).
+Each target starts from the seed corpus in ``tests/fuzz/corpus/READER`` and the past findings in
 ``tests/fuzz/regressions/READER``, grows a working corpus under ``--work`` (outside the
 repository; it is large), and is restarted if libFuzzer stops on a hang (over 20 s) or a
 memory overrun (over 1 GB); the input it stopped on is copied into ``regressions/READER`` so
@@ -74,7 +74,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=60)
-    ap.add_argument("--readers", default="json,jsonl,csv,stats")
+    ap.add_argument("--readers", default="json,jsonl,csv,stats,fhir,fhir-ndjson")
     ap.add_argument("--work", type=Path, default=Path("/tmp/cmltrack-fuzz"))
     args = ap.parse_args()
     readers = args.readers.split(",")

@@ -24,7 +24,7 @@ from io_strategies import _ACA, _DAY, _num, _opt
 from cmltrack.cli.app import run
 from cmltrack.cli.demo import example_path
 from cmltrack.domain.assess import assess
-from cmltrack.domain.records import REASONS_END, TRANSCRIPTS, PatientRecord
+from cmltrack.domain.records import AML_FINDINGS, REASONS_END, TRANSCRIPTS, PatientRecord
 from cmltrack.io import load_records
 from cmltrack.io.fhir import records_from_bundle
 from cmltrack.io.fhir.writer import (
@@ -64,9 +64,21 @@ def _observation(draw: st.DrawFn, date: dt.date, kind: str) -> dict[str, Any]:
                 "extramedullary_blasts": draw(_opt(st.booleans()))}
         obs |= {f: draw(_opt(_num(0, 16))) for f in diff}
         obs |= draw(_limits(("wbc", "anc", "platelets", "hemoglobin", "lymphocytes"), True))
+        obs |= {f: draw(_opt(st.booleans()))
+                for f in ("rbc_transfused_7d", "platelets_transfused_7d")}
     elif kind == "marrow":
         obs |= {f: draw(_opt(_num(0, 100))) for f in ("blasts_bm", "promyelocytes_bm",
-                                                      "basophils_bm")}
+                                                      "basophils_bm", "cellularity_pct")}
+        obs |= {"auer_rods": draw(_opt(st.booleans())), "spicules": draw(_opt(st.booleans())),
+                "cells_counted": draw(_opt(st.integers(0, 2000)))}
+    elif kind == "mrd":
+        obs |= {"method": draw(st.sampled_from(["qpcr", "flow", "ngs"])),
+                "target": draw(_opt(st.sampled_from(["NPM1", "CBFB::MYH11", "LAIP"]))),
+                "tissue": draw(_opt(st.sampled_from(["bm", "pb"]))),
+                "result": draw(st.sampled_from(["positive", "negative"])),
+                "value_pct": draw(_opt(_num(0, 100)))}
+    elif kind == "extramedullary":
+        obs |= {"present": draw(st.booleans()), "site": draw(_opt(_TEXT))}
     elif kind == "cytogenetics":
         if draw(st.booleans()):
             n = draw(st.integers(1, 40))
@@ -100,6 +112,36 @@ def _observation(draw: st.DrawFn, date: dt.date, kind: str) -> dict[str, Any]:
 
 
 @st.composite
+def _aml_mutation(draw: st.DrawFn) -> dict[str, Any]:
+    gene = draw(st.sampled_from(["NPM1", "FLT3-ITD", "CEBPA", "TP53", "ASXL1", "KIT", "IDH2"]))
+    m: dict[str, Any] = {"gene": gene}
+    if gene == "FLT3-ITD":
+        m["allelic_ratio"] = draw(_opt(_num(0, 5)))
+    if gene == "CEBPA":
+        m |= {"bzip_inframe": draw(_opt(st.booleans())), "biallelic": draw(_opt(st.booleans()))}
+    m["vaf"] = draw(_opt(_num(0, 100)))
+    return m
+
+
+@st.composite
+def _aml_diagnosis(draw: st.DrawFn) -> dict[str, Any]:
+    """The AML extension's diagnosis fields (spec/aml.md section 1)."""
+    out: dict[str, Any] = {
+        "aml_type": draw(_opt(st.sampled_from(["de_novo", "secondary", "therapy_related"]))),
+        "status": draw(_opt(st.sampled_from(["newly_diagnosed", "refractory", "relapsed"]))),
+        "extramedullary": draw(_opt(st.booleans()))}
+    if draw(st.booleans()):
+        out["genetics"] = {
+            "karyotype": draw(_opt(st.sampled_from(["46,XY,del(5q)[15]/46,XY[5]", "46,XX[20]"]))),
+            "karyotype_done": draw(_opt(st.booleans())),
+            "findings": draw(st.lists(st.sampled_from(AML_FINDINGS), max_size=3, unique=True)),
+            "mutations_tested": draw(st.lists(st.sampled_from(["ELN2022", "KIT", "IDH1"]),
+                                              max_size=2, unique=True)),
+            "mutations": draw(st.lists(_aml_mutation(), max_size=3))}
+    return out
+
+
+@st.composite
 def full_records(draw: st.DrawFn, pid: str | None = None) -> PatientRecord:
     """Records that may set every field of the contract (with their constraints kept)."""
     birth = draw(st.dates(dt.date(1930, 1, 1), dt.date(1999, 12, 31)))
@@ -118,6 +160,10 @@ def full_records(draw: st.DrawFn, pid: str | None = None) -> PatientRecord:
         }
         if data["birth_date"] is None:
             data["diagnosis"]["age"] = draw(_opt(_num(0, 120)))
+        data["diagnosis"] |= {"anc": draw(_opt(_num(0, 20))), "blasts_bm": draw(_opt(_num(0, 100))),
+                              "ecog": draw(_opt(st.integers(0, 5)))}
+        if data["diagnosis"]["disease"] == "AML":
+            data["diagnosis"] |= draw(_aml_diagnosis())
     therapy = []
     for start in draw(st.lists(_DAY, max_size=3)):
         end = draw(_opt(st.dates(start, dt.date(2025, 12, 31))))
@@ -130,14 +176,15 @@ def full_records(draw: st.DrawFn, pid: str | None = None) -> PatientRecord:
             "reason_end": draw(_opt(st.sampled_from(sorted(REASONS_END))))})
     data["therapy"] = therapy
     keys = draw(st.lists(st.tuples(_DAY, st.sampled_from(
-        ["blood", "marrow", "cytogenetics", "fish", "pcr", "mutation", "chemistry"])),
-        max_size=10, unique=True))
+        ["blood", "marrow", "cytogenetics", "fish", "pcr", "mutation", "chemistry", "mrd",
+         "extramedullary"])), max_size=10, unique=True))
     data["observations"] = [draw(_observation(d, k)) for d, k in keys]
     events = []
     for d in draw(st.lists(_DAY, max_size=4)):
         kind = draw(st.sampled_from(["progression", "death", "transplant", "tki_stop",
-                                     "lost_to_follow_up", "off_study"]))
-        ev: dict[str, Any] = {"date": d.isoformat(), "kind": kind, "note": draw(_opt(_TEXT))}
+                                     "lost_to_follow_up", "off_study", "pregnancy"]))
+        ev: dict[str, Any] = {"date": d.isoformat(), "kind": kind, "note": draw(_opt(_TEXT)),
+                              "detail": draw(_opt(_TEXT))}
         if kind == "progression":
             ev["phase"] = draw(st.sampled_from(["accelerated", "blast"]))
         if kind == "death":
@@ -200,26 +247,42 @@ def test_shipped_examples_are_what_the_writer_writes(tmp_path: Path) -> None:
         assess(r).to_dict() for r in records]
 
 
-def test_aml_diagnosis_counts_round_trip_and_unmapped_fields_are_refused() -> None:
+def test_aml_records_round_trip_and_unmapped_fields_are_refused() -> None:
+    from tests.aml.conftest import aml_record
+
     from cmltrack.errors import InputError
     from cmltrack.io.fhir.writer import record_resources
 
-    data: dict[str, Any] = {
-        "id": "A001", "sex": "M", "birth_date": "1961-02-03",
-        "diagnosis": {"date": "2024-01-02", "disease": "AML", "wbc": 12.0, "anc": 0.4,
-                      "platelets": 35.0, "blasts_pb": 30.0, "blasts_bm": 62.0},
-        "observations": [{"date": "2024-02-14", "kind": "marrow", "blasts_bm": 3.0}]}
+    # The AML record of spec/aml.md section 1: every field of the extension set.
+    data = aml_record()
     record = PatientRecord.model_validate(data, context={"today": TODAY})
     resources = record_resources(record)
     cond = next(r for r in resources if r["resourceType"] == "Condition")
     assert cond["code"]["coding"][0]["code"] == "91861009"
+    # Every diagnosis Observation is the Condition's evidence: 6 values (wbc, anc, platelets,
+    # hemoglobin, blasts_pb, blasts_bm), type, status, ECOG, extramedullary, genetics and the
+    # 4 mutations.
+    assert len(cond["evidence"][0]["detail"]) == 6 + 4 + 1 + 4
+    ecog = next(r for r in resources if r["id"] == "A001-dx-ecog")
+    assert ecog["code"]["coding"][0] == {"system": "http://loinc.org", "code": "89247-1",
+                                         "display": "ECOG Performance Status score"}
+    assert ecog["valueInteger"] == 1
+    mrd = next(r for r in resources if r["id"].endswith("-mrd"))
+    assert mrd["valueCodeableConcept"]["coding"][0]["code"] == "260385009"  # SNOMED Negative
     (back,), warns = records_from_bundle(records_bundle([record]), today=TODAY)
-    assert back == record and warns == []
-    # Fields of the AML extension that contract v1 does not map are refused, never dropped.
-    data["diagnosis"]["ecog"] = 1
-    data["observations"].append({"date": "2024-02-14", "kind": "mrd", "method": "flow",
-                                 "result": "negative"})
-    aml = PatientRecord.model_validate(data, context={"today": TODAY})
-    with pytest.raises(InputError, match=r"no FHIR form .*diagnosis\.ecog, "
-                                         r"observations\[1\] \(kind mrd\)"):
-        record_resources(aml)
+    assert back == canonical(record) and warns == []
+    # A value of the record with no FHIR form yet (a marrow's blast lineage) is refused,
+    # never dropped.
+    data["observations"][0]["blast_lineage"] = "myeloid"
+    lineage = PatientRecord.model_validate(data, context={"today": TODAY})
+    with pytest.raises(InputError, match=r"no FHIR form .*observations\[0\]\.blast_lineage"):
+        record_resources(lineage)
+
+
+def test_the_clag_im_cohort_converts_to_fhir_and_back(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[2] / "examples" / "clag-im-cohort.jsonl"
+    records = load_records(source, today=TODAY)
+    assert len(records) == 38
+    for to, out in (("fhir", tmp_path / "b.json"), ("fhir-ndjson", tmp_path / "bulk")):
+        assert run(["convert", str(source), "--to", to, str(out)]) == 0
+        assert load_records(out, today=TODAY) == [canonical(r) for r in records]

@@ -56,3 +56,10 @@ def test_a_line_the_cli_refuses_is_refused_and_not_stored(server: Server) -> Non
 
     check()
     assert seen["refused"] > 5 and seen["both_refused"] == seen["refused"]
+
+
+def test_the_service_bounds_a_body_and_an_import_line_as_the_readers_bound_a_line() -> None:
+    from cmltrack.io.limits import Limits
+    from cmltrack.service import core
+
+    assert core.MAX_RECORD_BYTES == Limits().line_bytes == 16 * 1024 * 1024

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,11 +23,12 @@ AllowEmptyOpt = Annotated[
 
 
 def patient_records(
-    path: Path, *, allow_empty: bool = False, on_error: OnError | None = None
+    path: Path, *, allow_empty: bool = False, on_error: OnError | None = None,
+    fhir_ids: dict[str, Any] | None = None,
 ) -> Iterator[PatientRecord]:
-    """The records of ``path`` (lazily, as ``read_records``); raises InputError ``empty`` at
-    the end when the input held no record at all (refused ones skipped by ``on_error`` count
-    as records)."""
+    """The records of ``path`` (lazily, as ``read_records``, which fills ``fhir_ids`` for FHIR
+    input); raises InputError ``empty`` at the end when the input held no record at all
+    (refused ones skipped by ``on_error`` count as records)."""
     from cmltrack.io import read_records
 
     seen = 0
@@ -38,7 +39,8 @@ def patient_records(
         assert on_error is not None
         on_error(exc)
 
-    for rec in read_records(path, on_error=counting if on_error is not None else None):
+    for rec in read_records(path, on_error=counting if on_error is not None else None,
+                            fhir_ids=fhir_ids):
         seen += 1
         yield rec
     if seen == 0 and not allow_empty:

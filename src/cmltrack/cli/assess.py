@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
 
@@ -244,7 +244,10 @@ def assess(
     if engine == "spark":
         _assess_on_spark(input, spark_master, options, day, fmt, out_file, on_error, allow_empty)
         return
-    records = patient_records(Path(input), allow_empty=allow_empty, on_error=on_error)
+    # For FHIR input, the ids of the input resources behind each record (--format fhir).
+    input_ids: dict[str, Any] = {}
+    records = patient_records(Path(input), allow_empty=allow_empty, on_error=on_error,
+                              fhir_ids=input_ids if fmt == "fhir" else None)
     if out_file is not None or not sys.stdout.isatty():  # the bar never mixes with the table
         from cmltrack.cli._progress import count_records, progress
 
@@ -266,7 +269,8 @@ def assess(
     if fmt == "fhir":
         from cmltrack.io.fhir.assessment import assessment_bundle_json
 
-        bundles = (assessment_bundle_json(r, run_assess(r, options=options, as_of=day))
+        bundles = (assessment_bundle_json(r, run_assess(r, options=options, as_of=day),
+                                          input_ids.pop(r.id, None))
                    for r in records)
         _write_lines(bundles, out_file)
         return

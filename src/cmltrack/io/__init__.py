@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
@@ -49,7 +50,7 @@ __all__ = [
 def read_records(
     path: str | Path, *, today: dt.date | None = None, on_error: OnError | None = None,
     on_warning: Callable[[str], None] | None = None,
-    limits: Limits | None = None,
+    limits: Limits | None = None, fhir_ids: dict[str, Any] | None = None,
 ) -> Iterator[PatientRecord]:
     """Patient records from ``path``, by its form: ``.json``, ``.jsonl`` or a CSV folder
     (or its ``patients.csv``); FHIR R4 by content: a ``.json`` Bundle, a Bulk Data export
@@ -62,7 +63,8 @@ def read_records(
     (FHIR input only: ignored codes and resources) go to ``on_warning``, or without it are
     issued as :class:`~cmltrack.errors.InputWarning`. ``limits``
     bounds file, line and text sizes (default: :class:`Limits` with the environment's
-    ``CMLTRACK_MAX_*`` overrides).
+    ``CMLTRACK_MAX_*`` overrides). For FHIR input, ``fhir_ids`` (a dict) gets each record's
+    input resource ids (:data:`cmltrack.io.fhir.reader.InputIds`), by record id.
     """
     p = Path(path)
     day = today or dt.date.today()
@@ -72,7 +74,8 @@ def read_records(
         if not (p / "patients.csv").exists() and _has_ndjson(p):
             from cmltrack.io.fhir import read_fhir_ndjson
 
-            return read_fhir_ndjson(p, today=day, on_error=on_error, on_warning=on_warning)
+            return read_fhir_ndjson(p, today=day, on_error=on_error, on_warning=on_warning,
+                                    limits=limits, ids=fhir_ids)
         return read_csv_tables(p, today=day, on_error=on_error, limits=limits)
     if not p.exists():
         raise InputError("no such file or folder", code="not_found", file=str(p))
@@ -80,12 +83,13 @@ def read_records(
     if name.endswith(".json"):
         # A FHIR Bundle is told by its content (resourceType), after the one parse.
         return read_json(p, today=day, on_error=on_error, on_warning=on_warning,
-                         limits=limits)
+                         limits=limits, fhir_ids=fhir_ids)
     if name.endswith((".jsonl", ".ndjson")):
         from cmltrack.io.fhir import is_fhir_lines, read_fhir_ndjson
 
         if name.endswith(".ndjson") or is_fhir_lines(p):
-            return read_fhir_ndjson(p, today=day, on_error=on_error, on_warning=on_warning)
+            return read_fhir_ndjson(p, today=day, on_error=on_error, on_warning=on_warning,
+                                    limits=limits, ids=fhir_ids)
         return read_jsonl(p, today=day, on_error=on_error, limits=limits)
     raise InputError(
         "expected a .json, .jsonl or .ndjson file (optionally .gz), a folder of CSV tables or "

@@ -163,10 +163,11 @@ def _bad_json(
 def read_json(
     path: str | Path, *, today: dt.date, on_error: OnError | None = None,
     on_warning: Callable[[str], None] | None = None,
-    limits: Limits | None = None,
+    limits: Limits | None = None, fhir_ids: dict[str, Any] | None = None,
 ) -> Iterator[PatientRecord]:
     """Records from a ``.json`` file holding one patient object or an array of them, or a
-    FHIR Bundle (told by its ``resourceType``; ``on_warning`` takes its warnings).
+    FHIR Bundle (told by its ``resourceType``; ``on_warning`` takes its warnings, ``fhir_ids``
+    the ids of its resources behind each record: see cmltrack.io.fhir.reader.InputIds).
 
     The file is parsed whole (a malformed file raises at once); records are validated lazily.
     A file over ``limits.max_file_mb`` (decompressed) is refused before it is parsed.
@@ -183,7 +184,7 @@ def read_json(
         from cmltrack.io.fhir import read_fhir_bundle
 
         return read_fhir_bundle(path, today=today, on_error=on_error, on_warning=on_warning,
-                                data=data)
+                                data=data, limits=lim, ids=fhir_ids)
     if isinstance(data, dict):
         items, prefixes = [data], ["$"]
     elif isinstance(data, list):

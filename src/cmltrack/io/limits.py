@@ -31,6 +31,10 @@ _Line = TypeVar("_Line", bytes, str)
 #: nesting with its position. A record needs five levels ($, observations, [i], field, value).
 MAX_JSON_DEPTH = 200
 
+#: One line of a JSON Lines, NDJSON or CSV file, in MiB (the default of Limits.max_line_mb);
+#: the service bounds a request body and an import line by it too.
+MAX_LINE_MB = 16.0
+
 _MB = 1024 * 1024
 
 
@@ -46,7 +50,7 @@ class Limits:
     #: A whole ``.json`` file (parsed in one piece) and a statistics CSV table.
     max_file_mb: float = 256.0
     #: One line of a JSON Lines file or of a CSV table (a record of JSON Lines is one line).
-    max_line_mb: float = 16.0
+    max_line_mb: float = MAX_LINE_MB
     #: A free-text value in a record (drug, disease, cause, note, an ACA or a mutation name).
     max_text_chars: int = 10_000
     #: Columns of a statistics CSV table.

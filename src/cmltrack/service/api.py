@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from cmltrack.io.limits import MAX_LINE_MB
 from cmltrack.service import core
 from cmltrack.service.deps import AnalystOrClinician, Clinician, RequestId, Svc
 from cmltrack.service.problems import Problem
@@ -41,12 +42,12 @@ async def _json_body(request: Request) -> Any:
                       f"Content-Type {media!r}: send application/json or application/fhir+json")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > core.MAX_RECORD_BYTES:
-        raise Problem(413, "too_large", "the body is over 16 MiB")
+        raise Problem(413, "too_large", f"the body is over {MAX_LINE_MB:g} MiB")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > core.MAX_RECORD_BYTES:
-            raise Problem(413, "too_large", "the body is over 16 MiB")
+            raise Problem(413, "too_large", f"the body is over {MAX_LINE_MB:g} MiB")
     return core.parse_json(bytes(body))
 
 
@@ -163,7 +164,8 @@ async def import_patients(request: Request, svc: Svc, who: Clinician,
             for n, raw in lines:
                 item = core.ImportLine(n, raw)
                 if raw is None:
-                    item.problem = Problem(413, "too_large", f"line {n} is over 16 MiB")
+                    item.problem = Problem(413, "too_large",
+                                           f"line {n} is over {MAX_LINE_MB:g} MiB")
                 pending.append(item)
             arrived.set()
 

@@ -27,6 +27,7 @@ from cmltrack.domain.enums import CytogeneticScheme, Guideline, PhaseCriteria
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
+from cmltrack.io.limits import MAX_LINE_MB
 from cmltrack.io.validate import validate_record
 from cmltrack.service.auth import Principal
 from cmltrack.service.problems import Problem, from_input_error
@@ -36,7 +37,8 @@ from cmltrack.store.canonical import digest as record_digest
 from cmltrack.store.db import Database
 from cmltrack.store.tokens import server_secret
 
-MAX_RECORD_BYTES = 16 * 1024 * 1024
+#: A request body or one import line: the readers' line bound (io.limits), in bytes.
+MAX_RECORD_BYTES = int(MAX_LINE_MB * 1024 * 1024)
 ASSESSMENT_PARAMS = ("guideline", "protocol", "as_of", "cytogenetic_scheme", "phase_criteria",
                      "aml_criteria")
 #: The protocols ``cmltrack assess --protocol`` takes, by name.

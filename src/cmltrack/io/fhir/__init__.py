@@ -29,7 +29,9 @@ import orjson
 
 from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError, InputWarning
-from cmltrack.io.fhir.reader import Reader
+from cmltrack.io.fhir.bulk import BulkLines
+from cmltrack.io.fhir.reader import InputIds, Reader, resource_label
+from cmltrack.io.limits import Limits, resolve
 from cmltrack.io.validate import OnError
 
 __all__ = [
@@ -50,7 +52,9 @@ def _warn(line: str) -> None:
     warnings.warn(line, InputWarning, stacklevel=3)
 
 
-def _bundle_reader(bundle: Mapping[str, Any], file: str, today: dt.date) -> Reader:
+def _bundle_reader(bundle: Mapping[str, Any], file: str, today: dt.date,
+                   limits: Limits | None = None, ids: dict[str, InputIds] | None = None,
+                   ) -> Reader:
     """A Reader holding every entry of ``bundle``."""
     if bundle.get("resourceType") != "Bundle":
         raise InputError(f"expected a FHIR Bundle, got resourceType "
@@ -68,10 +72,11 @@ def _bundle_reader(bundle: Mapping[str, Any], file: str, today: dt.date) -> Read
     def describe(i: int) -> tuple[str, str]:
         res = entries[i].get("resource") if isinstance(entries[i], dict) else None
         if isinstance(res, dict):
-            return file, f"entry[{i}] ({res.get('resourceType')}/{res.get('id')})"
+            return file, f"entry[{i}] {resource_label(res)}"
         return file, f"entry[{i}]"
 
-    reader = Reader(describe, today=today)
+    reader = Reader(describe, today=today, max_text=resolve(limits).max_text_chars)
+    reader.ids = ids
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise InputError("a Bundle entry must be an object", code="bad_format", file=file,
@@ -115,9 +120,11 @@ def _emit(reader: Reader, on_warning: OnWarning | None) -> None:
 
 def read_fhir_bundle(
     path: str | Path, *, today: dt.date, on_error: OnError | None = None,
-    on_warning: OnWarning | None = None, data: Any = None,
+    on_warning: OnWarning | None = None, data: Any = None, limits: Limits | None = None,
+    ids: dict[str, InputIds] | None = None,
 ) -> Iterator[PatientRecord]:
-    """Records from a Bundle file (``data``: the file already parsed)."""
+    """Records from a Bundle file (``data``: the file already parsed, within ``limits``);
+    ``ids`` gets, per record id, the ids of the input resources behind it (InputIds)."""
     file = str(path)
     if data is None:
         try:
@@ -131,7 +138,7 @@ def read_fhir_bundle(
             raise InputError(f"not valid JSON: {exc}", code="bad_format", file=file) from None
     if not isinstance(data, dict):
         raise InputError("expected a FHIR Bundle object", code="bad_format", file=file)
-    reader = _bundle_reader(data, file, today)
+    reader = _bundle_reader(data, file, today, limits, ids)
     return _records(reader, on_error, on_warning)
 
 
@@ -179,26 +186,27 @@ def is_fhir_lines(path: Path) -> bool:
 
 def read_fhir_ndjson(
     path: str | Path, *, today: dt.date, on_error: OnError | None = None,
-    on_warning: OnWarning | None = None,
+    on_warning: OnWarning | None = None, limits: Limits | None = None,
+    ids: dict[str, InputIds] | None = None,
 ) -> Iterator[PatientRecord]:
     """Records from a FHIR Bulk Data export: a folder of ``*.ndjson`` (or ``.ndjson.gz``)
     files, or one such file. Every file is read (a patient's resources are spread over them)
     before the first record is built; what is kept of each resource is only what it adds to
-    its patient's record."""
+    its patient's record, and that goes to a temporary file as it grows (bounded memory; see
+    :mod:`cmltrack.io.fhir.bulk`). A line over ``limits.max_line_mb`` is refused."""
     root = Path(path)
     files = ndjson_files(root)
     if not files:
         raise InputError("no .ndjson files in the folder", code="not_found", file=str(root))
     names = [str(p) for p in files]
-    # Resource n's file and line, without a record per line: each file's first ordinal and
-    # its blank lines (the only lines that hold no resource).
-    starts: list[int] = []
-    blanks: list[list[int]] = []
+    lines: BulkLines
 
     def describe(ordinal: int) -> tuple[str, str]:
-        fi = bisect.bisect_right(starts, ordinal) - 1
-        lineno = ordinal - starts[fi] + 1
-        for b in blanks[fi]:
+        # Resource n's file and line, without a record per line: each file's first ordinal
+        # and its blank lines (the only lines that hold no resource).
+        fi = bisect.bisect_right(lines.starts, ordinal) - 1
+        lineno = ordinal - lines.starts[fi] + 1
+        for b in lines.blanks[fi]:
             if b <= lineno:
                 lineno += 1
         name = names[fi]
@@ -209,16 +217,36 @@ def read_fhir_ndjson(
                 for n, raw in enumerate(fh, start=1):
                     if n == lineno:
                         res = orjson.loads(raw)
-                        where = f"({res.get('resourceType')}/{res.get('id')})"
+                        where = resource_label(res)
                         break
         except (OSError, EOFError, orjson.JSONDecodeError, AttributeError):
             pass
         return f"{name}:{lineno}", where
 
-    reader = Reader(describe, today=today)
-    with _no_gc():
-        _read_lines(files, reader, starts, blanks)
-    return _records(reader, on_error, on_warning)
+    lim = resolve(limits)
+    reader = Reader(describe, today=today, max_text=lim.max_text_chars)
+    reader.ids = ids
+    lines = BulkLines(reader, lim)
+    try:
+        with _no_gc():
+            lines.read(files)
+    except BaseException:
+        reader.spill.close()
+        raise
+    return _frozen(_records(reader, on_error, on_warning))
+
+
+def _frozen(records: Iterator[PatientRecord]) -> Iterator[PatientRecord]:
+    """``records``, each built with the cyclic garbage collector paused: what the reader holds
+    (hundreds of thousands of small objects that make no cycles) would be walked by every
+    collection the building triggers. The caller's own code runs with the collector as it was
+    (not gc.freeze: the service freezes its startup heap, and unfreezing would undo that)."""
+    while True:
+        with _no_gc():
+            record = next(records, None)
+        if record is None:
+            return
+        yield record
 
 
 @contextlib.contextmanager
@@ -232,37 +260,3 @@ def _no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _read_lines(files: list[Path], reader: Reader, starts: list[int],
-                blanks: list[list[int]]) -> None:
-    loads = orjson.loads
-    add = reader.add
-    observation = reader.observation  # most lines: straight to the Observation mapping
-    ordinal = 0
-    for p in files:
-        starts.append(ordinal)
-        blank: list[int] = []
-        blanks.append(blank)
-        try:
-            opener = gzip.open if p.name.lower().endswith(".gz") else open
-            with opener(p, "rb") as fh:
-                for lineno, raw in enumerate(fh, start=1):
-                    try:
-                        res = loads(raw)
-                    except orjson.JSONDecodeError as exc:
-                        if not raw.strip():
-                            blank.append(lineno)
-                            continue
-                        raise InputError(f"not valid JSON: {exc}", code="bad_format",
-                                         file=f"{p}:{lineno}") from None
-                    try:
-                        if type(res) is dict and res.get("resourceType") == "Observation":
-                            observation(res, ordinal, None)
-                        else:
-                            add(res, ordinal)
-                    except (AttributeError, TypeError, IndexError, KeyError, InputError) as exc:
-                        raise reader.failed(res, ordinal, exc) from None
-                    ordinal += 1
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot be read: {exc}", code="bad_format", file=str(p)) from None

@@ -4,7 +4,8 @@ One Bundle ``collection`` per patient: the record's resources as
 :func:`~cmltrack.io.fhir.writer.record_resources` writes them, then response and milestone
 Observations, response-event Observations, four RiskAssessments and, for a warning or failure
 standing, a DetectedIssue; each linked (``derivedFrom``, ``basis``, ``evidence``) to the input
-Observations it rests on. Recommendations stay in the JSON form (contract v1).
+Observations it rests on. For FHIR input the record's resources carry the input's own ids.
+Recommendations stay in the JSON form (contract v1).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cmltrack.io.fhir.writer import bundle_entry, quantity, record_writer
 if TYPE_CHECKING:
     from cmltrack.domain.assess import Assessment
     from cmltrack.domain.records import PatientRecord
+    from cmltrack.io.fhir.reader import InputIds
 
 #: Which input observation kinds each response rests on.
 _RESTS_ON = {
@@ -45,9 +47,16 @@ def _refs(ids: list[str]) -> list[dict[str, str]]:
     return [{"reference": f"Observation/{i}"} for i in ids]
 
 
-def assessment_resources(record: PatientRecord, assessment: Assessment) -> list[dict[str, Any]]:
-    """The record's resources followed by the assessment's (see the module docstring)."""
+def assessment_resources(record: PatientRecord, assessment: Assessment,
+                         input_ids: InputIds | None = None) -> list[dict[str, Any]]:
+    """The record's resources followed by the assessment's (see the module docstring).
+
+    ``input_ids``: for FHIR input, the ids of the input resources the record came from (the
+    reader's :data:`~cmltrack.io.fhir.reader.InputIds`): the record's resources keep them, so
+    ``derivedFrom``, ``basis`` and ``evidence`` name the input's own Observations."""
     w = record_writer(record)
+    if input_ids:
+        w.use_ids(input_ids)
     out = list(w.out)
     a = assessment.to_dict()
     subject = {"reference": f"Patient/{w.pid}"}
@@ -130,12 +139,15 @@ def assessment_resources(record: PatientRecord, assessment: Assessment) -> list[
     return out
 
 
-def assessment_bundle(record: PatientRecord, assessment: Assessment) -> dict[str, Any]:
+def assessment_bundle(record: PatientRecord, assessment: Assessment,
+                      input_ids: InputIds | None = None) -> dict[str, Any]:
     """The patient's record and assessment as one FHIR Bundle ``collection`` (JSON data)."""
     return {"resourceType": "Bundle", "type": "collection",
-            "entry": [bundle_entry(r) for r in assessment_resources(record, assessment)]}
+            "entry": [bundle_entry(r) for r in assessment_resources(record, assessment,
+                                                                    input_ids)]}
 
 
-def assessment_bundle_json(record: PatientRecord, assessment: Assessment) -> str:
+def assessment_bundle_json(record: PatientRecord, assessment: Assessment,
+                           input_ids: InputIds | None = None) -> str:
     """:func:`assessment_bundle` as one line of JSON (what ``assess --format fhir`` prints)."""
-    return orjson.dumps(assessment_bundle(record, assessment)).decode()
+    return orjson.dumps(assessment_bundle(record, assessment, input_ids)).decode()

@@ -66,11 +66,14 @@ UNITS["creatinine"] = ("mg/dL", _CREA)
 UNITS["control_copies"] = ("{copies}", _COPIES)
 UNITS["age"] = ("a", _AGE)
 UNITS["dose"] = ("mg", _DOSE)
+UNITS["cellularity_pct"] = UNITS["mrd_value"] = UNITS["vaf"] = ("%", _PCT)
+UNITS["cells_counted"] = ("{cells}", {"{cells}": _same, "1": _same})
+UNITS["allelic_ratio"] = ("1", {"1": _same})
 
 #: Human-readable units, as the UCUM ``unit`` text the writer puts beside the code.
 UNIT_TEXT: dict[str, str] = {
     "10*9/L": "10^9/L", "g/dL": "g/dL", "%": "%", "cm": "cm", "U/L": "U/L", "mg/dL": "mg/dL",
-    "{copies}": "copies", "a": "years", "mg": "mg", "mo": "months",
+    "{copies}": "copies", "a": "years", "mg": "mg", "mo": "months", "1": "1", "{cells}": "cells",
 }
 
 #: Lab value codes: (system, code) -> (observation kind, field). The first code of each field
@@ -90,9 +93,15 @@ _VALUE_TABLE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
     ("blood", "eosinophils_pb", ((LN, "713-8"), (LN, "26450-7"))),
     ("blood", "spleen_cm", ((LN, "32489-7"),)),
     ("blood", "extramedullary_blasts", ((CML, "extramedullary-blasts"),)),
+    ("blood", "rbc_transfused_7d", ((CML, "rbc-transfused-7d"),)),
+    ("blood", "platelets_transfused_7d", ((CML, "platelets-transfused-7d"),)),
     ("marrow", "blasts_bm", ((LN, "11150-0"),)),
     ("marrow", "promyelocytes_bm", ((CML, "promyelocytes-bm"),)),
     ("marrow", "basophils_bm", ((CML, "basophils-bm"),)),
+    ("marrow", "auer_rods", ((CML, "auer-rods"),)),
+    ("marrow", "cells_counted", ((CML, "marrow-cells-counted"),)),
+    ("marrow", "cellularity_pct", ((CML, "marrow-cellularity"),)),
+    ("marrow", "spicules", ((CML, "marrow-spicules"),)),
     ("chemistry", "alt", ((LN, "1742-6"),)),
     ("chemistry", "ast", ((LN, "1920-8"),)),
     ("chemistry", "bilirubin", ((LN, "1975-2"),)),
@@ -104,6 +113,11 @@ for _kind, _field, _codes in _VALUE_TABLE:
     FIELD_CODE[_field] = _codes[0]
     for _c in _codes:
         VALUE_CODES[_c] = (_kind, _field)
+
+#: Lab fields written as valueBoolean / valueInteger (every other one: valueQuantity).
+BOOLEAN_FIELDS = frozenset({"extramedullary_blasts", "rbc_transfused_7d",
+                            "platelets_transfused_7d", "auer_rods", "spicules"})
+INTEGER_FIELDS = frozenset({"cells_counted"})
 
 #: Fields whose Observation carries reference limits: field -> (lln, uln) read and written.
 LIMITS: dict[str, tuple[bool, bool]] = {
@@ -123,12 +137,14 @@ DIAGNOSIS_VALUES = ("spleen_cm", "wbc", "platelets", "hemoglobin", "blasts_pb", 
 #: refused by the writer rather than written without it.
 MAPPED: dict[str, frozenset[str]] = {
     "diagnosis": frozenset({"date", "disease", "phase", "transcript", "age", "aca",
+                            "aml_type", "status", "ecog", "extramedullary", "genetics",
                             *DIAGNOSIS_VALUES}),
     "therapy": frozenset({"drug", "dose_mg_per_day", "start", "end", "reason_end"}),
     "blood": frozenset({"date", "kind", *(f for _, (k, f) in VALUE_CODES.items() if k == "blood"),
                         *(f + s for f in ("wbc", "anc", "platelets", "hemoglobin", "lymphocytes")
                           for s in ("_lln", "_uln"))}),
-    "marrow": frozenset({"date", "kind", "blasts_bm", "promyelocytes_bm", "basophils_bm"}),
+    "marrow": frozenset({"date", "kind", *(f for _, (k, f) in VALUE_CODES.items()
+                                           if k == "marrow")}),
     "chemistry": frozenset({"date", "kind", "alt", "ast", "bilirubin", "creatinine", "alt_uln",
                             "ast_uln", "bilirubin_uln", "creatinine_uln"}),
     "cytogenetics": frozenset({"date", "kind", "ph_pos", "metaphases", "ph_pct", "aca",
@@ -137,8 +153,10 @@ MAPPED: dict[str, frozenset[str]] = {
     "pcr": frozenset({"date", "kind", "bcr_abl1_is", "detected", "control_gene",
                       "control_copies"}),
     "mutation": frozenset({"date", "kind", "mutations"}),
-    "event": frozenset({"date", "kind", "phase", "note"}),
-    "death": frozenset({"date", "kind", "cause", "note"}),
+    "mrd": frozenset({"date", "kind", "method", "target", "tissue", "result", "value_pct"}),
+    "extramedullary": frozenset({"date", "kind", "present", "site"}),
+    "event": frozenset({"date", "kind", "phase", "note", "detail"}),
+    "death": frozenset({"date", "kind", "cause", "note", "detail"}),
 }
 
 # Observations of several values (components) and the other single codes.
@@ -152,11 +170,46 @@ PROGRESSION: Final = (LN, "97509-4")
 EVENT: Final = (CML, "event")
 DEATH_CAUSE: Final = (CML, "death-cause")
 TRANSPLANT: Final = (SCT, "234336002")
+#: An event's ``detail`` (a transplant's "allogeneic"): an Observation component, a
+#: Procedure's category.
+EVENT_DETAIL: Final = (CML, "event-detail")
+
+# AML (spec/aml.md): the diagnosis's type, status, performance status, extramedullary disease
+# and genetics; MRD and extramedullary observations. Standard codes where one fits (LOINC ECOG,
+# LOINC variant allele frequency, SNOMED positive/negative), else the cmltrack code system.
+ECOG: Final = (LN, "89247-1")
+AML_TYPE: Final = (CML, "aml-type")
+AML_STATUS: Final = (CML, "aml-status")
+EXTRAMEDULLARY: Final = (CML, "extramedullary-disease")
+AML_GENETICS: Final = (CML, "aml-genetics")
+AML_MUTATION: Final = (CML, "aml-mutation")
+MRD: Final = (CML, "aml-mrd")
+POSITIVE: Final = (SCT, "10828004")
+NEGATIVE: Final = (SCT, "260385009")
+#: aml-genetics components.
+KARYOTYPE: Final = (CML, "karyotype")
+KARYOTYPE_DONE: Final = (CML, "karyotype-done")
+FINDING: Final = (CML, "finding")
+MUTATIONS_TESTED: Final = (CML, "mutations-tested")
+#: aml-mutation components (the gene is the Observation's valueCodeableConcept text).
+VAF: Final = (LN, "81258-6")
+ALLELIC_RATIO: Final = (CML, "allelic-ratio")
+BZIP_INFRAME: Final = (CML, "bzip-inframe")
+BIALLELIC: Final = (CML, "biallelic")
+#: aml-mrd components.
+MRD_METHOD: Final = (CML, "mrd-method")
+MRD_TARGET: Final = (CML, "mrd-target")
+MRD_TISSUE: Final = (CML, "mrd-tissue")
+MRD_VALUE: Final = (CML, "mrd-value")
+EXTRAMEDULLARY_SITE: Final = (CML, "extramedullary-site")
+
 #: (system, code) -> what the reader does with the Observation.
 SPECIAL_CODES: dict[tuple[str, str], str] = {
     PCR: "pcr", CYTOGENETICS: "cytogenetics", FISH: "fish", MUTATION: "mutation", AGE: "age",
     TRANSCRIPT: "transcript", PROGRESSION: "progression", EVENT: "event",
-    DEATH_CAUSE: "death_cause",
+    DEATH_CAUSE: "death_cause", ECOG: "ecog", AML_TYPE: "aml_type", AML_STATUS: "aml_status",
+    EXTRAMEDULLARY: "extramedullary", AML_GENETICS: "aml_genetics",
+    AML_MUTATION: "aml_mutation", MRD: "mrd",
 }
 
 DISPLAY: dict[tuple[str, str], str] = {
@@ -184,6 +237,8 @@ DISPLAY: dict[tuple[str, str], str] = {
     AGE: "Age - Reported",
     PROGRESSION: "Cancer disease progression",
     TRANSPLANT: "Hemopoietic stem cell transplant",
+    ECOG: "ECOG Performance Status score",
+    VAF: "Sample variant allelic frequency [NFr]",
 }
 
 # PCR components and the codes of an undetected result.
@@ -226,7 +281,7 @@ PHASES = ("chronic", "accelerated", "blast")
 
 # Events and death.
 WORSENED: Final = (SCT, "271299001")
-EVENT_KINDS = ("tki_stop", "lost_to_follow_up", "off_study")
+EVENT_KINDS = ("tki_stop", "lost_to_follow_up", "off_study", "pregnancy")
 
 # Therapy.
 RXNORM: dict[str, str] = {
@@ -252,7 +307,9 @@ SKIPPED_STATUS: dict[str, frozenset[str]] = {
 
 #: Within one date, record observations come out in this order (then input order).
 KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(
-    ("blood", "marrow", "cytogenetics", "fish", "pcr", "mutation", "chemistry"))}
+    ("blood", "marrow", "cytogenetics", "fish", "pcr", "mutation", "chemistry", "mrd",
+     "extramedullary"))}
 #: Events of one date come out in the order of the spec's event table.
 EVENT_RANK: dict[str, int] = {k: i for i, k in enumerate(
-    ("progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study"))}
+    ("progression", "death", "transplant", "tki_stop", "lost_to_follow_up", "off_study",
+     "pregnancy"))}

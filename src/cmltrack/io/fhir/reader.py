@@ -17,14 +17,16 @@ date that is not one) is refused here as fhir.resources would refuse it.
 from __future__ import annotations
 
 import datetime as dt
+import marshal
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 from pydantic import ValidationError
 
-from cmltrack.domain.records import PatientRecord
+from cmltrack.domain.records import MAX_TEXT_CHARS, PatientRecord
 from cmltrack.errors import InputError
 from cmltrack.io.fhir import codes as C
 from cmltrack.io.validate import OnError, to_input_error
@@ -58,9 +60,11 @@ class Warnings:
         return out + self.lines
 
 
-@dataclass(slots=True)
-class _Item:
-    """What one resource contributes to its patient's record."""
+class _Item(NamedTuple):
+    """What one resource contributes to its patient's record.
+
+    A tuple: the Bulk reader's fast path stores plain tuples of this layout (cheaper to build),
+    the spill store marshals them, and :meth:`_Build.add` turns one back into an _Item."""
 
     ordinal: int
     kind: str
@@ -70,9 +74,19 @@ class _Item:
     keys: tuple[str | None, ...] = ()
 
 
+#: An item as stored: an _Item or a plain tuple of the same layout.
+Stored = tuple[Any, ...]
+#: The input resource id behind each part of a record: ("patient",), ("condition",),
+#: ("dx", field), ("obs", n, field) for a blood count, marrow or chemistry value, ("obs", n)
+#: for any other observation, ("therapy", n), ("event", n); n the index in the record. The
+#: writer keys the resources it makes the same way (``_Writer.keyed``).
+InputIds = dict[tuple[Any, ...], str]
+
+
 @dataclass(slots=True)
 class _Condition:
     ordinal: int
+    id: str | None
     primary: bool
     disease: str | None
     date: str | None
@@ -90,6 +104,58 @@ class _Patient:
     deceased: str | None
 
 
+class Spill:
+    """Items kept on disk, so that a Bulk export of any size is read in bounded memory.
+
+    A Bulk export is grouped by resource type, so a patient's record can be built only once
+    every file is read. The reader holds the items (a few numbers and strings per resource,
+    not the resources) and, each time it holds more than :data:`SPILL_ITEMS`, appends them to
+    one temporary file, each patient's as one marshal block, and forgets them; the index keeps
+    where each patient's blocks are. Building a record reads its blocks back in order."""
+
+    def __init__(self) -> None:
+        self.file: IO[bytes] | None = None
+        self.index: dict[str, list[tuple[int, int]]] = {}
+
+    def write(self, items: dict[str, list[Stored]]) -> None:
+        """Append ``items`` to the file and empty it."""
+        if self.file is None:
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        fh, index = self.file, self.index
+        fh.seek(0, 2)
+        pos = fh.tell()
+        dumps = marshal.dumps
+        for key, lst in items.items():
+            blob = dumps([x if type(x) is tuple else tuple(x) for x in lst])
+            fh.write(blob)
+            blocks = index.get(key)
+            if blocks is None:
+                index[key] = [(pos, len(blob))]
+            else:
+                blocks.append((pos, len(blob)))
+            pos += len(blob)
+        items.clear()
+
+    def load(self, key: str) -> list[Stored]:
+        """The items of ``key`` written so far, in the order they came."""
+        assert self.file is not None
+        out: list[Stored] = []
+        for pos, size in self.index.get(key, ()):
+            self.file.seek(pos)
+            out.extend(marshal.loads(self.file.read(size)))
+        return out
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        self.index = {}
+
+
+#: Items the reader holds before it writes them to its spill file (about 150 MB).
+SPILL_ITEMS = 1_000_000
+
+
 def ref_key(reference: str) -> str:
     """A reference in the form resources are registered under: ``Type/id``, or a ``urn:``."""
     if reference.startswith("urn:"):
@@ -105,11 +171,25 @@ def _codings(concept: Any) -> Iterator[tuple[Any, Any]]:
             yield c.get("system"), c.get("code")
 
 
+def cut(value: Any, limit: int = 64) -> str:
+    """``value`` as text for a message or warning, at most about ``limit`` characters (an id or
+    a code in the input may be megabytes)."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit - 16]}...({len(text)} chars)"
+
+
+def resource_label(res: Any) -> str:
+    """``(Observation/obs-12)``: a resource as messages name it."""
+    if not isinstance(res, dict):
+        return ""
+    return f"({cut(res.get('resourceType'))}/{cut(res.get('id'))})"
+
+
 def _first_code(concept: Any) -> str:
     for system, code in _codings(concept):
-        return f"{system}|{code}"
+        return cut(f"{system}|{code}", 120)
     text = concept.get("text") if isinstance(concept, dict) else None
-    return f"text {text!r}" if text else "(none)"
+    return f"text {cut(repr(text), 120)}" if text else "(none)"
 
 
 def _note(res: dict[str, Any]) -> str | None:
@@ -123,13 +203,18 @@ def _note(res: dict[str, Any]) -> str | None:
 class Reader:
     """Collects resources one at a time (:meth:`add`), then yields records (:meth:`records`)."""
 
-    def __init__(self, describe: Describe, *, today: dt.date) -> None:
+    def __init__(self, describe: Describe, *, today: dt.date,
+                 max_text: int = MAX_TEXT_CHARS) -> None:
         self.describe = describe
         self.today = today
+        self.max_text = max_text  # a free-text value's length (io.limits)
+        #: Filled with each record's input resource ids when given (see InputIds).
+        self.ids: dict[str, InputIds] | None = None
         self.warnings = Warnings()
         self.patients: list[_Patient] = []
         self.patient_of: dict[str, int] = {}
-        self.items: dict[str, list[_Item]] = {}
+        self.items: dict[str, list[Stored]] = {}
+        self.spill = Spill()
         self.conditions: dict[str, list[_Condition]] = {}
         self.first_ref: dict[str, Src] = {}
         self._keys: dict[str, str] = {}  # reference text -> its key (most are repeated)
@@ -206,7 +291,7 @@ class Reader:
                 self.first_ref[key] = (ordinal, name)
         return key
 
-    def _put(self, key: str, item: _Item) -> None:
+    def _put(self, key: str, item: Stored) -> None:
         lst = self.items.get(key)
         if lst is None:
             self.items[key] = [item]
@@ -315,7 +400,7 @@ class Reader:
         if res.get("deceasedDateTime") is not None:
             deceased = self._date(res["deceasedDateTime"], ordinal, "deceasedDateTime")
         elif res.get("deceasedBoolean") is True:
-            self.warnings.add(f"patient {rid}: deceasedBoolean true without a date: "
+            self.warnings.add(f"patient {cut(rid)}: deceasedBoolean true without a date: "
                               "no death event")
         keys = []
         if isinstance(fid, str):
@@ -370,7 +455,8 @@ class Reader:
                     for d in ev.get("detail") or () if isinstance(d.get("reference"), str)]
         key = self._subject(res, ordinal)
         self.conditions.setdefault(key, []).append(
-            _Condition(ordinal, primary, disease, date, phase, evidence))
+            _Condition(ordinal, _fhir_id(res.get("id")), primary, disease, date, phase,
+                       evidence))
 
     # -- Observations ---------------------------------------------------------------------------
 
@@ -409,8 +495,8 @@ class Reader:
                 v = q.get("value")
                 conv = table.get(q.get("code"))  # type: ignore[arg-type]
                 if conv is not None and type(v) in _NUMBER and q.get("system") == C.UCUM:
-                    one = _Item(ordinal, kind, date, {field: v if conv is C._same else conv(v)},
-                                elements, keys)
+                    one = (ordinal, kind, date, {field: v if conv is C._same else conv(v)},
+                           elements, keys)
                     lst = self.items.get(subject)
                     if lst is None:
                         self.items[subject] = [one]
@@ -427,7 +513,7 @@ class Reader:
                date: str | None, keys: tuple[str | None, ...]) -> _Item | None:
         values: dict[str, Any] = {}
         elements: dict[str, str] = {}
-        if field == "extramedullary_blasts":
+        if field in C.BOOLEAN_FIELDS:
             if "valueBoolean" in res:
                 v = res["valueBoolean"]
                 if type(v) is not bool:
@@ -516,9 +602,13 @@ class Reader:
                 values["control_copies"] = v
                 elements["control_copies"] = element + ".valueQuantity.value"
             else:
-                self.warnings.count("{n} Observation components with code " +
-                                    _first_code(comp.get("code")) + " ignored")
+                self._ignored(comp)
         return _Item(ordinal, "pcr", date, values, elements, keys)
+
+    def _ignored(self, comp: dict[str, Any]) -> None:
+        """Warn about a component of a code the mapping does not read."""
+        self.warnings.count("{n} Observation components with code " +
+                            _first_code(comp.get("code")) + " ignored")
 
     def _control_gene(self, comp: dict[str, Any], ordinal: int, element: str) -> Any:
         concept = comp.get("valueCodeableConcept") or {}
@@ -543,8 +633,7 @@ class Reader:
             field = C.CYTO_COMPONENTS.get(ckey)  # type: ignore[arg-type]
             element = f"component[{i}]"
             if field is None:
-                self.warnings.count("{n} Observation components with code " +
-                                    _first_code(comp.get("code")) + " ignored")
+                self._ignored(comp)
             elif field in ("aca", "aca_ph_neg"):
                 text = comp.get("valueString")
                 if not isinstance(text, str):
@@ -573,8 +662,7 @@ class Reader:
             ckey = next(iter(_codings(comp.get("code"))), None)
             field = C.FISH_COMPONENTS.get(ckey)  # type: ignore[arg-type]
             if field is None:
-                self.warnings.count("{n} Observation components with code " +
-                                    _first_code(comp.get("code")) + " ignored")
+                self._ignored(comp)
                 continue
             values[field] = self._integer(comp, field, ordinal, f"component[{i}]")
             elements[field] = f"component[{i}].valueInteger"
@@ -590,8 +678,7 @@ class Reader:
             if ckey == C.GENE_STUDIED:
                 continue
             if ckey != C.VARIANT:
-                self.warnings.count("{n} Observation components with code " +
-                                    _first_code(comp.get("code")) + " ignored")
+                self._ignored(comp)
                 continue
             vc = comp.get("valueCodeableConcept") or {}
             name = vc.get("text")
@@ -643,8 +730,20 @@ class Reader:
                 for system, code in _codings(comp.get("valueCodeableConcept")):
                     if system == C.CML:
                         phase = code
-        values: dict[str, Any] = {"kind": "progression", "phase": phase, "note": _note(res)}
+        values: dict[str, Any] = {"kind": "progression", "phase": phase, "note": _note(res),
+                                  "detail": self._detail(res, ordinal)}
         return _Item(ordinal, "event", date, values, {"phase": "component"}, keys)
+
+    def _detail(self, res: dict[str, Any], ordinal: int) -> Any:
+        """An event's detail: the component CML#event-detail's valueString."""
+        for i, comp in enumerate(res.get("component") or ()):
+            if next(iter(_codings(comp.get("code"))), None) == C.EVENT_DETAIL:
+                text = comp.get("valueString")
+                if not isinstance(text, str):
+                    raise self.error(ordinal, f"component[{i}].valueString", f"{text!r} is not "
+                                     "text", "bad_type", field="detail")
+                return text
+        return None
 
     def _obs_event(self, res: dict[str, Any], ordinal: int, date: str | None,
                    keys: tuple[str | None, ...]) -> _Item | None:
@@ -654,7 +753,8 @@ class Reader:
             raise self.error(ordinal, "valueCodeableConcept", f"{_first_code(concept)} is not "
                              f"an event kind ({', '.join(C.EVENT_KINDS)})", "unknown_value",
                              field="kind")
-        return _Item(ordinal, "event", date, {"kind": kind, "note": _note(res)},
+        return _Item(ordinal, "event", date, {"kind": kind, "note": _note(res),
+                                              "detail": self._detail(res, ordinal)},
                      {"kind": "valueCodeableConcept"}, keys)
 
     def _obs_death_cause(self, res: dict[str, Any], ordinal: int, date: str | None,
@@ -664,8 +764,129 @@ class Reader:
             raise self.error(ordinal, "valueString", f"{cause!r} is not text", "bad_type",
                              field="cause")
         return _Item(ordinal, "death", date, {"kind": "death", "cause": cause,
-                                              "note": _note(res)},
+                                              "note": _note(res),
+                                              "detail": self._detail(res, ordinal)},
                      {"cause": "valueString"}, keys)
+
+    # -- AML (spec/aml.md) ----------------------------------------------------------------------
+
+    def _coded(self, res: dict[str, Any], ordinal: int, field: str) -> Any:
+        concept = res.get("valueCodeableConcept")
+        value = next((code for system, code in _codings(concept) if system == C.CML), None)
+        if value is None:
+            raise self.error(ordinal, "valueCodeableConcept", f"{_first_code(concept)} is not a "
+                             f"cmltrack {field} code", "unknown_value", field=field)
+        return value
+
+    def _obs_aml_type(self, res: dict[str, Any], ordinal: int, date: str | None,
+                      keys: tuple[str | None, ...]) -> _Item | None:
+        return _Item(ordinal, "aml_type", date, {"aml_type": self._coded(res, ordinal, "aml_type")},
+                     {"aml_type": "valueCodeableConcept"}, keys)
+
+    def _obs_aml_status(self, res: dict[str, Any], ordinal: int, date: str | None,
+                        keys: tuple[str | None, ...]) -> _Item | None:
+        return _Item(ordinal, "aml_status", date, {"status": self._coded(res, ordinal, "status")},
+                     {"status": "valueCodeableConcept"}, keys)
+
+    def _obs_ecog(self, res: dict[str, Any], ordinal: int, date: str | None,
+                  keys: tuple[str | None, ...]) -> _Item | None:
+        v = self._integer(res, "ecog", ordinal, "")
+        if v is None:
+            return None
+        return _Item(ordinal, "ecog", date, {"ecog": v}, {"ecog": "valueInteger"}, keys)
+
+    def _boolean(self, holder: dict[str, Any], ordinal: int, element: str, field: str) -> Any:
+        v = holder.get("valueBoolean")
+        if type(v) is not bool:
+            raise self.error(ordinal, element + "valueBoolean", f"{v!r} is not true or false",
+                             "bad_type", field=field)
+        return v
+
+    def _obs_extramedullary(self, res: dict[str, Any], ordinal: int, date: str | None,
+                            keys: tuple[str | None, ...]) -> _Item | None:
+        values: dict[str, Any] = {"present": self._boolean(res, ordinal, "", "present")}
+        for comp in res.get("component") or ():
+            if next(iter(_codings(comp.get("code"))), None) == C.EXTRAMEDULLARY_SITE:
+                values["site"] = comp.get("valueString")
+            else:
+                self._ignored(comp)
+        return _Item(ordinal, "extramedullary", date, values,
+                     {"present": "valueBoolean", "site": "component"}, keys)
+
+    def _obs_aml_genetics(self, res: dict[str, Any], ordinal: int, date: str | None,
+                          keys: tuple[str | None, ...]) -> _Item | None:
+        g: dict[str, Any] = {}
+        for i, comp in enumerate(res.get("component") or ()):
+            ckey = next(iter(_codings(comp.get("code"))), None)
+            element = f"component[{i}]."
+            if ckey == C.KARYOTYPE:
+                g["karyotype"] = comp.get("valueString")
+            elif ckey == C.KARYOTYPE_DONE:
+                g["karyotype_done"] = self._boolean(comp, ordinal, element, "karyotype_done")
+            elif ckey == C.FINDING:
+                concept = comp.get("valueCodeableConcept")
+                code = next((c for system, c in _codings(concept) if system == C.CML), None)
+                text = concept.get("text") if isinstance(concept, dict) else None
+                g.setdefault("findings", []).append(code if code is not None else text)
+            elif ckey == C.MUTATIONS_TESTED:
+                g.setdefault("mutations_tested", []).append(comp.get("valueString"))
+            else:
+                self._ignored(comp)
+        return _Item(ordinal, "aml_genetics", date, {"genetics": g}, {"genetics": "component"},
+                     keys)
+
+    def _obs_aml_mutation(self, res: dict[str, Any], ordinal: int, date: str | None,
+                          keys: tuple[str | None, ...]) -> _Item | None:
+        concept = res.get("valueCodeableConcept")
+        gene = concept.get("text") if isinstance(concept, dict) else None
+        if gene is None:
+            gene = next((c for _, c in _codings(concept)), None)
+        m: dict[str, Any] = {"gene": gene}
+        for i, comp in enumerate(res.get("component") or ()):
+            ckey = next(iter(_codings(comp.get("code"))), None)
+            element = f"component[{i}]."
+            if ckey == C.VAF:
+                m["vaf"] = self.number(comp.get("valueQuantity"), "vaf", ordinal,
+                                       element + "valueQuantity")
+            elif ckey == C.ALLELIC_RATIO:
+                m["allelic_ratio"] = self.number(comp.get("valueQuantity"), "allelic_ratio",
+                                                 ordinal, element + "valueQuantity")
+            elif ckey == C.BZIP_INFRAME:
+                m["bzip_inframe"] = self._boolean(comp, ordinal, element, "bzip_inframe")
+            elif ckey == C.BIALLELIC:
+                m["biallelic"] = self._boolean(comp, ordinal, element, "biallelic")
+            else:
+                self._ignored(comp)
+        return _Item(ordinal, "aml_mutation", date, {"mutation": m}, {"mutation": "component"},
+                     keys)
+
+    def _obs_mrd(self, res: dict[str, Any], ordinal: int, date: str | None,
+                 keys: tuple[str | None, ...]) -> _Item | None:
+        concept = res.get("valueCodeableConcept")
+        found = {k for k in _codings(concept)}
+        result: Any = ("positive" if C.POSITIVE in found else
+                       "negative" if C.NEGATIVE in found else
+                       concept.get("text") if isinstance(concept, dict) else None)
+        values: dict[str, Any] = {"result": result}
+        elements = {"result": "valueCodeableConcept"}
+        for i, comp in enumerate(res.get("component") or ()):
+            ckey = next(iter(_codings(comp.get("code"))), None)
+            element = f"component[{i}]"
+            if ckey in (C.MRD_METHOD, C.MRD_TISSUE):
+                field = "method" if ckey == C.MRD_METHOD else "tissue"
+                vc = comp.get("valueCodeableConcept")
+                values[field] = next((c for system, c in _codings(vc) if system == C.CML), None)
+                elements[field] = element + ".valueCodeableConcept"
+            elif ckey == C.MRD_TARGET:
+                values["target"] = comp.get("valueString")
+                elements["target"] = element + ".valueString"
+            elif ckey == C.MRD_VALUE:
+                values["value_pct"] = self.number(comp.get("valueQuantity"), "mrd_value",
+                                                  ordinal, element + ".valueQuantity")
+                elements["value_pct"] = element + ".valueQuantity.value"
+            else:
+                self._ignored(comp)
+        return _Item(ordinal, "mrd", date, values, elements, keys)
 
     # -- therapy and procedures -----------------------------------------------------------------
 
@@ -717,7 +938,8 @@ class Reader:
                     "start": "effectivePeriod.start", "end": "effectivePeriod.end",
                     "reason_end": "statusReason[0]"}
         kind = "ms" if rtype == "MedicationStatement" else "mr"
-        self._put(self._subject(res, ordinal), _Item(ordinal, kind, start, values, elements))
+        self._put(self._subject(res, ordinal),
+                  _Item(ordinal, kind, start, values, elements, (res.get("id"), None)))
 
     def _drug(self, res: dict[str, Any], ordinal: int) -> str:
         concept = res.get("medicationCodeableConcept")
@@ -804,14 +1026,15 @@ class Reader:
             raise self.error(ordinal, "performed[x]", "a transplant needs its date",
                              "missing_field", field="date")
         self._put(self._subject(res, ordinal),
-                  _Item(ordinal, "event", date, {"kind": "transplant", "note": _note(res)},
-                        {"kind": "code"}))
+                  _Item(ordinal, "event", date, {"kind": "transplant", "note": _note(res),
+                                                 "detail": _category_text(res)},
+                        {"kind": "code", "detail": "category"}, (res.get("id"), None)))
 
     # -- records --------------------------------------------------------------------------------
 
     def check_references(self) -> None:
         """Every mapped resource's subject names a Patient of the input (else refused)."""
-        for key in list(self.items) + list(self.conditions):
+        for key in [*self.spill.index, *self.items, *self.conditions]:
             if key not in self.patient_of:
                 ordinal, element = self.first_ref[key]
                 raise self.error(ordinal, element, f"reference {key!r} names no Patient in "
@@ -824,27 +1047,32 @@ class Reader:
         for key, index in self.patient_of.items():
             keys_of.setdefault(index, []).append(key)
         seen: dict[str, int] = {}
-        for index, pat in enumerate(self.patients):
-            try:
-                if pat.id in seen:
-                    raise self.error(pat.ordinal, "identifier", f"patient id {pat.id!r} "
-                                     "appears more than once", "duplicate", field="id",
-                                     patient=pat.id)
-                seen[pat.id] = index
-                yield self._record(pat, keys_of.get(index, []))
-            except InputError as exc:
-                if on_error is None:
-                    raise
-                on_error(exc)
+        try:
+            for index, pat in enumerate(self.patients):
+                try:
+                    if pat.id in seen:
+                        raise self.error(pat.ordinal, "identifier", f"patient id {pat.id!r} "
+                                         "appears more than once", "duplicate", field="id",
+                                         patient=pat.id)
+                    seen[pat.id] = index
+                    yield self._record(pat, keys_of.get(index, []))
+                except InputError as exc:
+                    if on_error is None:
+                        raise
+                    on_error(exc)
+        finally:
+            self.spill.close()
 
     def _record(self, pat: _Patient, keys: list[str]) -> PatientRecord:
-        items: list[_Item] = []
+        items: list[Stored] = []
         conditions: list[_Condition] = []
         for key in keys:
+            if key in self.spill.index:
+                items.extend(self.spill.load(key))  # spilled first: they came first
             items.extend(self.items.get(key, ()))
             conditions.extend(self.conditions.get(key, ()))
         if len(keys) > 1:
-            items.sort(key=lambda it: it.ordinal)
+            items.sort(key=lambda it: it[0])
             conditions.sort(key=lambda c: c.ordinal)
         build = _Build(self, pat)
         build.diagnosis(conditions)
@@ -855,22 +1083,24 @@ class Reader:
         ev_ids = build.evidence_ids
         add = build.add
         for item in items:
-            kind, date = item.kind, item.date
+            # Index access: an item is an _Item or a plain tuple of its layout.
+            kind, date = item[1], item[2]
             if kind not in _GROUPED or date is None or (linking and kind != "chemistry" and (
-                    item.keys[0] in ev_ids or item.keys[1] is not None)):
+                    item[5][0] in ev_ids or item[5][1] is not None)):
                 add(item)  # not a lab value, or perhaps a diagnosis value (Condition.evidence)
                 continue
             group = groups.get((date, kind))
+            item_values = item[3]
             if group is None:
                 # The item's values dict becomes the group's (each item has its own).
-                groups[(date, kind)] = (item.ordinal, item.values, [item])
+                groups[(date, kind)] = (item[0], item_values, [item])
                 continue
             values = group[1]
-            if not values.keys().isdisjoint(item.values):
-                for f in item.values:
+            if not values.keys().isdisjoint(item_values):
+                for f in item_values:
                     if f in values:
                         build.twice(f, item, group[2])
-            values.update(item.values)
+            values.update(item_values)
             group[2].append(item)
         return build.validate()
 
@@ -885,11 +1115,15 @@ class _Build:
         self.dx_src: dict[str, Src] = {}
         self.evidence: frozenset[str] = frozenset()
         self.evidence_ids: frozenset[str] = frozenset()
-        self.groups: dict[tuple[str | None, str], tuple[int, dict[str, Any], list[_Item]]] = {}
-        self.singles: list[tuple[str | None, str, int, dict[str, Any], list[_Item]]] = []
+        self.groups: dict[tuple[str | None, str], tuple[int, dict[str, Any], list[Stored]]] = {}
+        self.singles: list[tuple[str | None, str, int, dict[str, Any], list[Stored]]] = []
         self.ms: list[_Item] = []
         self.mr: list[_Item] = []
         self.events: list[_Item] = []
+        self.condition: _Condition | None = None
+        self.src_ids: dict[int, Any] = {}  # a diagnosis value's resource ordinal -> its id
+        self.chosen: list[_Item] = []  # the therapy lines, in order
+        self.event_items: list[_Item] = []  # the events, in order
 
     def diagnosis(self, conditions: list[_Condition]) -> None:
         chosen = next((c for c in conditions if c.primary), None)
@@ -897,8 +1131,9 @@ class _Build:
             chosen = next((c for c in conditions if c.disease in ("CML", "AML")), None)
         if chosen is None:
             return
+        self.condition = chosen
         if len(conditions) > 1:
-            self.reader.warnings.add(f"patient {self.pat.id}: {len(conditions) - 1} more "
+            self.reader.warnings.add(f"patient {cut(self.pat.id)}: {len(conditions) - 1} more "
                                      "diagnosis Condition(s) ignored")
         dx: dict[str, Any] = {}
         if chosen.date is not None:
@@ -916,12 +1151,13 @@ class _Build:
         self.evidence_ids = frozenset(k[12:] for k in chosen.evidence
                                       if k.startswith("Observation/"))
 
-    def add(self, item: _Item) -> None:
+    def add(self, stored: Stored) -> None:
+        item = stored if type(stored) is _Item else _Item._make(stored)
         kind = item.kind
         if self.evidence and kind in _DX_KINDS and self._linked(item):
             if self._dx_value(item):
                 return
-        elif kind in ("age", "transcript"):
+        elif kind in _DX_ONLY:
             self.reader.warnings.count("{n} " + kind + " Observations not linked to the "
                                        "diagnosis Condition (evidence) ignored")
             return
@@ -960,14 +1196,14 @@ class _Build:
             return True
         return url is not None and ref_key(url) in self.evidence
 
-    def twice(self, field: str, item: _Item, members: list[_Item]) -> None:
+    def twice(self, field: str, item: Stored, members: list[Stored]) -> None:
         """Warn that ``field`` is given twice on one day (the later ``item`` wins)."""
         # The elements, not the values: the first member's values are the group's.
-        earlier = next(m for m in reversed(members) if field in m.elements)
-        file, where = self.reader.describe(earlier.ordinal)
-        nfile, nwhere = self.reader.describe(item.ordinal)
+        earlier = next(m for m in reversed(members) if field in m[4])
+        file, where = self.reader.describe(earlier[0])
+        nfile, nwhere = self.reader.describe(item[0])
         self.reader.warnings.add(
-            f"patient {self.pat.id}: {field} on {item.date} given twice ({file} {where}; "
+            f"patient {cut(self.pat.id)}: {field} on {item[2]} given twice ({file} {where}; "
             f"{nfile} {nwhere}): the later one is used")
 
     def _dx_value(self, item: _Item) -> bool:
@@ -975,6 +1211,21 @@ class _Build:
         follow-up karyotype too, or not a diagnosis field)."""
         assert self.dx is not None
         kind, values = item.kind, item.values
+        self.src_ids[item.ordinal] = item.keys[0] if item.keys else None
+        if kind == "extramedullary":
+            self.dx["extramedullary"] = values["present"]
+            self.dx_src["extramedullary"] = (item.ordinal, "valueBoolean")
+            return True
+        if kind == "aml_genetics":
+            genetics = self.dx.setdefault("genetics", {})
+            genetics.update(values["genetics"])
+            self.dx_src["genetics"] = (item.ordinal, "component")
+            return True
+        if kind == "aml_mutation":
+            genetics = self.dx.setdefault("genetics", {})
+            genetics.setdefault("mutations", []).append(values["mutation"])
+            self.dx_src.setdefault("genetics", (item.ordinal, "component"))
+            return True
         if kind == "cytogenetics":
             if "aca" in values:
                 self.dx["aca"] = list(values["aca"])
@@ -995,6 +1246,7 @@ class _Build:
                                        "has MedicationStatements)")
         elif self.mr:
             chosen = self.mr
+        self.chosen = chosen
         out = []
         for it in chosen:
             out.append({k: v for k, v in it.values.items() if v is not None})
@@ -1010,6 +1262,7 @@ class _Build:
         events.extend(deaths)
         events.sort(key=lambda e: (e.date or "", C.EVENT_RANK.get(e.values["kind"], 9),
                                    e.ordinal))
+        self.event_items = events
         out = []
         for e in events:
             d = {"date": e.date}
@@ -1017,9 +1270,39 @@ class _Build:
             out.append(d)
         return out, [e.ordinal for e in events]
 
+    def _input_ids(self, rows: list[tuple[Any, ...]]) -> InputIds:
+        """The input resource id behind each part of the record (see :data:`InputIds`)."""
+        ids: InputIds = {}
+
+        def put(key: tuple[Any, ...], rid: Any) -> None:
+            rid = _fhir_id(rid)
+            if rid is not None:
+                ids[key] = rid
+
+        put(("patient",), next((k[8:] for k in self.pat.keys if k.startswith("Patient/")),
+                               None))
+        if self.condition is not None:
+            put(("condition",), self.condition.id)
+        for f, (ordinal, _) in self.dx_src.items():
+            if f not in ("", "date", "disease", "phase"):
+                put(("dx", f), self.src_ids.get(ordinal))
+        for n, row in enumerate(rows):
+            kind, members = row[5], row[4]
+            if kind in _GROUPED:
+                for m in members:
+                    for f in m[4]:
+                        put(("obs", n, f.removesuffix("_lln").removesuffix("_uln")), m[5][0])
+            elif members and members[0][5]:
+                put(("obs", n), members[0][5][0])
+        for n, it in enumerate(self.chosen):
+            put(("therapy", n), it.keys[0] if it.keys else None)
+        for n, it in enumerate(self.event_items):
+            put(("event", n), it.keys[0] if it.keys else None)
+        return ids
+
     def validate(self) -> PatientRecord:
         pat = self.pat
-        rows: list[tuple[str | None, int, int, dict[str, Any], list[_Item], str]] = []
+        rows: list[tuple[str | None, int, int, dict[str, Any], list[Stored], str]] = []
         for (date, kind), (ordinal, values, src) in self.groups.items():
             rows.append((date, C.KIND_RANK[kind], ordinal, values, src, kind))
         for date, kind, ordinal, values, src in self.singles:
@@ -1043,7 +1326,11 @@ class _Build:
         data["observations"] = observations
         data["events"] = events
         try:
-            return PatientRecord.model_validate(data, context={"today": self.reader.today})
+            record = PatientRecord.model_validate(
+                data, context={"today": self.reader.today, "max_text": self.reader.max_text})
+            if self.reader.ids is not None:
+                self.reader.ids[record.id] = self._input_ids(rows)
+            return record
         except ValidationError as exc:
             places: list[Src] = [(pat.ordinal, "")]
             prov: dict[tuple[str | int, ...], tuple[str, int]] = {(): ("", 0)}
@@ -1063,8 +1350,8 @@ class _Build:
                 put(("observations", i), (row[2], ""))
                 put(("observations", i, "date"), (row[2], "effective[x]"))
                 for member in row[4]:
-                    for f, e in member.elements.items():
-                        put(("observations", i, f), (member.ordinal, e))
+                    for f, e in member[4].items():
+                        put(("observations", i, f), (member[0], e))
             for i, (ordinal, elements) in enumerate(therapy_src):
                 put(("therapy", i), (ordinal, ""))
                 for f, e in elements.items():
@@ -1084,14 +1371,33 @@ _FAST: dict[tuple[Any, Any], tuple[str, str, dict[str, C.Conv], dict[str, str]]]
           {field: "valueQuantity.value"})
     for key, (kind, field) in C.VALUE_CODES.items()}
 _GROUPED = frozenset({"blood", "marrow", "chemistry"})
-_DX_KINDS = frozenset({"blood", "marrow", "cytogenetics", "age", "transcript"})
-_DX_FIELDS = frozenset((*C.DIAGNOSIS_VALUES, "age", "transcript"))
+_DX_ONLY = frozenset({"age", "transcript", "aml_type", "aml_status", "ecog", "aml_genetics",
+                      "aml_mutation"})
+_DX_KINDS = frozenset({"blood", "marrow", "cytogenetics", "extramedullary", *_DX_ONLY})
+_DX_FIELDS = frozenset((*C.DIAGNOSIS_VALUES, "age", "transcript", "aml_type", "status",
+                        "ecog"))
 #: Fields whose unit may be given as free text, folded as the CSV form folds units.
 _TEXT_UNITS = frozenset(C.UNITS) - {"dose"}
 
 
 def _refuse(unit: str) -> float:
     raise UnitError(f"unit {unit!r} is not known")
+
+
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def _category_text(res: dict[str, Any]) -> Any:
+    """A Procedure's detail: ``category.text`` (category CML#event-detail)."""
+    category = res.get("category")
+    if isinstance(category, dict) and any(k == C.EVENT_DETAIL for k in _codings(category)):
+        return category.get("text")
+    return None
+
+
+def _fhir_id(value: Any) -> str | None:
+    """``value`` if it is a valid FHIR resource id, else None."""
+    return value if isinstance(value, str) and _ID.fullmatch(value) else None
 
 
 def _disease(concept: Any) -> str | None:

@@ -22,8 +22,10 @@ from cmltrack.domain.records import (
     Chemistry,
     Cytogenetics,
     Event,
+    Extramedullary,
     Fish,
     Marrow,
+    Mrd,
     Mutation,
     PatientRecord,
     Pcr,
@@ -96,6 +98,50 @@ class _Writer:
         #: Observation ids written for record observation n (the assessment links to them).
         self.obs_ids: dict[int, list[str]] = {}
         self.dx_ids: list[str] = []
+        #: Each resource's id by what it holds, keyed as the reader keys the input ids
+        #: (cmltrack.io.fhir.reader.InputIds), so FHIR input keeps its own ids (use_ids).
+        self.keyed: dict[tuple[Any, ...], str] = {("patient",): self.pid}
+
+    def use_ids(self, ids: dict[tuple[Any, ...], str]) -> None:
+        """Give each resource the id of the input resource it came from (``ids``: the FHIR
+        reader's InputIds), and every reference the same; a resource keeps the id it was
+        given when its input had none, or when the input's would be taken twice."""
+        generated = {res["id"]: res["resourceType"] for res in self.out}
+        new: dict[str, str] = {}
+        taken = {(t, i) for i, t in generated.items()}
+        for key, rid in self.keyed.items():
+            target = ids.get(key)
+            rtype = generated.get(rid)
+            if target is None or rtype is None or target == rid or (rtype, target) in taken:
+                continue
+            taken.add((rtype, target))
+            new[rid] = target
+        if not new:
+            return
+        seen: set[int] = set()
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                if id(value) in seen:
+                    return
+                seen.add(id(value))
+                ref = value.get("reference")
+                if isinstance(ref, str) and "/" in ref:
+                    rtype, rid = ref.split("/", 1)
+                    if rid in new and generated.get(rid) == rtype:
+                        value["reference"] = f"{rtype}/{new[rid]}"
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+
+        for res in self.out:
+            walk(res)
+            res["id"] = new.get(res["id"], res["id"])
+        self.pid = new.get(self.pid, self.pid)
+        self.obs_ids = {n: [new.get(i, i) for i in lst] for n, lst in self.obs_ids.items()}
+        self.dx_ids = [new.get(i, i) for i in self.dx_ids]
 
     def observation(self, rid: str, code: tuple[str, str], date: str | None,
                     category: list[dict[str, Any]] | None = _LAB,
@@ -116,10 +162,10 @@ class _Writer:
         """One lab value's Observation, with its reference limits (None: nothing to write)."""
         v = values.get(field)
         fields: dict[str, Any] = {}
-        if field == "extramedullary_blasts":
+        if field in C.BOOLEAN_FIELDS or field in C.INTEGER_FIELDS:
             if v is None:
                 return None
-            fields["valueBoolean"] = v
+            fields["valueBoolean" if field in C.BOOLEAN_FIELDS else "valueInteger"] = v
         else:
             ucum = C.UNITS[field][0]
             if v is not None:
@@ -165,17 +211,23 @@ class _Writer:
         values = dx.model_dump(exclude_none=True)
         for field in C.DIAGNOSIS_VALUES:
             if field in values:
-                self.value(f"{self.p}-dx-{field.replace('_', '-')}", field, date, values, False)
+                rid = f"{self.p}-dx-{field.replace('_', '-')}"
+                if self.value(rid, field, date, values, False) is not None:
+                    self.keyed[("dx", field)] = rid
         if dx.age is not None:
+            self.keyed[("dx", "age")] = f"{self.p}-dx-age"
             self.observation(f"{self.p}-dx-age", C.AGE, date, None,
                              valueQuantity=quantity(dx.age, "a"))
         if dx.transcript is not None:
+            self.keyed[("dx", "transcript")] = f"{self.p}-dx-transcript"
             self.observation(f"{self.p}-dx-transcript", C.TRANSCRIPT, date, _LAB,
                              valueCodeableConcept=_concept((C.CML, dx.transcript),
                                                            dx.transcript))
         if dx.aca:
+            self.keyed[("dx", "aca")] = f"{self.p}-dx-aca"
             self.observation(f"{self.p}-dx-aca", C.CYTOGENETICS, date, _LAB, component=[
                 {"code": _concept((C.CML, "aca")), "valueString": a} for a in dx.aca])
+        self._aml_diagnosis(date)
         evidence = self.out[start:]
         self.dx_ids = [o["id"] for o in evidence]
         code: dict[str, Any]
@@ -187,6 +239,7 @@ class _Writer:
             code = {"coding": [_coding(C.AML_SCT, _DISEASE_DISPLAY["AML"])], "text": "AML"}
         else:
             code = {"text": dx.disease}
+        self.keyed[("condition",)] = f"{self.p}-dx"
         cond: dict[str, Any] = {
             "resourceType": "Condition", "id": f"{self.p}-dx",
             "clinicalStatus": {"coding": [{"system": C.CONDITION_CLINICAL, "code": "active"}]},
@@ -203,6 +256,55 @@ class _Writer:
                                             for o in evidence]}]
         self.out.insert(start, cond)
 
+    def _aml_diagnosis(self, date: str | None) -> None:
+        """The AML diagnosis's type, status, ECOG, extramedullary disease and genetics, each an
+        Observation listed in the Condition's evidence (spec/aml.md section 1)."""
+        dx = self.record.diagnosis
+        assert dx is not None
+        p = self.p
+
+        def one(key: str, code: tuple[str, str], **fields: Any) -> None:
+            self.keyed[("dx", key)] = f"{p}-dx-{key.replace('_', '-')}"
+            self.observation(f"{p}-dx-{key.replace('_', '-')}", code, date, None, **fields)
+
+        if dx.aml_type is not None:
+            one("aml_type", C.AML_TYPE, valueCodeableConcept=_concept((C.CML, dx.aml_type)))
+        if dx.status is not None:
+            one("status", C.AML_STATUS, valueCodeableConcept=_concept((C.CML, dx.status)))
+        if dx.ecog is not None:
+            one("ecog", C.ECOG, valueInteger=dx.ecog)
+        if dx.extramedullary is not None:
+            one("extramedullary", C.EXTRAMEDULLARY, valueBoolean=dx.extramedullary)
+        g = dx.genetics
+        if g is None:
+            return
+        comps: list[dict[str, Any]] = []
+        if g.karyotype is not None:
+            comps.append({"code": _concept(C.KARYOTYPE), "valueString": g.karyotype})
+        if g.karyotype_done is not None:
+            comps.append({"code": _concept(C.KARYOTYPE_DONE), "valueBoolean": g.karyotype_done})
+        comps += [{"code": _concept(C.FINDING), "valueCodeableConcept": _concept((C.CML, f), f)}
+                  for f in g.findings]
+        comps += [{"code": _concept(C.MUTATIONS_TESTED), "valueString": t}
+                  for t in g.mutations_tested]
+        # The genetics Observation is written even when empty: it says genetics were given.
+        one("genetics", C.AML_GENETICS, **({"component": comps} if comps else {}))
+        for i, m in enumerate(g.mutations):
+            mcomps: list[dict[str, Any]] = []
+            if m.vaf is not None:
+                mcomps.append({"code": _concept(C.VAF), "valueQuantity": quantity(m.vaf, "%")})
+            if m.allelic_ratio is not None:
+                mcomps.append({"code": _concept(C.ALLELIC_RATIO),
+                               "valueQuantity": quantity(m.allelic_ratio, "1")})
+            if m.bzip_inframe is not None:
+                mcomps.append({"code": _concept(C.BZIP_INFRAME), "valueBoolean": m.bzip_inframe})
+            if m.biallelic is not None:
+                mcomps.append({"code": _concept(C.BIALLELIC), "valueBoolean": m.biallelic})
+            fields: dict[str, Any] = {"valueCodeableConcept": {"text": m.gene}}
+            if mcomps:
+                fields["component"] = mcomps
+            self.observation(f"{p}-dx-aml-mutation-{i}", C.AML_MUTATION, date, None, **fields)
+
     def therapy(self) -> None:
         dx = self.record.diagnosis
         for n, line in enumerate(self.record.therapy):
@@ -214,6 +316,7 @@ class _Writer:
             period = {"start": line.start.isoformat()}
             if line.end is not None:
                 period["end"] = line.end.isoformat()
+            self.keyed[("therapy", n)] = f"{self.p}-ms-{n}"
             res: dict[str, Any] = {
                 "resourceType": "MedicationStatement", "id": f"{self.p}-ms-{n}",
                 "status": "active" if line.end is None else "completed",
@@ -241,8 +344,9 @@ class _Writer:
                 values = obs.model_dump(exclude_none=True)
                 for field in type(obs).model_fields:
                     if field in C.FIELD_CODE:
-                        self.value(f"{self.p}-obs-{n}-{field.replace('_', '-')}", field, date,
-                                   values, True)
+                        rid = f"{self.p}-obs-{n}-{field.replace('_', '-')}"
+                        if self.value(rid, field, date, values, True) is not None:
+                            self.keyed[("obs", n, field)] = rid
             elif isinstance(obs, Pcr):
                 self.pcr(n, obs, date)
             elif isinstance(obs, Cytogenetics):
@@ -277,7 +381,17 @@ class _Writer:
                 self.observation(f"{self.p}-obs-{n}-fish", C.FISH, date, **fields)
             elif isinstance(obs, Mutation):
                 self.mutation(n, obs, date)
+            elif isinstance(obs, Mrd):
+                self.mrd(n, obs, date)
+            elif isinstance(obs, Extramedullary):
+                comps = ([{"code": _concept(C.EXTRAMEDULLARY_SITE), "valueString": obs.site}]
+                         if obs.site is not None else [])
+                self.observation(f"{self.p}-obs-{n}-extramedullary", C.EXTRAMEDULLARY, date,
+                                 None, valueBoolean=obs.present,
+                                 **({"component": comps} if comps else {}))
             self.obs_ids[n] = [o["id"] for o in self.out[start:]]
+            if not isinstance(obs, BloodCount | Marrow | Chemistry) and self.obs_ids[n]:
+                self.keyed[("obs", n)] = self.obs_ids[n][0]
 
     def pcr(self, n: int, obs: Pcr, date: str) -> None:
         fields: dict[str, Any] = {}
@@ -297,6 +411,21 @@ class _Writer:
         if comps:
             fields["component"] = comps
         self.observation(f"{self.p}-obs-{n}-pcr", C.PCR, date, **fields)
+
+    def mrd(self, n: int, obs: Mrd, date: str) -> None:
+        comps: list[dict[str, Any]] = [{"code": _concept(C.MRD_METHOD),
+                                        "valueCodeableConcept": _concept((C.CML, obs.method))}]
+        if obs.target is not None:
+            comps.append({"code": _concept(C.MRD_TARGET), "valueString": obs.target})
+        if obs.tissue is not None:
+            comps.append({"code": _concept(C.MRD_TISSUE),
+                          "valueCodeableConcept": _concept((C.CML, obs.tissue))})
+        if obs.value_pct is not None:
+            comps.append({"code": _concept(C.MRD_VALUE),
+                          "valueQuantity": quantity(obs.value_pct, "%")})
+        result = C.POSITIVE if obs.result == "positive" else C.NEGATIVE
+        self.observation(f"{self.p}-obs-{n}-mrd", C.MRD, date,
+                         valueCodeableConcept=_concept(result, obs.result), component=comps)
 
     def mutation(self, n: int, obs: Mutation, date: str) -> None:
         comps: list[dict[str, Any]] = [{"code": _concept(C.GENE_STUDIED),
@@ -322,34 +451,47 @@ class _Writer:
         first_death = deaths[0] if deaths else None
         for n, ev in enumerate(self.record.events):
             rid = f"{self.p}-ev-{n}"
-            date = ev.date.isoformat()
-            note = [{"text": ev.note}] if ev.note is not None else None
-            extra: dict[str, Any] = {"note": note} if note else {}
-            if ev.kind == "progression":
-                if self.record.diagnosis is not None:
-                    extra["focus"] = [{"reference": f"Condition/{self.p}-dx"}]
-                self.observation(rid, C.PROGRESSION, date, None,
-                                 valueCodeableConcept=_concept(C.WORSENED, "worsened"),
-                                 component=[{"code": _concept(C.PHASE_TYPE),
-                                             "valueCodeableConcept": _concept(
-                                                 (C.CML, ev.phase or ""))}], **extra)
-            elif ev.kind == "death":
-                # Patient.deceasedDateTime holds the first death; a cause, a note, a second
-                # death or one sharing the first's date is a death-cause Observation.
-                if (ev is not first_death or ev.cause is not None or ev.note is not None
-                        or sum(d.date == ev.date for d in deaths) > 1):
-                    if ev.cause is not None:
-                        extra["valueString"] = ev.cause
-                    self.observation(rid, C.DEATH_CAUSE, date, None, **extra)
-            elif ev.kind == "transplant":
-                res: dict[str, Any] = {"resourceType": "Procedure", "id": rid,
-                                       "status": "completed", "code": _concept(C.TRANSPLANT),
-                                       "subject": self.subject, "performedDateTime": date}
-                res.update(extra)
-                self.out.append(res)
-            else:
-                self.observation(rid, C.EVENT, date, None,
-                                 valueCodeableConcept=_concept((C.CML, ev.kind)), **extra)
+            before = len(self.out)
+            self._event(ev, rid, first_death, deaths)
+            if len(self.out) > before:
+                self.keyed[("event", n)] = rid
+
+    def _event(self, ev: Any, rid: str, first_death: Any, deaths: list[Any]) -> None:
+        date = ev.date.isoformat()
+        note = [{"text": ev.note}] if ev.note is not None else None
+        extra: dict[str, Any] = {"note": note} if note else {}
+        detail = ([{"code": _concept(C.EVENT_DETAIL), "valueString": ev.detail}]
+                  if ev.detail is not None else [])
+        if detail and ev.kind != "progression" and ev.kind != "transplant":
+            extra["component"] = detail
+        if ev.kind == "progression":
+            if self.record.diagnosis is not None:
+                extra["focus"] = [{"reference": f"Condition/{self.p}-dx"}]
+            self.observation(rid, C.PROGRESSION, date, None,
+                             valueCodeableConcept=_concept(C.WORSENED, "worsened"),
+                             component=[{"code": _concept(C.PHASE_TYPE),
+                                         "valueCodeableConcept": _concept(
+                                             (C.CML, ev.phase or ""))}, *detail], **extra)
+        elif ev.kind == "death":
+            # Patient.deceasedDateTime holds the first death; a cause, a note, a second
+            # death or one sharing the first's date is a death-cause Observation.
+            if (ev is not first_death or ev.cause is not None or ev.note is not None
+                    or ev.detail is not None or sum(d.date == ev.date for d in deaths) > 1):
+                if ev.cause is not None:
+                    extra["valueString"] = ev.cause
+                self.observation(rid, C.DEATH_CAUSE, date, None, **extra)
+        elif ev.kind == "transplant":
+            res: dict[str, Any] = {"resourceType": "Procedure", "id": rid,
+                                   "status": "completed", "code": _concept(C.TRANSPLANT),
+                                   "subject": self.subject, "performedDateTime": date}
+            if ev.detail is not None:
+                res["category"] = {"coding": [{"system": C.CML, "code": C.EVENT_DETAIL[1]}],
+                                   "text": ev.detail}
+            res.update(extra)
+            self.out.append(res)
+        else:
+            self.observation(rid, C.EVENT, date, None,
+                             valueCodeableConcept=_concept((C.CML, ev.kind)), **extra)
 
 
 def record_resources(record: PatientRecord) -> list[dict[str, Any]]:
