@@ -364,7 +364,9 @@ def _fhir_records(draw: st.DrawFn) -> tuple[list[Any], list[str]]:
     ids = []
     for i, rec in enumerate(records):
         rec = rec.model_copy(update={"id": f"P{i}"})
-        resources += record_resources(rec)
+        # A copy: the writer shares constant parts (a category) between resources and
+        # records, and the corruptions below change what they are given.
+        resources += json.loads(json.dumps(record_resources(rec)))
         ids.append(rec.id)
     return resources, ids
 

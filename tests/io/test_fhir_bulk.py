@@ -189,3 +189,12 @@ def test_a_huge_id_is_cut_in_the_message(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"\(Observation/x+\.\.\.\(5000 chars\)\)") as exc:
         load_records(folder, today=TODAY)
     assert len(str(exc.value)) < 600
+
+
+@pytest.mark.parametrize("line", ['""', "5", "[1]", "null"])
+def test_a_line_that_is_not_an_object_is_refused_naming_it(tmp_path: Path, line: str) -> None:
+    # Found by the fuzz harness: a JSON string on a line ended in an AttributeError.
+    folder = _folder(tmp_path, [json.dumps(_obs_line()), line])
+    with pytest.raises(InputError, match="expected a FHIR resource object") as exc:
+        load_records(folder, today=TODAY)
+    assert exc.value.file == f"{folder / 'Observation.ndjson'}:2"

@@ -255,8 +255,12 @@ class Reader:
         except (AttributeError, TypeError, IndexError, KeyError, InputError) as exc:
             raise self.failed(res, ordinal, exc) from None
 
-    def failed(self, res: dict[str, Any], ordinal: int, exc: Exception) -> InputError:
-        """The error to raise for ``exc`` met while mapping resource ``ordinal``."""
+    def failed(self, res: Any, ordinal: int, exc: Exception) -> InputError:
+        """The error to raise for ``exc`` met while mapping resource ``ordinal`` (which may
+        be any JSON value: a line holding a string is refused as not a resource)."""
+        if not isinstance(res, dict):
+            return exc if isinstance(exc, InputError) else self.error(
+                ordinal, "", f"malformed resource ({exc})", "bad_format")
         rtype = res.get("resourceType")
         if isinstance(exc, InputError):
             if exc.patient is None and rtype != "Patient":
