@@ -198,3 +198,12 @@ def test_a_line_that_is_not_an_object_is_refused_naming_it(tmp_path: Path, line:
     with pytest.raises(InputError, match="expected a FHIR resource object") as exc:
         load_records(folder, today=TODAY)
     assert exc.value.file == f"{folder / 'Observation.ndjson'}:2"
+
+
+@pytest.mark.parametrize("code", ["{x}", "{n}", "a}b{", "{0}"])
+def test_a_code_with_braces_is_warned_about_as_it_is(tmp_path: Path, code: str) -> None:
+    # Found by the long fuzz run: a code holding a brace broke the warning's formatting.
+    odd = _obs_line(id="o2", code={"coding": [{"system": LN, "code": code}]})
+    (rec,), warns = _read(_folder(tmp_path, [json.dumps(_obs_line()), json.dumps(odd)]))
+    assert warns == [f"1 Observations with code {LN}|{code} ignored"]
+    assert rec.observations[0].wbc == 5.5  # type: ignore[union-attr]

@@ -157,7 +157,8 @@ def _records(reader: Reader, on_error: OnError | None,
     _emit(reader, on_warning)
     yield first
     yield from records
-    late = [t.format(n=n - counts.get(t, 0)) for t, n in reader.warnings.counts.items()
+    late = [reader.warnings.fill(t, n - counts.get(t, 0))
+            for t, n in reader.warnings.counts.items()
             if n > counts.get(t, 0)]
     for line in late + reader.warnings.lines[shown:]:
         (on_warning or _warn)(line)

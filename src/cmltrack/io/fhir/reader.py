@@ -49,14 +49,20 @@ class Warnings:
         self.lines: list[str] = []
 
     def count(self, template: str) -> None:
-        """One more of a kind; ``template`` holds ``{n}`` for the count."""
+        """One more of a kind; ``template`` starts with ``{n}``, the count's place (the rest
+        may quote the input, braces and all: it is never a format string)."""
         self.counts[template] = self.counts.get(template, 0) + 1
 
     def add(self, line: str) -> None:
         self.lines.append(line)
 
+    @staticmethod
+    def fill(template: str, n: int) -> str:
+        """The warning line of ``template`` with the count ``n``."""
+        return str(n) + template.removeprefix("{n}")
+
     def render(self) -> list[str]:
-        out = [t.format(n=n) for t, n in self.counts.items()]
+        out = [self.fill(t, n) for t, n in self.counts.items()]
         return out + self.lines
 
 
@@ -248,7 +254,7 @@ class Reader:
             elif rtype == "Procedure":
                 self._procedure(res, ordinal)
             elif isinstance(rtype, str):
-                self.warnings.count("{n} " + rtype + " resources ignored")
+                self.warnings.count("{n} " + cut(rtype) + " resources ignored")
             else:
                 raise self.error(ordinal, "resourceType", "missing: not a FHIR resource",
                                  "missing_field")
