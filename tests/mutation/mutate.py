@@ -62,7 +62,11 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
                                       "tests/domain/test_toxicity_edges.py")),
     "dates": ("domain/dates.py", ("tests/domain",)),
     "endpoints": ("domain/endpoints.py", ("tests/domain/test_endpoints.py",)),
-    "label": ("domain/guidelines/label.py", ("tests/domain/guidelines/test_label.py",)),
+    # label.py holds the episode logic every drug's label table uses (imatinib and the
+    # second-line drugs), so its tests are the imatinib label's and the other labels'.
+    "label": ("domain/guidelines/label.py", ("tests/domain/guidelines/test_label.py",
+                                             "tests/domain/guidelines/test_tki_label.py",
+                                             "tests/domain/guidelines/test_label_wording.py")),
     "eln": ("domain/guidelines/eln.py", ("tests/domain/guidelines/test_eln.py",
                                          "tests/domain/guidelines/test_conformance.py",
                                          "tests/domain/guidelines/test_eln_tables.py")),
