@@ -63,3 +63,29 @@ def test_the_service_bounds_a_body_and_an_import_line_as_the_readers_bound_a_lin
     from cmltrack.service import core
 
     assert core.MAX_RECORD_BYTES == Limits().line_bytes == 16 * 1024 * 1024
+
+
+def test_a_repeated_key_is_refused_in_an_import_line_and_a_body(server: Server) -> None:
+    # The file readers refuse an object naming a key twice (which value is meant cannot be
+    # told); the service must not keep the last one silently either.
+    run = secrets.token_hex(3)
+    line = (b'{"id": "DUP' + run.encode() + b'", "id": "DUPX' + run.encode() + b'", '
+            b'"diagnosis": {"date": "2020-01-01"}}\n')
+    with server.client() as c:
+        r = c.post("/api/v1/patients:import", content=line,
+                   headers={"content-type": "application/x-ndjson"})
+        assert r.status_code < 500, r.text
+        acks = [json.loads(x) for x in r.text.splitlines()] if r.status_code == 200 else []
+        assert r.status_code >= 400 or [a["status"] for a in acks] == ["refused"], r.text
+        if acks:
+            assert acks[0]["problem"]["status"] == 400
+            assert "the key 'id' appears twice in the object at $" in acks[0]["problem"]["detail"]
+        for pid in (f"DUP{run}", f"DUPX{run}"):
+            assert c.get(f"/api/v1/patients/{pid}").status_code == 404
+        body = b'{"id": "DUPB' + run.encode() + b'", "id": "DUPB' + run.encode() + b'"}'
+        r = c.put(f"/api/v1/patients/DUPB{run}", content=body,
+                  headers={"content-type": "application/json"})
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "ambiguous JSON" in r.json()["detail"]
+        assert c.get(f"/api/v1/patients/DUPB{run}").status_code == 404

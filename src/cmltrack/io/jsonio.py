@@ -74,6 +74,13 @@ def _loads(text: str) -> Any:
         raise ValueError(f"{what}{where}") from None
 
 
+def refuse_duplicate_keys(text: str | bytes, value: Any) -> None:
+    """Raise :class:`DuplicateKey` if JSON ``text`` (already parsed as ``value``) repeats a key
+    in an object: for callers that parse with orjson themselves (the service's bodies and
+    import lines), so they refuse what the file readers refuse."""
+    _refuse_duplicate_keys(text.decode("utf-8") if isinstance(text, bytes) else text, value)
+
+
 def _refuse_duplicate_keys(text: str, value: Any) -> None:
     """Raise :class:`DuplicateKey` if an object of ``text`` (parsed as ``value``) repeats a key.
 

@@ -27,6 +27,7 @@ from cmltrack.domain.enums import CytogeneticScheme, Guideline, PhaseCriteria
 from cmltrack.domain.options import AssessOptions
 from cmltrack.domain.records import PatientRecord
 from cmltrack.errors import InputError
+from cmltrack.io.jsonio import DuplicateKey, refuse_duplicate_keys
 from cmltrack.io.limits import MAX_LINE_MB
 from cmltrack.io.validate import validate_record
 from cmltrack.service.auth import Principal
@@ -90,9 +91,13 @@ class Services:
 def parse_json(body: bytes, where: str = "request body") -> Any:
     """A JSON value from bytes, or 400 naming the position."""
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
+        refuse_duplicate_keys(body, value)
     except orjson.JSONDecodeError as exc:
         raise Problem(400, "bad_format", f"{where}: not valid JSON: {exc}") from None
+    except DuplicateKey as exc:
+        raise Problem(400, "bad_format", f"{where}: ambiguous JSON: {exc}") from None
+    return value
 
 
 def is_bundle(data: Any) -> bool:
@@ -461,8 +466,12 @@ def _prepare(item: ImportLine, today: dt.date) -> None:
     assert item.raw is not None
     try:
         data = orjson.loads(item.raw)
+        refuse_duplicate_keys(item.raw, data)
     except orjson.JSONDecodeError as exc:
         item.problem = Problem(400, "bad_format", f"line {item.line}: not valid JSON: {exc}")
+        return
+    except DuplicateKey as exc:
+        item.problem = Problem(400, "bad_format", f"line {item.line}: ambiguous JSON: {exc}")
         return
     if isinstance(data, dict) and isinstance(data.get("id"), str):
         item.patient_id = data["id"]
