@@ -98,7 +98,7 @@ _OBSERVATION_KINDS = frozenset(
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, allow_inf_nan=False)
 
 
 def _units_hook(cls: type[_Model], data: Any) -> Any:
