@@ -70,6 +70,22 @@ def clinic_images() -> None:
                 dpi=100)
     bars = [b for b in (ph_change(a) for _r, a in cases) if b is not None]
     save_figure(figure_of(plot_waterfall(bars)), IMG / "cmltrack_waterfall.png", dpi=100)
+    # The same data as tables for plots.R's ggplot2 counterparts.
+    pd.DataFrame(
+        [{"patient": r.id, "date": o.date.isoformat(), "bcr_abl1_is": o.bcr_abl1_is,
+          "detected": o.is_detected, "control_gene": o.control_gene,
+          "control_copies": o.control_copies}
+         for r, _a in cases if r.id in ("P04", "P09")
+         for o in r.observations if o.kind == "pcr"]
+    ).to_csv(HERE / "clinic_pcr.csv", index=False)
+    pd.DataFrame(
+        [{"patient": row.patient_id, "start": s.start, "end": s.end, "kind": s.kind,
+          "drug": s.drug or ""}
+         for row in swimmer_rows(cases) for s in row.segments]
+    ).to_csv(HERE / "clinic_swimmer.csv", index=False)
+    pd.DataFrame(
+        [{"patient": b.patient_id, "change_pct": b.change_pct} for b in bars]
+    ).to_csv(HERE / "clinic_waterfall.csv", index=False)
 
 
 if __name__ == "__main__":
