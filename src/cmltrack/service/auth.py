@@ -39,25 +39,34 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def configured_principal(settings: Settings, token: str | None) -> Principal | None:
-    """The principal of a token from the configuration, or None (no database needed)."""
+def _token_digest(token: str | None) -> str | None:
+    """The stored hash of a presented token, or None for an empty or over-long one."""
     if not token or len(token) > 512:
         return None
-    digest = token_sha256(token)
+    return token_sha256(token)
+
+
+def _from_settings(settings: Settings, digest: str) -> Principal | None:
     for spec in settings.tokens:
         if hmac.compare_digest(spec.sha256, digest):
             return Principal(spec.name, spec.role)
     return None
 
 
+def configured_principal(settings: Settings, token: str | None) -> Principal | None:
+    """The principal of a token from the configuration, or None (no database needed)."""
+    digest = _token_digest(token)
+    return None if digest is None else _from_settings(settings, digest)
+
+
 def authenticate(db: Database, settings: Settings, token: str | None) -> Principal | None:
     """The principal a bearer token stands for, or None (unknown, revoked or malformed)."""
-    if not token or len(token) > 512:
+    digest = _token_digest(token)
+    if digest is None:
         return None
-    digest = token_sha256(token)
-    for spec in settings.tokens:
-        if hmac.compare_digest(spec.sha256, digest):
-            return Principal(spec.name, spec.role)
+    configured = _from_settings(settings, digest)
+    if configured is not None:
+        return configured
     with db.read() as session:
         info = token_store.find_by_hash(session, digest)
     return None if info is None else Principal(info.name, info.role)

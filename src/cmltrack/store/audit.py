@@ -64,12 +64,7 @@ def append(
     """Add one entry in the caller's transaction (which commits it with the change)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+    head = _locked_head(session)
     entry = AuditEntry(
         seq=head.seq + 1, time=now_utc(), actor=actor, action=action, patient_id=patient_id,
         token_name=token_name, digest_before=digest_before, digest_after=digest_after,
@@ -81,18 +76,24 @@ def append(
     return entry
 
 
-def append_many(session: Session, rows: list[dict[str, Any]], *, actor: str,
-                request_id: str | None) -> None:
-    """Add one entry per row (``action``, ``patient_id``, ``digest_before``, ``digest_after``)
-    in the caller's transaction, chained in order: one head read and one bulk insert."""
-    if not rows:
-        return
+def _locked_head(session: Session) -> AuditHead:
+    """The chain's head row, locked for this transaction (made at genesis the first time)."""
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
+    return head
+
+
+def append_many(session: Session, rows: list[dict[str, Any]], *, actor: str,
+                request_id: str | None) -> None:
+    """Add one entry per row (``action``, ``patient_id``, ``digest_before``, ``digest_after``)
+    in the caller's transaction, chained in order: one head read and one bulk insert."""
+    if not rows:
+        return
+    head = _locked_head(session)
     seq, previous = head.seq, head.hash
     time = now_utc()
     entries: list[dict[str, Any]] = []

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -83,16 +94,24 @@ def get_digest(session: Session, patient_id: str) -> str | None:
 
 def iter_records(session: Session, batch: int = 500) -> Iterator[StoredRecord]:
     """Every stored record in id order, read in batches."""
+    q = select(Patient.id, Patient.record, Patient.digest)
+    for r in _by_id(session, q, batch):
+        yield StoredRecord(r.id, orjson.loads(r.record), r.digest)
+
+
+def _by_id(session: Session, q: Select[*tuple[Any, ...]], batch: int
+           ) -> Iterator[Row[*tuple[Any, ...]]]:
+    """The rows of ``q`` in patient-id order, read ``batch`` at a time by keyset pagination
+    (each batch starts after the last id seen, so no offset is scanned again)."""
     last: str | None = None
     while True:
-        q = select(Patient.id, Patient.record, Patient.digest).order_by(Patient.id).limit(batch)
+        page = q.order_by(Patient.id).limit(batch)
         if last is not None:
-            q = q.where(Patient.id > last)
-        rows = session.execute(q).all()
+            page = page.where(Patient.id > last)
+        rows = session.execute(page).all()
         if not rows:
             return
-        for r in rows:
-            yield StoredRecord(r.id, orjson.loads(r.record), r.digest)
+        yield from rows
         last = rows[-1].id
 
 
@@ -247,21 +266,12 @@ def iter_with_assessments(session: Session, options_key: str, batch: int = 500
     """Every stored record in id order with its cached assessment for ``options_key`` (None
     when the cache has none for the record's current digest), read in batches: one query per
     batch instead of one per patient."""
-    last: str | None = None
-    while True:
-        q = (select(Patient.id, Patient.record, Patient.digest, AssessmentCache.body)
-             .outerjoin(AssessmentCache, and_(AssessmentCache.patient_id == Patient.id,
-                                              AssessmentCache.options_key == options_key,
-                                              AssessmentCache.digest == Patient.digest))
-             .order_by(Patient.id).limit(batch))
-        if last is not None:
-            q = q.where(Patient.id > last)
-        rows = session.execute(q).all()
-        if not rows:
-            return
-        for r in rows:
-            yield StoredRecord(r.id, orjson.loads(r.record), r.digest), r.body
-        last = rows[-1].id
+    q = (select(Patient.id, Patient.record, Patient.digest, AssessmentCache.body)
+         .outerjoin(AssessmentCache, and_(AssessmentCache.patient_id == Patient.id,
+                                          AssessmentCache.options_key == options_key,
+                                          AssessmentCache.digest == Patient.digest)))
+    for r in _by_id(session, q, batch):
+        yield StoredRecord(r.id, orjson.loads(r.record), r.digest), r.body
 
 
 def get_records(session: Session, ids: list[str]) -> list[StoredRecord]:
