@@ -465,13 +465,9 @@ def _prepare(item: ImportLine, today: dt.date) -> None:
     """Parse and validate one line (no database)."""
     assert item.raw is not None
     try:
-        data = orjson.loads(item.raw)
-        refuse_duplicate_keys(item.raw, data)
-    except orjson.JSONDecodeError as exc:
-        item.problem = Problem(400, "bad_format", f"line {item.line}: not valid JSON: {exc}")
-        return
-    except DuplicateKey as exc:
-        item.problem = Problem(400, "bad_format", f"line {item.line}: ambiguous JSON: {exc}")
+        data = parse_json(item.raw, f"line {item.line}")
+    except Problem as problem:
+        item.problem = problem
         return
     if isinstance(data, dict) and isinstance(data.get("id"), str):
         item.patient_id = data["id"]
